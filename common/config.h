@@ -1,0 +1,86 @@
+#pragma once
+// One configuration loader for every binary. Precedence: command line > environment > .env > defaults.
+// Names of the original demo's .env work unchanged: BOOTSTRAP_SERVERS, TOPIC, GROUP.
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include <boost/program_options.hpp>
+
+namespace saldo {
+
+namespace po = boost::program_options;
+
+// A bad value or a malformed file. At the edge it becomes one line on stderr and exit code 2.
+struct ConfigError : std::runtime_error {
+  using std::runtime_error::runtime_error;
+};
+
+using KeyValues = std::vector<std::pair<std::string, std::string>>;
+
+struct KafkaOptions {
+  std::string bootstrap_servers;  // BOOTSTRAP_SERVERS, default localhost:9092
+  std::string topic;              // TOPIC, default contas
+  std::string group;              // GROUP, default consulta-saldo (kept for the original .env)
+  KeyValues properties;           // -X key=value, passed to librdkafka as is, in order
+};
+
+struct HttpOptions {
+  std::string host;  // HTTP_HOST, default 0.0.0.0
+  int port = 5000;   // HTTP_PORT
+};
+
+struct LogOptions {
+  std::string level;   // LOG_LEVEL: trace|debug|info|warn|error|off, default info
+  std::string format;  // LOG_FORMAT: text|json, default text
+};
+
+class ConfigLoader {
+ public:
+  // `usage` is the first paragraph of --help (what the binary does, one example).
+  ConfigLoader(std::string program, std::string usage);
+
+  // Command-line-only options of this binary.
+  po::options_description_easy_init options();
+  // An option that may also come from the environment or .env under `env_name`.
+  ConfigLoader& env_option(const char* name, const char* env_name, const po::value_semantic* semantic,
+                           const char* help);
+
+  void add_kafka_options();  // --bootstrap-servers, --topic, --group, -X/--property key=value
+  void add_http_options();   // --http-host, --http-port
+  void add_log_options();    // --log-level, --log-format
+  // Always present: --help, --env-file PATH (ENV_FILE; default ./.env when it exists).
+
+  // Returns nullopt when --help was printed to stdout. Throws ConfigError on bad input.
+  std::optional<po::variables_map> parse(int argc, const char* const argv[]);
+  // parse() at the edge of main(): --help exits 0; a ConfigError prints "<program>: <message>" and exits 2.
+  po::variables_map parse_or_exit(int argc, const char* const argv[]);
+
+  const std::string& program() const { return program_; }
+
+ private:
+  std::string program_;
+  std::string usage_;
+  po::options_description cli_only_;
+  po::options_description with_env_;
+  std::vector<std::pair<std::string, std::string>> env_names_;  // option name -> ENV_NAME
+};
+
+KafkaOptions kafka_options(const po::variables_map& vm);  // validates; throws ConfigError
+HttpOptions http_options(const po::variables_map& vm);    // port 1..65535; throws ConfigError
+LogOptions log_options(const po::variables_map& vm);      // known level and format; throws ConfigError
+
+// Pure parsers, exposed for unit tests and fuzzing.
+// .env text: KEY=VALUE lines, '#' comments, blank lines, optional "export ", '...' or "..." quotes.
+// Throws ConfigError naming the line number of a malformed line.
+KeyValues parse_dotenv(std::string_view text);
+// "key=value" -> {key, value}; throws ConfigError when '=' or the key is missing.
+std::pair<std::string, std::string> parse_kafka_property(std::string_view key_value);
+
+// For logs: the value of a property whose name says it is secret (password, secret, key) as "***".
+std::string masked_value(std::string_view name, std::string_view value);
+
+}  // namespace saldo
