@@ -1,0 +1,114 @@
+#!/usr/bin/env bash
+# The one test command (README, CI): installs what is missing, builds, starts the real servers the
+# tests need, runs every ctest label, runs unit+integration again under ASan+UBSan and the store's
+# concurrency test under TSan, stops what it started (also on failure or Ctrl-C).
+#
+#   scripts/test.sh                 everything
+#   SALDO_TEST_LABELS="unit" scripts/test.sh    only some labels (still builds and starts what they need)
+#   BOOTSTRAP_SERVERS=host:9092 scripts/test.sh use that broker instead of starting a local one
+#   SALDO_SKIP_SANITIZERS=1 scripts/test.sh     skip the sanitizer builds (local iteration only;
+#                                               refused when CI=true)
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+cd "$root"
+jobs=${SALDO_JOBS:-$(nproc)}
+labels=${SALDO_TEST_LABELS:-}
+kafka_port=${SALDO_TEST_KAFKA_PORT:-19092}
+kafka_data=${TMPDIR:-/tmp}/saldo-test-kafka-$kafka_port
+started_kafka=0
+failures=()
+t0=$SECONDS
+
+step() { printf '\n=== %s (%ds)\n' "$*" $((SECONDS - t0)); }
+
+cleanup() {
+  local rc=$?
+  trap - EXIT INT TERM
+  if [ "$started_kafka" = 1 ]; then
+    step "stopping the test broker"
+    KAFKA_PORT=$kafka_port KAFKA_DATA_DIR=$kafka_data scripts/kafka-local.sh stop || true
+    rm -rf "$kafka_data"
+  fi
+  exit "$rc"
+}
+trap cleanup EXIT
+trap 'echo "test.sh: interrupted" >&2; exit 130' INT TERM
+
+if [ "${CI:-}" = true ] && [ -n "${SALDO_SKIP_SANITIZERS:-}" ]; then
+  echo "test.sh: SALDO_SKIP_SANITIZERS is not allowed in CI" >&2
+  exit 2
+fi
+
+step "installing missing Debian packages"
+scripts/install-deps.sh
+
+configure_and_build() {  # dir, extra cmake args..., then -- targets (optional)
+  local dir=$1; shift
+  local args=() targets=()
+  while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
+  [ $# -gt 0 ] && shift && targets=("$@")
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${args[@]}" >/dev/null
+  cmake --build "$dir" -j "$jobs" ${targets[@]:+--target "${targets[@]}"}
+}
+
+run_ctest() {  # dir label
+  local dir=$1 label=$2
+  step "ctest -L $label ($dir)"
+  if ! ctest --test-dir "$dir" -L "^$label\$" --output-on-failure -j "$jobs" --no-tests=error; then
+    failures+=("$label in $dir")
+  fi
+}
+
+step "building (build/test)"
+configure_and_build build/test -DSALDO_BUILD_TESTS=ON -DSALDO_BUILD_BENCH=ON
+
+if [ -n "${BOOTSTRAP_SERVERS:-}" ]; then
+  export SALDO_TEST_BOOTSTRAP_SERVERS=$BOOTSTRAP_SERVERS
+  step "using the broker at $BOOTSTRAP_SERVERS"
+else
+  step "starting a real Kafka broker on 127.0.0.1:$kafka_port"
+  rm -rf "$kafka_data"
+  started_kafka=1
+  KAFKA_PORT=$kafka_port KAFKA_DATA_DIR=$kafka_data scripts/kafka-local.sh start
+  export SALDO_TEST_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port
+fi
+# Tests that start and kill their own broker (faults) need to know how.
+export SALDO_TEST_KAFKA_PORT=$kafka_port SALDO_TEST_KAFKA_DATA_DIR=$kafka_data
+export SALDO_SOURCE_DIR=$root SALDO_BUILD_DIR=$root/build/test
+
+# Every label the build defines (unit, integration, faults, e2e), unless SALDO_TEST_LABELS narrows it.
+if [ -z "$labels" ]; then
+  labels=$(ctest --test-dir build/test --print-labels | sed -n 's/^  //p' | tr '\n' ' ')
+fi
+[ -n "$labels" ] || { echo "test.sh: the build defines no tests" >&2; exit 1; }
+for label in $labels; do
+  run_ctest build/test "$label"
+done
+
+if [ -z "${SALDO_SKIP_SANITIZERS:-}" ]; then
+  step "building with AddressSanitizer + UndefinedBehaviorSanitizer (build/asan)"
+  configure_and_build build/asan -DSALDO_SANITIZE=address,undefined -DSALDO_BUILD_BENCH=OFF
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  export SALDO_BUILD_DIR=$root/build/asan
+  for label in unit integration; do
+    case " $labels " in *" $label "*) run_ctest build/asan "$label" ;; esac
+  done
+  unset ASAN_OPTIONS UBSAN_OPTIONS
+
+  if [ -f consumer_service/CMakeLists.txt ] && grep -q store_concurrency_test tests/unit/CMakeLists.txt; then
+    step "building the store's concurrency test with ThreadSanitizer (build/tsan)"
+    configure_and_build build/tsan -DSALDO_SANITIZE=thread -DSALDO_BUILD_BENCH=OFF -- store_concurrency_test
+    step "store_concurrency_test under TSan"
+    if ! TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit/store_concurrency_test; then
+      failures+=("store_concurrency_test under TSan")
+    fi
+  fi
+fi
+
+step "done in $((SECONDS - t0)) s"
+if [ ${#failures[@]} -gt 0 ]; then
+  printf 'test.sh: FAILED: %s\n' "${failures[@]}" >&2
+  exit 1
+fi
+echo "test.sh: all labels passed ($labels)"
