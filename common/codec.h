@@ -39,6 +39,8 @@ using DecodeResult = std::variant<BalanceUpdate, DecodeError>;
 
 // Decodes a non-null record. `key` is nullopt for a record without key.
 // (A null value is a tombstone and never reaches this function.)
+// Strict RFC 8259 JSON and UTF-8; unknown fields are allowed and ignored; a repeated known field is
+// kInvalidJson (which of the two would be meant is ambiguous). Fields may come in any order.
 DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value);
 
 // The JSON value for an update: {"cliente_id":"1","saldo":150.00,"timestamp":"2025-10-14T10:30:45"}.
@@ -46,5 +48,9 @@ std::string encode_update(const BalanceUpdate& u);
 
 // Current UTC time as the original demo wrote it: "2025-10-14T10:30:45".
 std::string now_timestamp();
+
+// ISO-8601-like date and time: "YYYY-MM-DDTHH:MM:SS" ('T' or a space), an optional fraction of
+// 1 to 9 digits and an optional zone ("Z", "+HH:MM", "+HHMM", "+HH"). Fields are range-checked.
+bool is_valid_timestamp(std::string_view text) noexcept;
 
 }  // namespace saldo
