@@ -96,7 +96,11 @@ std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const
 
   // store() keeps the first value stored for an option, so sources go from strongest to weakest.
   try {
-    po::store(po::command_line_parser(argc, argv).options(all).style(kStyle).run(), vm);
+    po::parsed_options parsed = po::command_line_parser(argc, argv).options(all).style(kStyle).run();
+    // Without a positional description, program_options would silently drop stray words.
+    auto stray = po::collect_unrecognized(parsed.options, po::include_positional);
+    if (!stray.empty()) throw ConfigError("unexpected argument '" + stray.front() + "' (see --help)");
+    po::store(parsed, vm);
   } catch (const po::error& e) {
     throw ConfigError(e.what());
   }

@@ -1,0 +1,209 @@
+#include "common/codec.h"
+
+#include <random>
+#include <set>
+#include <string>
+
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+namespace saldo {
+namespace {
+
+const std::string kGood = R"({"cliente_id":"1","saldo":150.0,"timestamp":"2025-10-14T10:30:45"})";
+
+DecodeError error_of(std::optional<std::string_view> key, std::string_view value) {
+  DecodeResult r = decode_update(key, value);
+  EXPECT_TRUE(std::holds_alternative<DecodeError>(r)) << value;
+  return std::holds_alternative<DecodeError>(r) ? std::get<DecodeError>(r) : DecodeError::kNullKey;
+}
+
+BalanceUpdate update_of(std::string_view key, std::string_view value) {
+  DecodeResult r = decode_update(key, value);
+  if (auto* e = std::get_if<DecodeError>(&r)) {
+    ADD_FAILURE() << value << " -> " << to_string(*e);
+    return {};
+  }
+  return std::get<BalanceUpdate>(r);
+}
+
+std::string with_saldo(std::string_view saldo) {
+  return std::string(R"({"cliente_id":"1","saldo":)") + std::string(saldo) + R"(,"timestamp":"2025-10-14T10:30:45"})";
+}
+
+TEST(Codec, DecodesTheOriginalDemoFormat) {
+  BalanceUpdate u = update_of("1", kGood);
+  EXPECT_EQ(u.cliente_id, "1");
+  EXPECT_EQ(u.saldo, 15000);
+  EXPECT_EQ(u.timestamp, "2025-10-14T10:30:45");
+}
+
+TEST(Codec, EncodesExactDecimal) {
+  BalanceUpdate u{"1", 15000, "2025-10-14T10:30:45"};
+  EXPECT_EQ(encode_update(u), R"({"cliente_id":"1","saldo":150.00,"timestamp":"2025-10-14T10:30:45"})");
+  EXPECT_EQ(encode_update({"x", -5, "2025-10-14T10:30:45Z"}),
+            R"({"cliente_id":"x","saldo":-0.05,"timestamp":"2025-10-14T10:30:45Z"})");
+}
+
+TEST(Codec, RoundTrips) {
+  for (Centavos c : {Centavos{0}, Centavos{1}, Centavos{-1}, Centavos{10}, Centavos{12345}, kMaxAbsCentavos,
+                     -kMaxAbsCentavos}) {
+    for (const std::string& id : {std::string("1"), std::string("cliente-42"), std::string(64, 'z')}) {
+      BalanceUpdate u{id, c, "2025-01-02T03:04:05.123456+01:00"};
+      std::string json = encode_update(u);
+      EXPECT_EQ(update_of(id, json), u) << json;
+      EXPECT_TRUE(nlohmann::json::accept(json)) << json;
+    }
+  }
+}
+
+TEST(Codec, EncodeEscapesOddTimestamps) {
+  std::string json = encode_update({"1", 1, "a\"b\\c\n\x01"});
+  EXPECT_TRUE(nlohmann::json::accept(json)) << json;
+  EXPECT_EQ(nlohmann::json::parse(json)["timestamp"], "a\"b\\c\n\x01");
+}
+
+TEST(Codec, AmountForms) {
+  EXPECT_EQ(update_of("1", with_saldo("0")).saldo, 0);
+  EXPECT_EQ(update_of("1", with_saldo("-0")).saldo, 0);
+  EXPECT_EQ(update_of("1", with_saldo("-12.34")).saldo, -1234);
+  EXPECT_EQ(update_of("1", with_saldo("0.1")).saldo, 10);
+  EXPECT_EQ(update_of("1", with_saldo("1e2")).saldo, 10000);
+  EXPECT_EQ(update_of("1", with_saldo("1.5E1")).saldo, 1500);
+  EXPECT_EQ(update_of("1", with_saldo("\"150.25\"")).saldo, 15025);
+  EXPECT_EQ(update_of("1", with_saldo("\"+5\"")).saldo, 500);
+  EXPECT_EQ(update_of("1", with_saldo("123456789012")).saldo, 12345678901200);
+  EXPECT_EQ(error_of("1", with_saldo("1.234")), DecodeError::kInvalidAmount);
+  EXPECT_EQ(error_of("1", with_saldo("1e-3")), DecodeError::kInvalidAmount);
+  EXPECT_EQ(error_of("1", with_saldo("1e300")), DecodeError::kInvalidAmount);
+  EXPECT_EQ(error_of("1", with_saldo("99999999999999999999")), DecodeError::kInvalidAmount);
+  EXPECT_EQ(error_of("1", with_saldo("\"abc\"")), DecodeError::kInvalidAmount);
+  EXPECT_EQ(error_of("1", with_saldo("\"\"")), DecodeError::kInvalidAmount);
+  EXPECT_EQ(error_of("1", with_saldo("\" 1\"")), DecodeError::kInvalidAmount);
+  // Not JSON numbers at all.
+  EXPECT_EQ(error_of("1", with_saldo("+5")), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", with_saldo(".5")), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", with_saldo("5.")), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", with_saldo("007")), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", with_saldo("NaN")), DecodeError::kInvalidJson);
+}
+
+TEST(Codec, FieldOrderWhitespaceUnknownFieldsAndEscapes) {
+  BalanceUpdate u = update_of("a.b", R"( { "timestamp" : "2025-10-14 10:30:45" , "extra":{"x":[1,2,{"y":null}]},
+      "saldo" : 1 , "cliente_\u0069d" : "a\u002eb", "z": true } )");
+  EXPECT_EQ(u.cliente_id, "a.b");
+  EXPECT_EQ(u.saldo, 100);
+  EXPECT_EQ(u.timestamp, "2025-10-14 10:30:45");
+}
+
+TEST(Codec, EveryDecodeError) {
+  EXPECT_EQ(error_of(std::nullopt, kGood), DecodeError::kNullKey);
+  EXPECT_EQ(error_of("", kGood), DecodeError::kInvalidKey);
+  EXPECT_EQ(error_of("a b", kGood), DecodeError::kInvalidKey);
+  EXPECT_EQ(error_of(std::string(65, '1'), kGood), DecodeError::kInvalidKey);
+  EXPECT_EQ(error_of("\xc3\xa9", kGood), DecodeError::kInvalidKey);
+  EXPECT_EQ(error_of("1", std::string(kMaxValueBytes + 1, ' ')), DecodeError::kTooLarge);
+  EXPECT_EQ(error_of("1", ""), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", "{"), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", kGood + "x"), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", kGood + kGood), DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1,"timestamp":"2025-10-14T10:30:45",})"),
+            DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1,"saldo":2,"timestamp":"2025-10-14T10:30:45"})"),
+            DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", "{\"cliente_id\":\"1\xff\",\"saldo\":1,\"timestamp\":\"2025-10-14T10:30:45\"}"),
+            DecodeError::kInvalidJson);
+  EXPECT_EQ(error_of("1", "{\"cliente_id\":\"1\",\"saldo\":1,\"timestamp\":\"2025-10-14T10:30:45\",\"x\":\"\xed\xa0\x80\"}"),
+            DecodeError::kInvalidJson);  // UTF-8-encoded surrogate
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1,"timestamp":"2025-10-14T10:30:45","x":"\ud800"})"),
+            DecodeError::kInvalidJson);  // lone surrogate escape
+  EXPECT_EQ(error_of("1", std::string(R"({"x":)") + std::string(1000, '[') + std::string(1000, ']') + "}"),
+            DecodeError::kInvalidJson);  // nesting deeper than the reader follows
+  EXPECT_EQ(error_of("1", "[1,2]"), DecodeError::kNotAnObject);
+  EXPECT_EQ(error_of("1", "150.0"), DecodeError::kNotAnObject);
+  EXPECT_EQ(error_of("1", "\"x\""), DecodeError::kNotAnObject);
+  EXPECT_EQ(error_of("1", "null"), DecodeError::kNotAnObject);
+  EXPECT_EQ(error_of("1", "{}"), DecodeError::kMissingField);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1})"), DecodeError::kMissingField);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","timestamp":"2025-10-14T10:30:45"})"), DecodeError::kMissingField);
+  EXPECT_EQ(error_of("1", R"({"saldo":1,"timestamp":"2025-10-14T10:30:45"})"), DecodeError::kMissingField);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":1,"saldo":1,"timestamp":"2025-10-14T10:30:45"})"), DecodeError::kWrongType);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":null,"timestamp":"2025-10-14T10:30:45"})"),
+            DecodeError::kWrongType);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":[1],"timestamp":"2025-10-14T10:30:45"})"),
+            DecodeError::kWrongType);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1,"timestamp":20251014})"), DecodeError::kWrongType);
+  EXPECT_EQ(error_of("2", kGood), DecodeError::kIdMismatch);
+  EXPECT_EQ(error_of("1", with_saldo("1.001")), DecodeError::kInvalidAmount);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1,"timestamp":""})"), DecodeError::kInvalidTimestamp);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1,"timestamp":"yesterday"})"), DecodeError::kInvalidTimestamp);
+}
+
+TEST(Codec, ErrorNamesAreDistinct) {
+  std::set<std::string_view> names;
+  for (int i = 0; i < kDecodeErrorCount; ++i) names.insert(to_string(static_cast<DecodeError>(i)));
+  EXPECT_EQ(names.size(), static_cast<std::size_t>(kDecodeErrorCount));
+  EXPECT_EQ(names.count("unknown"), 0u);
+}
+
+TEST(Codec, Timestamps) {
+  for (const char* ok : {"2025-10-14T10:30:45", "2025-10-14 10:30:45", "2025-10-14T10:30:45.1", "2025-10-14T10:30:45.123456789",
+                         "2025-10-14T10:30:45Z", "2025-10-14T10:30:45.5+01:00", "2025-10-14T10:30:45-0300",
+                         "2025-10-14T10:30:45+05", "2025-12-31T23:59:60Z"}) {
+    EXPECT_TRUE(is_valid_timestamp(ok)) << ok;
+  }
+  for (const char* bad : {"", "2025-10-14", "2025-10-14T10:30", "2025-13-14T10:30:45", "2025-10-00T10:30:45",
+                          "2025-10-14T24:00:00", "2025-10-14T10:60:45", "2025-10-14X10:30:45", "2025-10-14T10:30:45.",
+                          "2025-10-14T10:30:45.1234567890", "2025-10-14T10:30:45Zx", "2025-10-14T10:30:45+1",
+                          "2025-10-14T10:30:45+01:", "25-10-14T10:30:45", "2025/10/14T10:30:45", "2025-10-14T10:30:45 "}) {
+    EXPECT_FALSE(is_valid_timestamp(bad)) << bad;
+  }
+  EXPECT_TRUE(is_valid_timestamp(now_timestamp())) << now_timestamp();
+  EXPECT_EQ(now_timestamp().size(), 19u);
+}
+
+// Whatever bytes arrive, the decoder answers (no crash, no exception) and agrees with nlohmann
+// on what is JSON at all.
+TEST(Codec, MutationsAgreeWithNlohmannOnValidity) {
+  std::mt19937 rng(12345);
+  const std::string seeds[] = {
+      kGood,
+      R"({"cliente_id":"a\u00e9","saldo":"1.5","timestamp":"2025-10-14T10:30:45","n":[true,false,null,-1.5e-3,{}]})",
+      "{\"cliente_id\":\"1\",\"saldo\":0,\"timestamp\":\"2025-10-14T10:30:45\",\"s\":\"\xe2\x82\xac\xf0\x9f\x98\x80\"}"};
+  const char alphabet[] = "{}[]\":,.-+eE0123456789 \\u\xc3\xa9\xff\x00tfnl";
+  int checked = 0;
+  for (const std::string& seed : seeds) {
+    for (int round = 0; round < 30000; ++round) {
+      std::string s = seed;
+      int edits = 1 + static_cast<int>(rng() % 3);
+      for (int e = 0; e < edits && !s.empty(); ++e) {
+        std::size_t at = rng() % s.size();
+        char c = alphabet[rng() % (sizeof alphabet - 1)];
+        switch (rng() % 3) {
+          case 0: s[at] = c; break;
+          case 1: s.insert(s.begin() + static_cast<std::ptrdiff_t>(at), c); break;
+          default: s.erase(at, 1); break;
+        }
+      }
+      DecodeResult r = decode_update("1", s);
+      bool ours_json = !(std::holds_alternative<DecodeError>(r) && std::get<DecodeError>(r) == DecodeError::kInvalidJson);
+      bool theirs_json = nlohmann::json::accept(s);
+      if (ours_json != theirs_json && theirs_json) {
+        // The one deliberate difference: a repeated known field.
+        auto j = nlohmann::json::parse(s);
+        int known = 0;
+        for (const char* f : {"\"cliente_id\"", "\"saldo\"", "\"timestamp\""}) {
+          std::size_t first = s.find(f);
+          if (first != std::string::npos && s.find(f, first + 1) != std::string::npos) ++known;
+        }
+        if (known > 0) continue;
+      }
+      ASSERT_EQ(ours_json, theirs_json) << "input: " << s;
+      ++checked;
+    }
+  }
+  EXPECT_GT(checked, 80000);
+}
+
+}  // namespace
+}  // namespace saldo

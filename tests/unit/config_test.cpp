@@ -1,0 +1,280 @@
+#include "common/config.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <unistd.h>
+
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+namespace saldo {
+namespace {
+
+using ::testing::HasSubstr;
+
+// Sets (or unsets, with nullptr) environment variables for one test and restores them after.
+class ScopedEnv {
+ public:
+  ScopedEnv& set(const std::string& name, const char* value) {
+    if (saved_.count(name) == 0) {
+      const char* old = std::getenv(name.c_str());
+      saved_[name] = old ? std::optional<std::string>(old) : std::nullopt;
+    }
+    if (value) ::setenv(name.c_str(), value, 1);
+    else ::unsetenv(name.c_str());
+    return *this;
+  }
+  ~ScopedEnv() {
+    for (const auto& [name, value] : saved_) {
+      if (value) ::setenv(name.c_str(), value->c_str(), 1);
+      else ::unsetenv(name.c_str());
+    }
+  }
+
+ private:
+  std::map<std::string, std::optional<std::string>> saved_;
+};
+
+class ConfigTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    for (const char* n : {"BOOTSTRAP_SERVERS", "TOPIC", "GROUP", "HTTP_HOST", "HTTP_PORT", "LOG_LEVEL", "LOG_FORMAT"}) {
+      env_.set(n, nullptr);
+    }
+    dotenv_ = std::filesystem::temp_directory_path() / ("saldo-config-test-" + std::to_string(::getpid()) + ".env");
+    write_dotenv("");
+    env_.set("ENV_FILE", dotenv_.c_str());
+  }
+  void TearDown() override { std::filesystem::remove(dotenv_); }
+
+  void write_dotenv(const std::string& text) { std::ofstream(dotenv_) << text; }
+
+  po::variables_map parse(std::vector<const char*> args) {
+    ConfigLoader loader("prog", "prog: test");
+    loader.add_kafka_options();
+    loader.add_http_options();
+    loader.add_log_options();
+    loader.options()("count", po::value<int>()->default_value(1), "a cli-only option");
+    args.insert(args.begin(), "prog");
+    auto vm = loader.parse(static_cast<int>(args.size()), args.data());
+    EXPECT_TRUE(vm.has_value());
+    return vm ? *vm : po::variables_map();
+  }
+
+  ScopedEnv env_;
+  std::filesystem::path dotenv_;
+};
+
+TEST_F(ConfigTest, Defaults) {
+  auto vm = parse({});
+  KafkaOptions k = kafka_options(vm);
+  EXPECT_EQ(k.bootstrap_servers, "localhost:9092");
+  EXPECT_EQ(k.topic, "contas");
+  EXPECT_EQ(k.group, "consulta-saldo");
+  EXPECT_TRUE(k.properties.empty());
+  HttpOptions h = http_options(vm);
+  EXPECT_EQ(h.host, "0.0.0.0");
+  EXPECT_EQ(h.port, 5000);
+  LogOptions l = log_options(vm);
+  EXPECT_EQ(l.level, "info");
+  EXPECT_EQ(l.format, "text");
+}
+
+TEST_F(ConfigTest, PrecedenceCommandLineOverEnvironmentOverDotenvOverDefault) {
+  write_dotenv("BOOTSTRAP_SERVERS=dotenv:1\nTOPIC=dotenv-topic\nGROUP=dotenv-group\nHTTP_PORT=7001\n");
+  env_.set("TOPIC", "env-topic").set("GROUP", "env-group");
+  auto vm = parse({"--group", "cli-group"});
+  KafkaOptions k = kafka_options(vm);
+  EXPECT_EQ(k.group, "cli-group");            // command line
+  EXPECT_EQ(k.topic, "env-topic");            // environment
+  EXPECT_EQ(k.bootstrap_servers, "dotenv:1"); // .env
+  EXPECT_EQ(http_options(vm).port, 7001);     // .env
+  EXPECT_EQ(http_options(vm).host, "0.0.0.0");// default
+  EXPECT_EQ(vm["count"].as<int>(), 1);
+}
+
+TEST_F(ConfigTest, OriginalDemoDotenvWorksUnchanged) {
+  write_dotenv("# demo\nBOOTSTRAP_SERVERS=localhost:9092\nTOPIC=contas\nGROUP=consulta-saldo\n");
+  KafkaOptions k = kafka_options(parse({}));
+  EXPECT_EQ(k.bootstrap_servers, "localhost:9092");
+  EXPECT_EQ(k.topic, "contas");
+  EXPECT_EQ(k.group, "consulta-saldo");
+}
+
+TEST_F(ConfigTest, EnvFileFromCommandLine) {
+  auto other = dotenv_.string() + ".other";
+  std::ofstream(other) << "TOPIC=other\n";
+  EXPECT_EQ(kafka_options(parse({"--env-file", other.c_str()})).topic, "other");
+  std::filesystem::remove(other);
+}
+
+TEST_F(ConfigTest, MissingExplicitEnvFileIsAnError) {
+  ConfigLoader loader("prog", "usage");
+  const char* argv[] = {"prog", "--env-file", "/nonexistent/saldo.env"};
+  EXPECT_THROW(loader.parse(3, argv), ConfigError);
+}
+
+TEST_F(ConfigTest, OnlyDeclaredOptionsReadTheEnvironment) {
+  env_.set("HTTP_PORT", "9999").set("count", "5").set("COUNT", "5");
+  ConfigLoader loader("prog", "usage");
+  loader.add_kafka_options();
+  loader.options()("count", po::value<int>()->default_value(1), "cli only");
+  const char* argv[] = {"prog"};
+  auto vm = loader.parse(1, argv);
+  ASSERT_TRUE(vm);
+  EXPECT_EQ(vm->count("http-port"), 0u);
+  EXPECT_EQ((*vm)["count"].as<int>(), 1);
+}
+
+TEST_F(ConfigTest, KafkaPropertiesPassThroughInOrder) {
+  auto vm = parse({"-X", "security.protocol=SASL_SSL", "-Xsasl.mechanism=PLAIN", "--property", "a=b=c", "-X",
+                   "linger.ms="});
+  KafkaOptions k = kafka_options(vm);
+  ASSERT_EQ(k.properties.size(), 4u);
+  EXPECT_EQ(k.properties[0], (std::pair<std::string, std::string>{"security.protocol", "SASL_SSL"}));
+  EXPECT_EQ(k.properties[1], (std::pair<std::string, std::string>{"sasl.mechanism", "PLAIN"}));
+  EXPECT_EQ(k.properties[2], (std::pair<std::string, std::string>{"a", "b=c"}));
+  EXPECT_EQ(k.properties[3], (std::pair<std::string, std::string>{"linger.ms", ""}));
+}
+
+TEST_F(ConfigTest, BadValues) {
+  ConfigLoader loader("prog", "usage");
+  loader.add_http_options();
+  const char* bad_int[] = {"prog", "--http-port", "abc"};
+  EXPECT_THROW(loader.parse(3, bad_int), ConfigError);
+  const char* unknown[] = {"prog", "--nope"};
+  EXPECT_THROW(loader.parse(2, unknown), ConfigError);
+  const char* positional[] = {"prog", "extra"};
+  EXPECT_THROW(loader.parse(2, positional), ConfigError);
+  const char* abbreviated[] = {"prog", "--http-po", "1"};
+  EXPECT_THROW(loader.parse(3, abbreviated), ConfigError);
+
+  EXPECT_THROW(http_options(parse({"--http-port", "70000"})), ConfigError);
+  EXPECT_THROW(http_options(parse({"--http-port", "0"})), ConfigError);
+  EXPECT_THROW(log_options(parse({"--log-level", "loud"})), ConfigError);
+  EXPECT_THROW(log_options(parse({"--log-format", "xml"})), ConfigError);
+  EXPECT_THROW(kafka_options(parse({"-X", "novalue"})), ConfigError);
+  EXPECT_THROW(kafka_options(parse({"--topic", "bad topic"})), ConfigError);
+  EXPECT_EQ(log_options(parse({"--log-level", "WARNING", "--log-format", "JSON"})).level, "warn");
+}
+
+TEST_F(ConfigTest, BadEnvironmentValueNamesItsSource) {
+  env_.set("HTTP_PORT", "eighty");
+  ConfigLoader loader("prog", "usage");
+  loader.add_http_options();
+  const char* argv[] = {"prog"};
+  try {
+    loader.parse(1, argv);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("environment"));
+  }
+}
+
+TEST_F(ConfigTest, BadDotenvLineNamesFileAndLine) {
+  write_dotenv("TOPIC=x\n# ok\nthis line is wrong\n");
+  ConfigLoader loader("prog", "usage");
+  loader.add_kafka_options();
+  const char* argv[] = {"prog"};
+  try {
+    loader.parse(1, argv);
+    FAIL() << "expected ConfigError";
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr(dotenv_.string()));
+    EXPECT_THAT(e.what(), HasSubstr("line 3"));
+  }
+}
+
+TEST_F(ConfigTest, HelpPrintsUsageAndOptions) {
+  ConfigLoader loader("prog", "prog: does things");
+  loader.add_kafka_options();
+  const char* argv[] = {"prog", "--help"};
+  ::testing::internal::CaptureStdout();
+  auto vm = loader.parse(2, argv);
+  std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_FALSE(vm.has_value());
+  EXPECT_THAT(out, HasSubstr("prog: does things"));
+  EXPECT_THAT(out, HasSubstr("--bootstrap-servers"));
+  EXPECT_THAT(out, HasSubstr("BOOTSTRAP_SERVERS"));
+}
+
+void parse_bad_port_or_exit() {
+  ConfigLoader loader("prog", "usage");
+  loader.add_http_options();
+  const char* argv[] = {"prog", "--http-port", "x"};
+  loader.parse_or_exit(3, argv);
+}
+
+void parse_help_or_exit() {
+  ConfigLoader loader("prog", "usage");
+  const char* argv[] = {"prog", "--help"};
+  loader.parse_or_exit(2, argv);
+}
+
+TEST_F(ConfigTest, ParseOrExitExitsTwoWithOneLine) {
+  EXPECT_EXIT(parse_bad_port_or_exit(), ::testing::ExitedWithCode(2), "^prog: .*http-port");
+  EXPECT_EXIT(parse_help_or_exit(), ::testing::ExitedWithCode(0), "");
+}
+
+TEST(Dotenv, Parses) {
+  KeyValues kv = parse_dotenv(
+      "# comment\n"
+      "\n"
+      "A=1\n"
+      "export B = two words \n"
+      "C=\"quoted # not a comment\" # comment\n"
+      "D='single $x \\n'\n"
+      "E=\"esc\\n\\\"q\\\"\"\r\n"
+      "F=value # inline comment\n"
+      "G=a#b\n"
+      "H=\n"
+      "I=x=y");
+  KeyValues expected = {{"A", "1"},
+                        {"B", "two words"},
+                        {"C", "quoted # not a comment"},
+                        {"D", "single $x \\n"},
+                        {"E", "esc\n\"q\""},
+                        {"F", "value"},
+                        {"G", "a#b"},
+                        {"H", ""},
+                        {"I", "x=y"}};
+  EXPECT_EQ(kv, expected);
+  EXPECT_TRUE(parse_dotenv("").empty());
+  EXPECT_TRUE(parse_dotenv("\n\n# x\n").empty());
+}
+
+TEST(Dotenv, ErrorsNameTheLine) {
+  auto message = [](std::string_view text) {
+    try {
+      parse_dotenv(text);
+    } catch (const ConfigError& e) {
+      return std::string(e.what());
+    }
+    return std::string("no error");
+  };
+  EXPECT_THAT(message("A=1\nnoequals\n"), HasSubstr("line 2"));
+  EXPECT_THAT(message("A=1\n\n\n=value\n"), HasSubstr("line 4"));
+  EXPECT_THAT(message("1A=x"), HasSubstr("line 1"));
+  EXPECT_THAT(message("A=1\nB=\"open\n"), HasSubstr("line 2"));
+  EXPECT_THAT(message("A='x' trailing"), HasSubstr("line 1"));
+  EXPECT_THAT(message("A B=1"), HasSubstr("line 1"));
+}
+
+TEST(KafkaProperty, Parses) {
+  EXPECT_EQ(parse_kafka_property("a=b"), (std::pair<std::string, std::string>{"a", "b"}));
+  EXPECT_EQ(parse_kafka_property("sasl.jaas.config=x=y;"), (std::pair<std::string, std::string>{"sasl.jaas.config", "x=y;"}));
+  EXPECT_THROW(parse_kafka_property("ab"), ConfigError);
+  EXPECT_THROW(parse_kafka_property("=b"), ConfigError);
+}
+
+TEST(MaskedValue, HidesSecrets) {
+  EXPECT_EQ(masked_value("sasl.password", "hunter2"), "***");
+  EXPECT_EQ(masked_value("ssl.key.password", "x"), "***");
+  EXPECT_EQ(masked_value("SASL_SECRET", "x"), "***");
+  EXPECT_EQ(masked_value("linger.ms", "5"), "5");
+}
+
+}  // namespace
+}  // namespace saldo
