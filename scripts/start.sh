@@ -1,0 +1,195 @@
+#!/usr/bin/env bash
+# The demo, from nothing to a balance you can query: Kafka, the compacted topic, the consumer service
+# (in the background), and sample balances for customers 1, 2 and 3.
+#
+#   scripts/start.sh          then: curl localhost:5000/saldo/1   and   scripts/stop.sh
+#
+# Where a Docker engine answers, it runs `docker compose up -d --wait` (docker-compose.yml); elsewhere it
+# builds the binaries and runs a real local broker (scripts/kafka-local.sh). Running it again is harmless:
+# what already runs is reused, and sample balances are only sent for customers that do not exist yet.
+# Configuration: .env and the environment (see scripts/demo-env.sh for the script's own settings).
+set -euo pipefail
+source "$(dirname "$0")/demo-env.sh"
+cd "$root"
+
+ready_timeout=${SALDO_READY_TIMEOUT:-120}
+samples=("1 1500.00" "2 2750.50" "3 320.75")  # customer, balance: the ids of the original demo's curl lines
+step_no=0
+t0=$SECONDS
+
+step() { step_no=$((step_no + 1)); printf '[%d] %s\n' "$step_no" "$*"; current_step=$*; }
+info() { printf '    %s\n' "$*"; }
+fail() {  # message [log]
+  echo "start.sh: step [$step_no] '$current_step' failed: $1" >&2
+  if [ -n "${2:-}" ] && [ -f "$2" ]; then
+    echo "---- last lines of $2" >&2
+    tail -n 25 "$2" >&2
+    echo "---- full log: $2" >&2
+  fi
+  exit 1
+}
+# Runs a command with its output appended to a log; on failure the step fails naming that log.
+logged() {  # log command...
+  local log=$1; shift
+  "$@" >>"$log" 2>&1 || fail "'$*' exited with $?" "$log"
+}
+
+http_status() { curl -s -o /dev/null -m 3 -w '%{http_code}' "$http_url$1" 2>/dev/null || true; }
+
+mkdir -p "$run_dir"
+
+# ---------------------------------------------------------------------------------------------- mode
+mode=${SALDO_KAFKA:-auto}
+if [ "$mode" = auto ]; then
+  bootstrap_host=${BOOTSTRAP_SERVERS%%,*}; bootstrap_host=${bootstrap_host%:*}
+  case "$bootstrap_host" in
+    localhost | 127.0.0.1 | "[::1]" | ::1) if docker_answers; then mode=docker; else mode=local; fi ;;
+    *) mode=external ;;
+  esac
+fi
+case "$mode" in
+  docker | local | external) ;;
+  *) echo "start.sh: SALDO_KAFKA must be auto, docker, local or external, not '$mode'" >&2; exit 2 ;;
+esac
+
+# -------------------------------------------------------------------------------------------- docker
+if [ "$mode" = docker ]; then
+  compose_log=$run_dir/compose.log
+  step "starting Kafka, the topic and the service with Docker Compose (docker compose up -d --wait saldo; log: $compose_log)"
+  info "the first run builds the image, which takes a few minutes"
+  printf 'mode=docker\nhttp_port=%s\n' "$HTTP_PORT" > "$state_file"
+  # Naming the long-running service: older Compose versions count the exited one-shot topic-init as a
+  # failure of a bare `up --wait`. Its dependencies (kafka, topic-init) start first anyway.
+  logged "$compose_log" docker compose up -d --wait saldo
+  step "checking $http_url/ready"
+  [ "$(http_status /ready)" = 200 ] || fail "$http_url/ready does not answer 200" "$compose_log"
+  step "sending sample balances for customers 1, 2 and 3 (docker compose run producer)"
+  for s in "${samples[@]}"; do
+    read -r id amount <<<"$s"
+    if [ "$(http_status "/saldo/$id")" = 200 ]; then info "customer $id exists, left as it is"; continue; fi
+    logged "$compose_log" docker compose run --rm --no-deps producer producer --id "$id" --saldo "$amount"
+    info "customer $id: $amount"
+  done
+  producer_cmd="docker compose run --rm producer producer"
+  interactive_cmd="docker compose run --rm -it producer producer_interactive"
+else
+# --------------------------------------------------------------------------------- binaries (local)
+  if [ -n "${SALDO_BIN_DIR:-}" ]; then
+    bin=$SALDO_BIN_DIR
+    step "using the binaries in $bin"
+  else
+    build_log=$run_dir/build.log
+    step "installing missing Debian packages and building the binaries (scripts/build.sh; log: $build_log)"
+    [ -x build/release/consumer_service/consumer_service ] || info "the first build takes a few minutes"
+    : > "$build_log"
+    logged "$build_log" scripts/build.sh
+    bin=$(tail -n 1 "$build_log")
+  fi
+  for b in producer/producer producer/producer_interactive producer/saldo_admin consumer_service/consumer_service; do
+    [ -x "$bin/$b" ] || fail "$bin/$b is missing (run scripts/build.sh, or unset SALDO_BIN_DIR)"
+  done
+
+# ------------------------------------------------------------------------------------ Kafka (local)
+  kafka_started=0
+  kafka_log=$run_dir/kafka.log
+  if [ "$mode" = local ]; then
+    if [ -z "${KAFKA_PORT:-}" ]; then
+      KAFKA_PORT=${BOOTSTRAP_SERVERS%%,*}; KAFKA_PORT=${KAFKA_PORT##*:}
+      [[ $KAFKA_PORT =~ ^[0-9]+$ ]] || KAFKA_PORT=9092
+    fi
+    export KAFKA_PORT
+    export KAFKA_DATA_DIR=${KAFKA_DATA_DIR:-${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/kafka-data-$KAFKA_PORT}
+    export BOOTSTRAP_SERVERS=127.0.0.1:$KAFKA_PORT
+    step "starting a local Kafka broker on $BOOTSTRAP_SERVERS (scripts/kafka-local.sh; log: $kafka_log)"
+    if scripts/kafka-local.sh status >/dev/null 2>&1; then
+      # Ours only if an earlier start.sh started it; then stop.sh stops it, otherwise it is left alone.
+      if [ "$(state_get kafka_started 0)" = 1 ] && [ "$(state_get kafka_port '')" = "$KAFKA_PORT" ]; then
+        kafka_started=1; info "already running (started by an earlier scripts/start.sh)"
+      else
+        info "already running (started by scripts/kafka-local.sh; scripts/stop.sh will leave it running)"
+      fi
+    elif kcat -L -b "$BOOTSTRAP_SERVERS" -m 3 >/dev/null 2>&1; then
+      info "another Kafka broker answers there: using it (scripts/stop.sh will leave it running)"
+    else
+      [ -f "${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/kafka-4.1.1/libs/kafka_2.13-4.1.1.jar" ] \
+        || info "the first start fetches the Kafka jars from Maven Central (once)"
+      kafka_started=1
+      # Recorded before the start, so that stop.sh also cleans up after a start that failed half-way.
+      printf 'mode=local\nkafka_started=1\nkafka_port=%s\nkafka_data_dir=%s\nhttp_port=%s\n' \
+        "$KAFKA_PORT" "$KAFKA_DATA_DIR" "$HTTP_PORT" > "$state_file"
+      logged "$kafka_log" scripts/kafka-local.sh start
+      info "ready (data in $KAFKA_DATA_DIR)"
+    fi
+    printf 'mode=local\nkafka_started=%s\nkafka_port=%s\nkafka_data_dir=%s\nhttp_port=%s\n' \
+      "$kafka_started" "$KAFKA_PORT" "$KAFKA_DATA_DIR" "$HTTP_PORT" > "$state_file"
+  else
+    step "checking the Kafka broker at $BOOTSTRAP_SERVERS (external: started elsewhere, never stopped here)"
+    printf 'mode=external\nhttp_port=%s\n' "$HTTP_PORT" > "$state_file"
+    logged "$kafka_log" "$bin/producer/saldo_admin" wait-for-broker --timeout 30
+  fi
+
+# ------------------------------------------------------------------------------------------- topic
+  topic_log=$run_dir/topic.log
+  step "creating the compacted topic '$TOPIC' if missing (scripts/create_topic.sh; log: $topic_log)"
+  logged "$topic_log" env SALDO_BIN_DIR="$bin" scripts/create_topic.sh
+  info "$(tail -n 1 "$topic_log")"
+
+# ----------------------------------------------------------------------------------------- service
+  step "starting the consumer service on $HTTP_HOST:$HTTP_PORT (log: $service_log)"
+  if pid=$(live_pid "$service_pidfile" consumer_service); then
+    info "already running (pid $pid)"
+  else
+    if port_listening "$HTTP_PORT"; then
+      fail "port $HTTP_PORT is already taken by another process (see: ss -ltnp 'sport = :$HTTP_PORT'); set HTTP_PORT"
+    fi
+    setsid nohup "$bin/consumer_service/consumer_service" >>"$service_log" 2>&1 </dev/null &
+    echo $! > "$service_pidfile"
+    info "pid $(cat "$service_pidfile")"
+  fi
+
+  step "waiting until the service has rebuilt the balances ($http_url/ready, up to ${ready_timeout}s)"
+  deadline=$((SECONDS + ready_timeout))
+  until [ "$(http_status /ready)" = 200 ]; do
+    live_pid "$service_pidfile" consumer_service >/dev/null || fail "the service exited" "$service_log"
+    [ $SECONDS -lt $deadline ] || fail "not ready after ${ready_timeout}s" "$service_log"
+    sleep 0.3
+  done
+  info "ready"
+
+# ------------------------------------------------------------------------------------------ samples
+  producer_log=$run_dir/producer.log
+  step "sending sample balances for customers 1, 2 and 3 with the producer (log: $producer_log)"
+  for s in "${samples[@]}"; do
+    read -r id amount <<<"$s"
+    if [ "$(http_status "/saldo/$id")" = 200 ]; then info "customer $id exists, left as it is"; continue; fi
+    logged "$producer_log" "$bin/producer/producer" --id "$id" --saldo "$amount"
+    info "customer $id: $amount"
+  done
+  deadline=$((SECONDS + 30))
+  for s in "${samples[@]}"; do
+    read -r id _ <<<"$s"
+    until [ "$(http_status "/saldo/$id")" = 200 ]; do
+      [ $SECONDS -lt $deadline ] || fail "customer $id is not visible at $http_url/saldo/$id after 30s" "$service_log"
+      sleep 0.2
+    done
+  done
+  rel_bin=${bin#"$root"/}
+  producer_cmd="$rel_bin/producer/producer"
+  interactive_cmd="$rel_bin/producer/producer_interactive"
+fi
+
+# ------------------------------------------------------------------------------------- what next
+browser_host=$http_client_host; [ "$browser_host" = 127.0.0.1 ] && browser_host=localhost
+cat <<NEXT
+
+saldo is up in $((SECONDS - t0))s (Kafka: $mode at $BOOTSTRAP_SERVERS, topic $TOPIC). Try:
+
+  curl $http_url/saldo/1                 # a balance: saldo, timestamp, partition, offset
+  curl $http_url/saldo/999               # 404: unknown customer
+  open http://$browser_host:$HTTP_PORT/ in a browser     # the lookup page
+  $interactive_cmd             # type an id and a balance, then query it
+  $producer_cmd --id 4 --saldo 99.90     # one update; --delete 4 removes it
+  curl $http_url/ready ; curl $http_url/metrics
+
+Stop with: scripts/stop.sh   (scripts/stop.sh --clean also removes the data)
+NEXT
