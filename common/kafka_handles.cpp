@@ -1,5 +1,7 @@
 #include "common/kafka_handles.h"
 
+#include <spdlog/spdlog.h>
+
 namespace saldo {
 
 void set_kafka_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
@@ -9,8 +11,26 @@ void set_kafka_property(rd_kafka_conf_t* conf, const std::string& name, const st
   }
 }
 
+namespace {
+
+// librdkafka's own log lines go through spdlog (so LOG_FORMAT=json covers them too) instead of
+// raw "%3|..." lines on stderr. Called from librdkafka's threads: must not throw.
+void log_to_spdlog(const rd_kafka_t* rk, int level, const char* facility, const char* message) noexcept {
+  try {
+    spdlog::level::level_enum lvl = level <= 3   ? spdlog::level::err
+                                    : level == 4 ? spdlog::level::warn
+                                    : level <= 6 ? spdlog::level::info
+                                                 : spdlog::level::debug;
+    spdlog::log(lvl, "librdkafka {} {}: {}", rk ? rd_kafka_name(rk) : "-", facility, message);
+  } catch (...) {
+  }
+}
+
+}  // namespace
+
 KafkaConf make_kafka_conf(const KafkaOptions& options) {
   KafkaConf conf(rd_kafka_conf_new());
+  rd_kafka_conf_set_log_cb(conf.get(), log_to_spdlog);
   set_kafka_property(conf.get(), "bootstrap.servers", options.bootstrap_servers);
   for (const auto& [name, value] : options.properties) set_kafka_property(conf.get(), name, value);
   return conf;

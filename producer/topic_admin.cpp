@@ -9,6 +9,7 @@
 
 #include "common/config.h"
 #include "common/kafka_handles.h"
+#include "common/logging.h"
 #include "producer/topic_admin_args.h"
 
 namespace saldo {
@@ -167,14 +168,15 @@ int run(int argc, const char* const argv[]) {
 
   // The command is the first word; everything after it goes to the option parser.
   std::string command = argc > 1 ? argv[1] : "";
-  const bool help = command.empty() || command == "--help" || command == "-h";
   std::vector<const char*> rest{argv[0]};
-  for (int i = help ? 1 : 2; i < argc; ++i) rest.push_back(argv[i]);
-  if (help) rest.push_back("--help");
+  if (command.empty()) rest.push_back("--help");
+  const bool command_is_option = command.starts_with("-");
+  for (int i = command_is_option ? 1 : 2; i < argc; ++i) rest.push_back(argv[i]);
   po::variables_map vm = loader.parse_or_exit(static_cast<int>(rest.size()), rest.data());
 
   KafkaOptions kafka;
   try {
+    setup_logging(log_options(vm), "saldo_admin");
     args.command = parse_admin_command(command);
     for (const auto& kv : configs) args.topic_configs.push_back(parse_kafka_property(kv));
     validate(args);

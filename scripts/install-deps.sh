@@ -13,6 +13,8 @@ PACKAGES=(
   openjdk-17-jre-headless maven
   # tests and benchmarks
   curl kcat wrk postgresql procps iproute2 python3
+  # fuzzing (libFuzzer) and metrics checks (promtool)
+  clang libclang-rt-14-dev prometheus
 )
 
 missing=()

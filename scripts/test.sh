@@ -6,8 +6,9 @@
 #   scripts/test.sh                 everything
 #   SALDO_TEST_LABELS="unit" scripts/test.sh    only some labels (still builds and starts what they need)
 #   BOOTSTRAP_SERVERS=host:9092 scripts/test.sh use that broker instead of starting a local one
-#   SALDO_SKIP_SANITIZERS=1 scripts/test.sh     skip the sanitizer builds (local iteration only;
-#                                               refused when CI=true)
+#   SALDO_SKIP_SANITIZERS=1 SALDO_SKIP_FUZZ=1 scripts/test.sh
+#                                               skip the sanitizer builds and fuzzing (local
+#                                               iteration only; refused when CI=true)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -35,8 +36,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "test.sh: interrupted" >&2; exit 130' INT TERM
 
-if [ "${CI:-}" = true ] && [ -n "${SALDO_SKIP_SANITIZERS:-}" ]; then
-  echo "test.sh: SALDO_SKIP_SANITIZERS is not allowed in CI" >&2
+if [ "${CI:-}" = true ] && [ -n "${SALDO_SKIP_SANITIZERS:-}${SALDO_SKIP_FUZZ:-}" ]; then
+  echo "test.sh: SALDO_SKIP_SANITIZERS / SALDO_SKIP_FUZZ are not allowed in CI" >&2
   exit 2
 fi
 
@@ -103,6 +104,13 @@ if [ -z "${SALDO_SKIP_SANITIZERS:-}" ]; then
     if ! TSAN_OPTIONS=halt_on_error=1 build/tsan/tests/unit/store_concurrency_test; then
       failures+=("store_concurrency_test under TSan")
     fi
+  fi
+fi
+
+if [ -z "${SALDO_SKIP_FUZZ:-}" ]; then
+  step "fuzzing each libFuzzer target for ${SALDO_FUZZ_SECONDS:-20}s (scripts/fuzz.sh)"
+  if ! scripts/fuzz.sh "${SALDO_FUZZ_SECONDS:-20}"; then
+    failures+=("fuzzing")
   fi
 fi
 

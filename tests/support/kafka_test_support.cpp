@@ -142,12 +142,16 @@ RawProducer::~RawProducer() {
 
 void RawProducer::send(const std::string& topic, const std::optional<std::string>& key,
                        const std::optional<std::string>& value, std::int32_t partition) {
+  // librdkafka's V_ macros cast their arguments without parentheses: compute them first.
+  void* key_ptr = key ? const_cast<char*>(key->data()) : nullptr;
+  const size_t key_len = key ? key->size() : 0;
+  void* value_ptr = value ? const_cast<char*>(value->data()) : nullptr;
+  const size_t value_len = value ? value->size() : 0;
   for (int attempt = 0;; ++attempt) {
     rd_kafka_resp_err_t err = rd_kafka_producev(
         rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
-        RD_KAFKA_V_KEY(key ? key->data() : nullptr, key ? key->size() : 0),
-        RD_KAFKA_V_VALUE(value ? const_cast<char*>(value->data()) : nullptr, value ? value->size() : 0),
+        RD_KAFKA_V_KEY(key_ptr, key_len), RD_KAFKA_V_VALUE(value_ptr, value_len),
         RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 1000) {
@@ -169,7 +173,10 @@ void RawProducer::flush(std::chrono::milliseconds timeout) {
 
 std::vector<Record> read_all(const std::string& topic, std::chrono::milliseconds timeout) {
   const int partitions = partition_count(topic);
-  KafkaHandle rk = make_client(RD_KAFKA_CONSUMER, {{"enable.auto.commit", "false"},
+  // librdkafka 2.0.2 refuses assign() without a group.id; with assign() the group is never joined
+  // and, with auto commit off, nothing is committed.
+  KafkaHandle rk = make_client(RD_KAFKA_CONSUMER, {{"group.id", unique_topic("read-all")},
+                                                    {"enable.auto.commit", "false"},
                                                     {"enable.partition.eof", "false"}});
   std::map<int, std::int64_t> high;
   PartitionList assignment(rd_kafka_topic_partition_list_new(partitions));
