@@ -1,0 +1,326 @@
+#include "consumer_service/balance_store.h"
+
+#include <algorithm>
+#include <cstring>
+#include <mutex>
+
+#include "consumer_service/compact_timestamp.h"
+
+namespace saldo {
+namespace {
+
+constexpr std::size_t kInlineId = 14;
+constexpr std::uint32_t kChunkBits = 10;
+constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
+constexpr std::uint32_t kEntryBits = 24;
+constexpr std::uint32_t kEntryMask = (1u << kEntryBits) - 1;
+constexpr std::uint32_t kMaxEntries = kEntryMask - 1;  // slot stores entry number + 1; 0 is empty
+constexpr std::uint32_t kNoEntry = 0xFFFFFFFF;
+constexpr int kOffsetBits = 48;
+
+struct Entry {
+  std::uint8_t id_len;     // 0: free entry
+  std::uint8_t ts_format;  // 0: ts_bits points at heap text (uint32 length + bytes), else packed
+  char id[kInlineId];      // the id, or (id_len > kInlineId) a char* to it on the heap
+  Centavos saldo;          // for a free entry: the next free entry number
+  std::uint64_t ts_bits;
+  std::uint64_t position;  // partition << 48 | offset
+};
+static_assert(sizeof(Entry) == 40, "the memory budget assumes 40-byte entries");
+
+std::uint64_t hash_id(std::string_view s) noexcept {
+  std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
+  std::size_t i = 0;
+  for (; i + 8 <= s.size(); i += 8) {
+    std::uint64_t w;
+    std::memcpy(&w, s.data() + i, 8);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h ^= h >> 29;
+  }
+  if (i < s.size()) {
+    std::uint64_t w = 0;
+    std::memcpy(&w, s.data() + i, s.size() - i);
+    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+  }
+  h ^= h >> 31;
+  h *= 0x94D049BB133111EBull;
+  h ^= h >> 32;
+  return h;
+}
+
+const char* id_data(const Entry& e) noexcept {
+  if (e.id_len <= kInlineId) return e.id;
+  const char* p;
+  std::memcpy(&p, e.id, sizeof p);
+  return p;
+}
+std::string_view id_of(const Entry& e) noexcept { return {id_data(e), e.id_len}; }
+
+std::uint8_t tag_of(std::uint64_t h) noexcept { return static_cast<std::uint8_t>(h >> 48); }
+std::size_t shard_of(std::uint64_t h) noexcept { return static_cast<std::size_t>(h >> 56); }
+
+}  // namespace
+
+struct BalanceStore::Shard {
+  mutable std::shared_mutex mutex;
+  std::vector<std::unique_ptr<Entry[]>> chunks;
+  std::uint32_t used = 0;  // entries ever handed out (free ones are reused first)
+  std::uint32_t free_head = kNoEntry;
+  std::vector<std::uint32_t> index;  // tag << 24 | (entry + 1); power-of-two size
+  std::atomic<std::size_t> live{0};
+  std::atomic<std::size_t> heap_bytes{0};
+
+  ~Shard() {
+    for (std::uint32_t i = 0; i < used; ++i) release_heap(entry(i));
+  }
+
+  Entry& entry(std::uint32_t i) noexcept { return chunks[i >> kChunkBits][i & (kChunkSize - 1)]; }
+  const Entry& entry(std::uint32_t i) const noexcept { return chunks[i >> kChunkBits][i & (kChunkSize - 1)]; }
+
+  // Index slot holding `id`, or the empty slot where it would go; SIZE_MAX when the index is empty.
+  std::size_t find_slot(std::string_view id, std::uint64_t h) const noexcept {
+    if (index.empty()) return SIZE_MAX;
+    const std::size_t mask = index.size() - 1;
+    const std::uint32_t tag = tag_of(h);
+    for (std::size_t i = h & mask;; i = (i + 1) & mask) {
+      const std::uint32_t slot = index[i];
+      if (slot == 0) return i;
+      if ((slot >> kEntryBits) == tag && id_of(entry((slot & kEntryMask) - 1)) == id) return i;
+    }
+  }
+
+  void grow_index_if_needed() {
+    const std::size_t count = live.load(std::memory_order_relaxed) + 1;
+    if (!index.empty() && count * 4 <= index.size() * 3) return;
+    std::vector<std::uint32_t> bigger(index.empty() ? 64 : index.size() * 2, 0);
+    const std::size_t mask = bigger.size() - 1;
+    for (std::uint32_t e = 0; e < used; ++e) {
+      const Entry& en = entry(e);
+      if (en.id_len == 0) continue;
+      const std::uint64_t h = hash_id(id_of(en));
+      std::size_t i = h & mask;
+      while (bigger[i] != 0) i = (i + 1) & mask;
+      bigger[i] = (std::uint32_t{tag_of(h)} << kEntryBits) | (e + 1);
+    }
+    index.swap(bigger);
+  }
+
+  std::uint32_t allocate_entry() {
+    if (free_head != kNoEntry) {
+      const std::uint32_t e = free_head;
+      free_head = static_cast<std::uint32_t>(entry(e).saldo);
+      return e;
+    }
+    if (used >= kMaxEntries) return kNoEntry;
+    if ((used >> kChunkBits) >= chunks.size()) chunks.push_back(std::make_unique<Entry[]>(kChunkSize));
+    return used++;
+  }
+
+  void release_heap(Entry& e) noexcept {
+    if (e.id_len == 0) return;
+    if (e.id_len > kInlineId) {
+      delete[] id_data(e);
+      heap_bytes.fetch_sub(e.id_len, std::memory_order_relaxed);
+    }
+    release_timestamp(e);
+  }
+
+  void release_timestamp(Entry& e) noexcept {
+    if (e.ts_format != 0) return;
+    auto* p = reinterpret_cast<char*>(static_cast<std::uintptr_t>(e.ts_bits));
+    std::uint32_t len;
+    std::memcpy(&len, p, sizeof len);
+    delete[] p;
+    heap_bytes.fetch_sub(sizeof len + len, std::memory_order_relaxed);
+  }
+
+  void store_timestamp(Entry& e, std::string_view ts) {
+    if (auto packed = pack_timestamp(ts)) {
+      e.ts_bits = packed->bits;
+      e.ts_format = packed->format;
+      return;
+    }
+    const auto len = static_cast<std::uint32_t>(ts.size());
+    char* p = new char[sizeof len + len];
+    std::memcpy(p, &len, sizeof len);
+    std::memcpy(p + sizeof len, ts.data(), len);
+    heap_bytes.fetch_add(sizeof len + len, std::memory_order_relaxed);
+    e.ts_bits = reinterpret_cast<std::uintptr_t>(p);
+    e.ts_format = 0;
+  }
+
+  ApplyResult set(std::string_view id, std::uint64_t h, Centavos saldo, std::string_view ts,
+                  std::uint64_t position) {
+    std::size_t i = find_slot(id, h);
+    if (i != SIZE_MAX && index[i] != 0) {
+      Entry& e = entry((index[i] & kEntryMask) - 1);
+      if (stale(e.position, position)) return ApplyResult::kStale;
+      release_timestamp(e);
+      e.saldo = saldo;
+      store_timestamp(e, ts);
+      e.position = position;
+      return ApplyResult::kUpdated;
+    }
+    const std::uint32_t n = allocate_entry();
+    if (n == kNoEntry) return ApplyResult::kRejected;
+    grow_index_if_needed();
+    i = find_slot(id, h);
+    Entry& e = entry(n);
+    e.id_len = static_cast<std::uint8_t>(id.size());
+    if (id.size() <= kInlineId) {
+      std::memcpy(e.id, id.data(), id.size());
+    } else {
+      char* p = new char[id.size()];
+      std::memcpy(p, id.data(), id.size());
+      std::memcpy(e.id, &p, sizeof p);
+      heap_bytes.fetch_add(id.size(), std::memory_order_relaxed);
+    }
+    e.saldo = saldo;
+    store_timestamp(e, ts);
+    e.position = position;
+    index[i] = (std::uint32_t{tag_of(h)} << kEntryBits) | (n + 1);
+    live.fetch_add(1, std::memory_order_relaxed);
+    return ApplyResult::kInserted;
+  }
+
+  ApplyResult erase(std::string_view id, std::uint64_t h, std::uint64_t position) {
+    std::size_t i = find_slot(id, h);
+    if (i == SIZE_MAX || index[i] == 0) return ApplyResult::kAbsent;
+    const std::uint32_t n = (index[i] & kEntryMask) - 1;
+    Entry& e = entry(n);
+    if (stale(e.position, position)) return ApplyResult::kStale;
+    release_heap(e);
+    e.id_len = 0;
+    e.saldo = free_head;
+    free_head = n;
+    // Backward-shift delete keeps linear probing free of tombstones.
+    const std::size_t mask = index.size() - 1;
+    for (std::size_t j = (i + 1) & mask; index[j] != 0; j = (j + 1) & mask) {
+      const std::size_t home = hash_id(id_of(entry((index[j] & kEntryMask) - 1))) & mask;
+      const bool between = i <= j ? (i < home && home <= j) : (i < home || home <= j);
+      if (between) continue;
+      index[i] = index[j];
+      i = j;
+    }
+    index[i] = 0;
+    live.fetch_sub(1, std::memory_order_relaxed);
+    return ApplyResult::kErased;
+  }
+
+  // Same partition and not newer: a replayed record. Another partition always wins: after a
+  // repartition the key's new partition is the one that keeps receiving its updates.
+  static bool stale(std::uint64_t held, std::uint64_t incoming) noexcept {
+    return (held >> kOffsetBits) == (incoming >> kOffsetBits) && incoming <= held;
+  }
+};
+
+BalanceStore::BalanceStore() {
+  for (auto& s : shards_) s = std::make_unique<Shard>();
+}
+BalanceStore::~BalanceStore() = default;
+
+namespace {
+bool within_limits(std::int32_t partition, std::int64_t offset) noexcept {
+  return partition >= 0 && partition <= BalanceStore::kMaxPartition && offset >= 0 &&
+         offset <= BalanceStore::kMaxOffset;
+}
+std::uint64_t pack_position(std::int32_t partition, std::int64_t offset) noexcept {
+  return (static_cast<std::uint64_t>(partition) << kOffsetBits) | static_cast<std::uint64_t>(offset);
+}
+}  // namespace
+
+ApplyResult BalanceStore::set(std::string_view id, Centavos saldo, std::string_view timestamp,
+                              std::int32_t partition, std::int64_t offset) {
+  StoreEvent ev{StoreEvent::Kind::kSet, id, saldo, timestamp, partition, offset};
+  ApplyResult r;
+  apply({&ev, 1}, {&r, 1});
+  return r;
+}
+
+ApplyResult BalanceStore::erase(std::string_view id, std::int32_t partition, std::int64_t offset) {
+  StoreEvent ev{StoreEvent::Kind::kErase, id, 0, {}, partition, offset};
+  ApplyResult r;
+  apply({&ev, 1}, {&r, 1});
+  return r;
+}
+
+void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResult> results) {
+  // Group by shard (order within a shard is kept, and a key never changes shard), so each shard's
+  // lock is taken once per batch and a reader waits at most for that shard's part of it.
+  constexpr std::size_t kMaxGroup = 4096;
+  for (std::size_t base = 0; base < events.size(); base += kMaxGroup) {
+    const std::size_t n = std::min(kMaxGroup, events.size() - base);
+    std::array<std::uint64_t, kMaxGroup> hashes;
+    std::array<std::uint16_t, kShardCount + 1> starts{};
+    std::array<std::uint16_t, kMaxGroup> order;
+    for (std::size_t k = 0; k < n; ++k) {
+      hashes[k] = hash_id(events[base + k].id);
+      ++starts[shard_of(hashes[k]) + 1];
+    }
+    for (std::size_t s = 0; s < kShardCount; ++s) starts[s + 1] += starts[s];
+    std::array<std::uint16_t, kShardCount> fill;
+    std::copy_n(starts.begin(), kShardCount, fill.begin());
+    for (std::size_t k = 0; k < n; ++k) order[fill[shard_of(hashes[k])]++] = static_cast<std::uint16_t>(k);
+
+    for (std::size_t s = 0; s < kShardCount; ++s) {
+      if (starts[s] == starts[s + 1]) continue;
+      Shard& shard = *shards_[s];
+      std::unique_lock lock(shard.mutex);
+      for (std::size_t o = starts[s]; o < starts[s + 1]; ++o) {
+        const std::size_t k = order[o];
+        const StoreEvent& ev = events[base + k];
+        ApplyResult r;
+        if (ev.id.empty() || ev.id.size() > 255 || !within_limits(ev.partition, ev.offset)) {
+          r = ApplyResult::kRejected;
+        } else if (ev.kind == StoreEvent::Kind::kSet) {
+          r = shard.set(ev.id, hashes[k], ev.saldo, ev.timestamp, pack_position(ev.partition, ev.offset));
+        } else {
+          r = shard.erase(ev.id, hashes[k], pack_position(ev.partition, ev.offset));
+        }
+        if (!results.empty()) results[base + k] = r;
+      }
+    }
+  }
+}
+
+std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
+  const std::uint64_t h = hash_id(id);
+  const Shard& shard = *shards_[shard_of(h)];
+  std::shared_lock lock(shard.mutex);
+  const std::size_t i = shard.find_slot(id, h);
+  if (i == SIZE_MAX || shard.index[i] == 0) return std::nullopt;
+  const Entry& e = shard.entry((shard.index[i] & kEntryMask) - 1);
+  std::optional<BalanceSnapshot> out(std::in_place);
+  out->saldo = e.saldo;
+  out->partition = static_cast<std::int32_t>(e.position >> kOffsetBits);
+  out->offset = static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1));
+  if (e.ts_format != 0) {
+    out->timestamp.reserve(32);
+    append_timestamp(out->timestamp, PackedTimestamp{e.ts_bits, e.ts_format});
+  } else {
+    const auto* p = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(e.ts_bits));
+    std::uint32_t len;
+    std::memcpy(&len, p, sizeof len);
+    out->timestamp.assign(p + sizeof len, len);
+  }
+  return out;
+}
+
+std::size_t BalanceStore::size() const noexcept {
+  std::size_t n = 0;
+  for (const auto& s : shards_) n += s->live.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::size_t BalanceStore::memory_bytes() const noexcept {
+  std::size_t n = sizeof(*this);
+  for (const auto& s : shards_) {
+    std::shared_lock lock(s->mutex);
+    n += sizeof(Shard) + s->chunks.size() * kChunkSize * sizeof(Entry) +
+         s->chunks.capacity() * sizeof(void*) + s->index.capacity() * sizeof(std::uint32_t) +
+         s->heap_bytes.load(std::memory_order_relaxed);
+  }
+  return n;
+}
+
+}  // namespace saldo

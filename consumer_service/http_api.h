@@ -1,0 +1,48 @@
+#pragma once
+// The HTTP API as pure functions from (method, path) to a reply, so every status and body is
+// tested without sockets; http_server.h puts them on cpp-httplib.
+#include <string>
+#include <string_view>
+
+#include "consumer_service/balance_store.h"
+#include "consumer_service/metrics.h"
+#include "consumer_service/readiness.h"
+
+namespace saldo {
+
+struct ApiReply {
+  int status = 200;
+  std::string body;
+  std::string_view content_type = "application/json; charset=utf-8";
+  int retry_after_s = 0;     // > 0: a Retry-After header
+  std::string_view allow;    // not empty: an Allow header (405)
+};
+
+class HttpApi {
+ public:
+  HttpApi(const BalanceStore& store, const Readiness& readiness, const Metrics& metrics)
+      : store_(store), readiness_(readiness), metrics_(metrics) {}
+
+  // Every request goes through here (GET and HEAD are served; other methods get 405 JSON).
+  ApiReply handle(std::string_view method, std::string_view path) const;
+  // A reply for an error the HTTP library found before routing (400, 413, 414, ...).
+  static ApiReply library_error(int status);
+
+  ApiReply saldo(std::string_view id) const;
+  ApiReply health() const;
+  ApiReply ready() const;
+  ApiReply metrics() const;
+  static ApiReply page();
+
+ private:
+  ApiReply not_ready(const ReadinessSnapshot& r) const;
+
+  const BalanceStore& store_;
+  const Readiness& readiness_;
+  const Metrics& metrics_;
+};
+
+// The page at GET / (consumer_service/page.html, embedded at build time).
+std::string_view page_html();
+
+}  // namespace saldo

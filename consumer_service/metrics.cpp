@@ -1,0 +1,140 @@
+#include "consumer_service/metrics.h"
+
+#include <cstdio>
+
+namespace saldo {
+
+std::string_view to_string(Route r) {
+  switch (r) {
+    case Route::kSaldo: return "/saldo";
+    case Route::kHealth: return "/health";
+    case Route::kReady: return "/ready";
+    case Route::kMetrics: return "/metrics";
+    case Route::kPage: return "/";
+    case Route::kOther: return "other";
+  }
+  return "other";
+}
+
+Route route_of(std::string_view path) noexcept {
+  if (path.starts_with("/saldo/")) return Route::kSaldo;
+  if (path == "/health") return Route::kHealth;
+  if (path == "/ready") return Route::kReady;
+  if (path == "/metrics") return Route::kMetrics;
+  if (path == "/") return Route::kPage;
+  return Route::kOther;
+}
+
+std::size_t Metrics::status_index(int status) noexcept {
+  for (std::size_t i = 0; i + 1 < kStatuses.size(); ++i) {
+    if (kStatuses[i] == status) return i;
+  }
+  return kStatuses.size() - 1;
+}
+
+void Metrics::http_request(Route route, int status) noexcept {
+  http_[static_cast<std::size_t>(route)][status_index(status)].fetch_add(1, std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::http_requests(Route route, int status) const noexcept {
+  return http_[static_cast<std::size_t>(route)][status_index(status)].load(std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::invalid_total() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& c : invalid_) n += c.load(std::memory_order_relaxed);
+  return n;
+}
+
+namespace {
+
+void header(std::string& out, std::string_view name, std::string_view type, std::string_view help) {
+  out.append("# HELP ").append(name).append(" ").append(help).append("\n");
+  out.append("# TYPE ").append(name).append(" ").append(type).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, double value) {
+  char buf[64];
+  const int n = std::snprintf(buf, sizeof buf, "%.17g", value);
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(buf, static_cast<std::size_t>(n)).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::uint64_t value) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+void sample(std::string& out, std::string_view name, std::string_view labels, std::int64_t value) {
+  out.append(name);
+  if (!labels.empty()) out.append("{").append(labels).append("}");
+  out.append(" ").append(std::to_string(value)).append("\n");
+}
+
+}  // namespace
+
+std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
+  std::string out;
+  out.reserve(4096);
+  header(out, "saldo_records_applied_total", "counter", "Valid records applied to the table (sets and deletes).");
+  sample(out, "saldo_records_applied_total", "", records_applied());
+  header(out, "saldo_tombstones_total", "counter", "Tombstones (null values) applied.");
+  sample(out, "saldo_tombstones_total", "", tombstones());
+  header(out, "saldo_stale_records_total", "counter", "Records older than the value held for their key.");
+  sample(out, "saldo_stale_records_total", "", stale_.load(std::memory_order_relaxed));
+  header(out, "saldo_invalid_records_total", "counter", "Records skipped because they are not valid updates.");
+  for (int i = 0; i < kDecodeErrorCount; ++i) {
+    const auto why = static_cast<DecodeError>(i);
+    sample(out, "saldo_invalid_records_total", "reason=\"" + std::string(to_string(why)) + "\"", invalid(why));
+  }
+  header(out, "saldo_customers", "gauge", "Customers in the table.");
+  sample(out, "saldo_customers", "", static_cast<std::uint64_t>(table.customers));
+  header(out, "saldo_table_memory_bytes", "gauge", "Bytes the table holds (entries, index, long ids).");
+  sample(out, "saldo_table_memory_bytes", "", static_cast<std::uint64_t>(table.memory_bytes));
+
+  header(out, "saldo_state", "gauge", "1 for the current state (STARTING, REBUILDING, READY).");
+  for (auto s : {ServiceState::kStarting, ServiceState::kRebuilding, ServiceState::kReady}) {
+    sample(out, "saldo_state", "state=\"" + std::string(to_string(s)) + "\"",
+           static_cast<std::uint64_t>(s == r.state ? 1 : 0));
+  }
+  header(out, "saldo_ready", "gauge", "1 when every partition caught up with its start watermark.");
+  sample(out, "saldo_ready", "", static_cast<std::uint64_t>(r.state == ServiceState::kReady));
+  header(out, "saldo_rebuild_progress", "gauge", "Fraction of the start watermarks replayed.");
+  sample(out, "saldo_rebuild_progress", "", r.progress());
+  header(out, "saldo_broker_reachable", "gauge", "0 while the broker cannot be reached.");
+  sample(out, "saldo_broker_reachable", "", static_cast<std::uint64_t>(r.broker_reachable));
+  header(out, "saldo_broker_errors_total", "counter", "Errors librdkafka reported about the brokers.");
+  sample(out, "saldo_broker_errors_total", "", broker_errors_.load(std::memory_order_relaxed));
+  header(out, "saldo_topic_missing", "gauge", "1 while the topic does not exist.");
+  sample(out, "saldo_topic_missing", "", static_cast<std::uint64_t>(r.topic_missing));
+
+  header(out, "saldo_partition_offset", "gauge", "Next offset the reader will apply, per partition.");
+  for (const auto& p : r.partitions) {
+    sample(out, "saldo_partition_offset", "partition=\"" + std::to_string(p.partition) + "\"", p.position);
+  }
+  header(out, "saldo_partition_high_watermark", "gauge", "Latest known high watermark, per partition.");
+  for (const auto& p : r.partitions) {
+    sample(out, "saldo_partition_high_watermark", "partition=\"" + std::to_string(p.partition) + "\"",
+           p.high_watermark);
+  }
+  header(out, "saldo_partition_lag", "gauge", "Records behind the high watermark, per partition.");
+  for (const auto& p : r.partitions) {
+    sample(out, "saldo_partition_lag", "partition=\"" + std::to_string(p.partition) + "\"", p.lag());
+  }
+
+  header(out, "saldo_http_requests_total", "counter", "HTTP requests answered, by route and status.");
+  for (std::size_t route = 0; route < kRouteCount; ++route) {
+    for (std::size_t s = 0; s < kStatuses.size(); ++s) {
+      const std::uint64_t n = http_[route][s].load(std::memory_order_relaxed);
+      if (n == 0) continue;
+      const std::string status = kStatuses[s] == 0 ? "other" : std::to_string(kStatuses[s]);
+      sample(out, "saldo_http_requests_total",
+             "route=\"" + std::string(to_string(static_cast<Route>(route))) + "\",status=\"" + status + "\"", n);
+    }
+  }
+  return out;
+}
+
+}  // namespace saldo

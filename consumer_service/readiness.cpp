@@ -1,0 +1,121 @@
+#include "consumer_service/readiness.h"
+
+#include <algorithm>
+
+namespace saldo {
+
+std::string_view to_string(ServiceState s) {
+  switch (s) {
+    case ServiceState::kStarting: return "STARTING";
+    case ServiceState::kRebuilding: return "REBUILDING";
+    case ServiceState::kReady: return "READY";
+  }
+  return "UNKNOWN";
+}
+
+double PartitionProgress::progress() const noexcept {
+  if (caught_up || target <= start) return 1.0;
+  const double done = static_cast<double>(std::clamp(position, start, target) - start);
+  return done / static_cast<double>(target - start);
+}
+
+std::int64_t ReadinessSnapshot::records_replayed() const noexcept {
+  std::int64_t n = 0;
+  for (const auto& p : partitions) n += std::clamp(p.position, p.start, p.target) - p.start;
+  return n;
+}
+
+std::int64_t ReadinessSnapshot::records_to_replay() const noexcept {
+  std::int64_t n = 0;
+  for (const auto& p : partitions) n += std::max<std::int64_t>(0, p.target - p.start);
+  return n;
+}
+
+double ReadinessSnapshot::progress() const noexcept {
+  if (state == ServiceState::kReady) return 1.0;
+  if (partitions.empty()) return 0.0;
+  const std::int64_t total = records_to_replay();
+  if (total == 0) return 1.0;
+  return static_cast<double>(records_replayed()) / static_cast<double>(total);
+}
+
+Readiness::Readiness(std::string topic) { data_.topic = std::move(topic); }
+
+void Readiness::set_topic_missing(bool missing) {
+  std::lock_guard lock(mutex_);
+  data_.topic_missing = missing;
+}
+
+void Readiness::set_broker_reachable(bool reachable, std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  data_.broker_reachable = reachable;
+  if (!reachable) data_.broker_error = reason;
+}
+
+bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
+  std::lock_guard lock(mutex_);
+  data_.partitions.clear();
+  caught_up_ = 0;
+  for (const auto& w : partitions) {
+    PartitionProgress p;
+    p.partition = w.partition;
+    p.start = w.low;
+    p.target = w.high;
+    p.position = w.low;
+    p.high_watermark = w.high;
+    p.caught_up = w.high <= w.low;
+    caught_up_ += p.caught_up;
+    data_.partitions.push_back(p);
+  }
+  std::sort(data_.partitions.begin(), data_.partitions.end(),
+            [](const auto& a, const auto& b) { return a.partition < b.partition; });
+  data_.topic_missing = false;
+  if (data_.state == ServiceState::kStarting) {
+    data_.state = ServiceState::kRebuilding;
+    state_.store(ServiceState::kRebuilding, std::memory_order_release);
+  }
+  return update_state_locked();
+}
+
+bool Readiness::advance(std::int32_t partition, std::int64_t position) {
+  std::lock_guard lock(mutex_);
+  for (auto& p : data_.partitions) {
+    if (p.partition != partition) continue;
+    p.position = std::max(p.position, position);
+    p.high_watermark = std::max(p.high_watermark, p.position);
+    if (!p.caught_up && p.position >= p.target) {
+      p.caught_up = true;
+      ++caught_up_;
+      return update_state_locked();
+    }
+    return false;
+  }
+  return false;
+}
+
+void Readiness::set_high_watermark(std::int32_t partition, std::int64_t high) {
+  std::lock_guard lock(mutex_);
+  for (auto& p : data_.partitions) {
+    if (p.partition == partition) p.high_watermark = std::max(high, p.position);
+  }
+}
+
+void Readiness::hold_ready(bool hold) {
+  std::lock_guard lock(mutex_);
+  hold_ = hold;
+  update_state_locked();
+}
+
+bool Readiness::update_state_locked() {
+  if (data_.state != ServiceState::kRebuilding || hold_ || caught_up_ < data_.partitions.size()) return false;
+  data_.state = ServiceState::kReady;
+  state_.store(ServiceState::kReady, std::memory_order_release);
+  return true;
+}
+
+ReadinessSnapshot Readiness::snapshot() const {
+  std::lock_guard lock(mutex_);
+  return data_;
+}
+
+}  // namespace saldo
