@@ -131,7 +131,9 @@ std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const
     for (const auto& [option, env_name] : env_names_) {
       if (option == "env-file") continue;
       // The last assignment of a name in the file wins, as when a shell sources it.
-      auto it = std::find_if(pairs.rbegin(), pairs.rend(), [&](const auto& kv) { return kv.first == env_name; });
+      // (A named copy: clang 14 cannot capture a structured binding, and the fuzz build uses clang.)
+      const std::string& name = env_name;
+      auto it = std::find_if(pairs.rbegin(), pairs.rend(), [&](const auto& kv) { return kv.first == name; });
       if (it != pairs.rend() && !it->second.empty()) file_args.push_back("--" + option + "=" + it->second);
     }
     store_from(with_env_, file_args, env_file, vm);
