@@ -24,6 +24,7 @@ struct KafkaDeleter {
   void operator()(const rd_kafka_metadata_t* p) const noexcept { rd_kafka_metadata_destroy(p); }
   void operator()(rd_kafka_headers_t* p) const noexcept { rd_kafka_headers_destroy(p); }
   void operator()(rd_kafka_error_t* p) const noexcept { rd_kafka_error_destroy(p); }
+  void operator()(rd_kafka_topic_t* p) const noexcept { rd_kafka_topic_destroy(p); }
 };
 
 using KafkaHandle = std::unique_ptr<rd_kafka_t, KafkaDeleter>;
@@ -37,6 +38,7 @@ using NewTopic = std::unique_ptr<rd_kafka_NewTopic_t, KafkaDeleter>;
 using ConfigResource = std::unique_ptr<rd_kafka_ConfigResource_t, KafkaDeleter>;
 using Metadata = std::unique_ptr<const rd_kafka_metadata_t, KafkaDeleter>;
 using KafkaError = std::unique_ptr<rd_kafka_error_t, KafkaDeleter>;
+using KafkaTopic = std::unique_ptr<rd_kafka_topic_t, KafkaDeleter>;
 
 // A Kafka failure at the edge of a binary (setup, admin); per-record problems are values, not this.
 class KafkaException : public std::runtime_error {

@@ -1,0 +1,22 @@
+#pragma once
+// Lines of an import file, parsed without Kafka: JSON lines ({"cliente_id":"1","saldo":150.0} with an
+// optional "timestamp") or CSV (cliente_id,saldo[,timestamp], an optional header line). Each line
+// gives an update, nothing (blank, '#' comment, header) or the reason it was rejected.
+#include <string>
+#include <string_view>
+#include <variant>
+
+#include "common/codec.h"
+
+namespace saldo {
+
+struct SkippedLine {};
+struct BadLine {
+  std::string reason;
+};
+// A valid line; timestamp is empty when the file had none (the sender stamps it).
+using InputLine = std::variant<BalanceUpdate, SkippedLine, BadLine>;
+
+InputLine parse_input_line(std::string_view line);
+
+}  // namespace saldo

@@ -1,0 +1,212 @@
+// producer_interactive: a prompt that sends one balance at a time and shows where the broker put it.
+// Works at a terminal and with piped input (scripts and tests drive it that way).
+#include <unistd.h>
+
+#include <cstdio>
+#include <iostream>
+#include <optional>
+#include <sstream>
+#include <string>
+
+#include <spdlog/spdlog.h>
+
+#include "common/codec.h"
+#include "common/config.h"
+#include "common/customer_id.h"
+#include "common/logging.h"
+#include "common/shutdown.h"
+#include "producer/balance_sender.h"
+#include "producer/presets.h"
+
+namespace saldo {
+namespace {
+
+constexpr const char* kUsage =
+    "producer_interactive [options]: type a customer id and a balance; each is sent at once and the\n"
+    "partition and offset the broker confirmed are shown.\n"
+    "\n"
+    "  echo -e '42\\n123.45\\ndel 7\\nquit' | producer_interactive --bootstrap-servers localhost:9092";
+
+constexpr const char* kHelp =
+    "  <id>            start an update: the balance is asked next (or type '<id> <saldo>' on one line)\n"
+    "  del <id>        delete the customer (sends a tombstone)\n"
+    "  help            this text\n"
+    "  quit            flush and leave (end of input does the same)\n"
+    "  ids: 1 to 64 of [A-Za-z0-9._-]; balances: at most 2 decimals with a dot, e.g. -12.50\n";
+
+std::string trim(const std::string& s) {
+  auto b = s.find_first_not_of(" \t\r");
+  if (b == std::string::npos) return {};
+  auto e = s.find_last_not_of(" \t\r");
+  return s.substr(b, e - b + 1);
+}
+
+class Prompt {
+ public:
+  Prompt(BalanceSender& sender, std::chrono::milliseconds timeout)
+      : sender_(sender), timeout_(timeout), tty_(::isatty(STDIN_FILENO) == 1) {}
+
+  // Returns the exit status.
+  int loop() {
+    if (tty_) std::printf("Sending to topic %s at %s. Type 'help' for commands.\n", sender_.topic().c_str(),
+                          sender_.bootstrap_servers().c_str());
+    for (;;) {
+      std::optional<std::string> line = ask("cliente_id> ");
+      if (!line) break;
+      std::string cmd = trim(*line);
+      if (cmd.empty()) continue;
+      if (cmd == "quit" || cmd == "exit" || cmd == "q") break;
+      if (cmd == "help" || cmd == "?") {
+        std::fputs(kHelp, stdout);
+        continue;
+      }
+      std::istringstream words(cmd);
+      std::string first, second, extra;
+      words >> first >> second >> extra;
+      if (!extra.empty()) {
+        complain("too many words; type 'help'");
+        continue;
+      }
+      if (first == "del" || first == "delete") {
+        if (second.empty()) {
+          complain("usage: del <id>");
+        } else if (!is_valid_customer_id(second)) {
+          complain("invalid cliente_id '" + second + "': use 1 to 64 of [A-Za-z0-9._-]");
+        } else {
+          report(second, std::nullopt, sender_.send_and_wait(second, std::nullopt, timeout_));
+        }
+        continue;
+      }
+      if (!is_valid_customer_id(first)) {
+        complain("invalid cliente_id '" + first + "': use 1 to 64 of [A-Za-z0-9._-]");
+        continue;
+      }
+      std::optional<Centavos> amount = second.empty() ? ask_amount() : check_amount(second);
+      if (!amount) {
+        if (eof_) break;
+        continue;  // a bad balance typed on the same line as the id: start over
+      }
+      std::string value = encode_update({first, *amount, now_timestamp()});
+      report(first, amount, sender_.send_and_wait(first, value, timeout_));
+    }
+    sender_.close(timeout_);
+    if (tty_) std::printf("\n");
+    return failures_ == 0 ? 0 : 1;
+  }
+
+ private:
+  std::optional<std::string> ask(const char* prompt) {
+    if (shutdown_requested()) return std::nullopt;
+    if (tty_) {
+      std::fputs(prompt, stdout);
+      std::fflush(stdout);
+    }
+    std::string line;
+    if (!std::getline(std::cin, line)) {
+      eof_ = true;
+      return std::nullopt;
+    }
+    return line;
+  }
+
+  std::optional<Centavos> check_amount(const std::string& text) {
+    MoneyError why = MoneyError::kEmpty;
+    std::optional<Centavos> amount = parse_money(text, &why);
+    if (!amount) {
+      std::string hint = text.find(',') != std::string::npos ? " (use a dot for decimals: 12.50)" : "";
+      complain("invalid saldo '" + text + "': " + std::string(to_string(why)) + hint);
+    }
+    return amount;
+  }
+
+  // Asks until a valid balance arrives; nullopt at end of input.
+  std::optional<Centavos> ask_amount() {
+    for (;;) {
+      std::optional<std::string> line = ask("saldo> ");
+      if (!line) return std::nullopt;
+      std::string text = trim(*line);
+      if (text.empty()) continue;
+      if (auto amount = check_amount(text)) return amount;
+    }
+  }
+
+  void complain(const std::string& message) {
+    std::fprintf(stderr, "error: %s\n", message.c_str());
+    std::fflush(stderr);
+  }
+
+  void report(const std::string& id, std::optional<Centavos> amount, const Delivery& d) {
+    if (!d.ok) {
+      ++failures_;
+      complain("not sent: " + d.error);
+      return;
+    }
+    if (amount) {
+      std::printf("sent cliente_id=%s saldo=%s -> partition %d, offset %lld\n", id.c_str(), format_money(*amount).c_str(),
+                  d.partition, static_cast<long long>(d.offset));
+    } else {
+      std::printf("deleted cliente_id=%s -> partition %d, offset %lld\n", id.c_str(), d.partition,
+                  static_cast<long long>(d.offset));
+    }
+    std::fflush(stdout);
+  }
+
+  BalanceSender& sender_;
+  std::chrono::milliseconds timeout_;
+  bool tty_;
+  bool eof_ = false;
+  int failures_ = 0;
+};
+
+int run(int argc, const char* const argv[]) {
+  ConfigLoader loader("producer_interactive", kUsage);
+  loader.add_kafka_options();
+  loader.add_log_options();
+  loader.options()("timeout", po::value<double>()->default_value(30),
+                   "seconds to wait for the broker and for each acknowledgement");
+  po::variables_map vm = loader.parse_or_exit(argc, argv);
+
+  KafkaOptions kafka;
+  std::chrono::milliseconds timeout;
+  try {
+    kafka = kafka_options(vm);
+    setup_logging(log_options(vm), "producer_interactive");
+    double t = vm["timeout"].as<double>();
+    if (!(t > 0 && t <= 3600)) throw ConfigError("--timeout: must be in (0, 3600] seconds");
+    timeout = std::chrono::milliseconds(static_cast<long long>(t * 1000));
+  } catch (const ConfigError& e) {
+    std::cerr << "producer_interactive: " << e.what() << std::endl;
+    return 2;
+  }
+  // One record at a time, each awaited: no batching to wait for.
+  KeyValues props = preset_properties(Preset::kEventByEvent);
+  props.emplace_back("message.timeout.ms", std::to_string(timeout.count()));
+  props.insert(props.end(), kafka.properties.begin(), kafka.properties.end());
+  kafka.properties = std::move(props);
+
+  install_shutdown_handlers();
+  std::optional<BalanceSender> sender;
+  try {
+    sender.emplace(kafka);
+  } catch (const ConfigError& e) {
+    std::cerr << "producer_interactive: " << e.what() << std::endl;
+    return 2;
+  }
+  if (auto problem = sender->check_broker(timeout)) {
+    std::cerr << "producer_interactive: " << *problem << std::endl;
+    return 1;
+  }
+  return Prompt(*sender, timeout).loop();
+}
+
+}  // namespace
+}  // namespace saldo
+
+int main(int argc, char* argv[]) {
+  try {
+    return saldo::run(argc, argv);
+  } catch (const std::exception& e) {
+    std::cerr << "producer_interactive: " << e.what() << std::endl;
+    return 1;
+  }
+}
