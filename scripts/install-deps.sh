@@ -15,6 +15,8 @@ PACKAGES=(
   curl kcat wrk postgresql procps iproute2 python3
   # fuzzing (libFuzzer) and metrics checks (promtool)
   clang libclang-rt-14-dev prometheus
+  # e2e: the page in headless Chromium (playwright-core from npm), compose file checks (PyYAML)
+  chromium nodejs python3-yaml
 )
 
 missing=()
@@ -23,6 +25,8 @@ for p in "${PACKAGES[@]}"; do
     missing+=("$p")
   fi
 done
+# npm comes with some nodejs builds (NodeSource) and is a separate package in Debian's.
+command -v npm >/dev/null 2>&1 || missing+=(npm)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

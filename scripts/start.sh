@@ -13,7 +13,8 @@ source "$(dirname "$0")/demo-env.sh"
 cd "$root"
 
 ready_timeout=${SALDO_READY_TIMEOUT:-120}
-samples=("1 1500.00" "2 2750.50" "3 320.75")  # customer, balance: the ids of the original demo's curl lines
+# Customer and balance, as `producer` with no arguments sends them; the ids of the original demo's curl lines.
+samples=("1 150.00" "2 2300.50" "3 99.99")
 step_no=0
 t0=$SECONDS
 

@@ -1,0 +1,111 @@
+#!/usr/bin/env bash
+# e2e: the README's first command on a machine without Docker. scripts/start.sh brings the demo up with
+# its own local broker (on ports of its own); curl answers a sample balance; a second start.sh is
+# harmless; producer_interactive driven through a pipe changes a balance that the API then shows;
+# scripts/stop.sh leaves no process and no listening port behind; --clean removes the data.
+set -euo pipefail
+
+src=${SALDO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
+build=${SALDO_BUILD_DIR:-${SALDO_E2E_DEFAULT_BUILD_DIR:?set SALDO_BUILD_DIR to a build tree}}
+work=$(mktemp -d "${TMPDIR:-/tmp}/saldo-e2e-demo.XXXXXX")
+
+fail() { echo "demo_test: FAIL: $*" >&2; exit 1; }
+ok() { echo "demo_test: ok: $*"; }
+
+# The first free loopback port from $1 on (and the next one, for the broker's controller).
+free_port() {
+  local p=$1
+  while [ -n "$(ss -ltnH "( sport = :$p or sport = :$((p + 1)) )")" ]; do
+    p=$((p + 2)); [ "$p" -lt $(($1 + 200)) ] || { echo "no free port near $1" >&2; return 1; }
+  done
+  echo "$p"
+}
+
+export SALDO_KAFKA=local
+export SALDO_RUN_DIR=$work/run
+export SALDO_BIN_DIR=$build
+export KAFKA_PORT; KAFKA_PORT=$(free_port 19392)
+export KAFKA_DATA_DIR=$work/kafka
+export KAFKA_HEAP=384m
+export HTTP_HOST=127.0.0.1
+export HTTP_PORT; HTTP_PORT=$(free_port 15392)
+export TOPIC=contas
+export LOG_LEVEL=info
+url=http://127.0.0.1:$HTTP_PORT
+bootstrap=127.0.0.1:$KAFKA_PORT
+
+finish() {
+  local rc=$?
+  trap - EXIT
+  if [ $rc -ne 0 ]; then
+    for f in "$work"/start*.out "$SALDO_RUN_DIR"/*.log "$KAFKA_DATA_DIR"/kafka.log; do
+      [ -f "$f" ] && { echo "---- $f (last 40 lines)"; tail -n 40 "$f"; }
+    done
+    "$src/scripts/stop.sh" --clean >/dev/null 2>&1 || true
+  fi
+  rm -rf "$work"
+  exit $rc
+}
+trap finish EXIT
+
+# saldo of a GET /saldo/<id> answer, as exact decimal text ("" when not 200).
+saldo_of() {
+  curl -s -m 3 -w '\n%{http_code}' "$url/saldo/$1" | /usr/bin/python3 -c '
+import json, sys
+from decimal import Decimal
+body, _, status = sys.stdin.read().rpartition("\n")
+if status.strip() == "200":
+    print(json.loads(body, parse_float=Decimal)["saldo"])'
+}
+
+echo "demo_test: broker port $KAFKA_PORT, HTTP port $HTTP_PORT, work dir $work"
+
+# 1. From nothing but a build.
+t=$SECONDS
+"$src/scripts/start.sh" > "$work/start1.out" 2>&1 || { cat "$work/start1.out"; fail "start.sh exited non-zero"; }
+cat "$work/start1.out"
+grep -q "saldo is up" "$work/start1.out" || fail "start.sh did not say the demo is up"
+grep -q "curl $url/saldo/1" "$work/start1.out" || fail "start.sh did not print the curl line to try"
+grep -q "scripts/stop.sh" "$work/start1.out" || fail "start.sh did not say how to stop"
+ok "start.sh brought the demo up in $((SECONDS - t))s"
+service_pid=$(cat "$SALDO_RUN_DIR/consumer_service.pid")
+kafka_pid=$(cat "$KAFKA_DATA_DIR/kafka.pid")
+
+# 2. A sample balance, exactly.
+[ "$(saldo_of 1)" = "150.00" ] || fail "GET /saldo/1 gave '$(saldo_of 1)', expected the sample 150.00"
+[ "$(saldo_of 3)" = "99.99" ] || fail "GET /saldo/3 gave '$(saldo_of 3)', expected the sample 99.99"
+curl -s -o /dev/null -w '%{http_code}' "$url/saldo/nao-existe" | grep -qx 404 || fail "unknown id is not 404"
+ok "curl /saldo/1 answers the sample balance"
+
+# 3. Running it again is harmless: same processes, nothing resent.
+"$src/scripts/start.sh" > "$work/start2.out" 2>&1 || { cat "$work/start2.out"; fail "second start.sh exited non-zero"; }
+grep -q "already running (pid $service_pid)" "$work/start2.out" || { cat "$work/start2.out"; fail "second start.sh did not reuse the service"; }
+grep -q "customer 1 exists" "$work/start2.out" || fail "second start.sh resent the sample of customer 1"
+[ "$(cat "$KAFKA_DATA_DIR/kafka.pid")" = "$kafka_pid" ] || fail "second start.sh restarted the broker"
+ok "a second start.sh reuses what runs"
+
+# 4. The interactive producer through a pipe: customer id, then balance, then quit.
+printf '2\n4321.09\nquit\n' | BOOTSTRAP_SERVERS=$bootstrap timeout 60 "$build/producer/producer_interactive" \
+  > "$work/interactive.out" 2>&1 || { cat "$work/interactive.out"; fail "producer_interactive exited non-zero"; }
+deadline=$((SECONDS + 20))
+until [ "$(saldo_of 2)" = "4321.09" ]; do
+  [ $SECONDS -lt $deadline ] || { cat "$work/interactive.out"; fail "GET /saldo/2 still '$(saldo_of 2)' 20s after producer_interactive sent 4321.09"; }
+  sleep 0.2
+done
+ok "producer_interactive changed customer 2 and the API shows it"
+
+# 5. stop.sh: no process, no listening port.
+"$src/scripts/stop.sh" > "$work/stop.out" 2>&1 || { cat "$work/stop.out"; fail "stop.sh exited non-zero"; }
+cat "$work/stop.out"
+for pid in "$service_pid" "$kafka_pid"; do
+  ! kill -0 "$pid" 2>/dev/null || fail "process $pid ($(tr '\0' ' ' < /proc/$pid/cmdline | cut -c1-80)) still runs after stop.sh"
+done
+listening=$(ss -ltnH | awk '{print $4}' | grep -E ":($HTTP_PORT|$KAFKA_PORT|$((KAFKA_PORT + 1)))\$" || true)
+[ -z "$listening" ] || fail "still listening after stop.sh: $listening"
+ok "stop.sh left no process and no listening port"
+
+# 6. --clean removes the broker's data and the run directory.
+"$src/scripts/stop.sh" --clean > "$work/clean.out" 2>&1 || { cat "$work/clean.out"; fail "stop.sh --clean exited non-zero"; }
+[ ! -e "$KAFKA_DATA_DIR" ] || fail "stop.sh --clean left $KAFKA_DATA_DIR"
+[ ! -e "$SALDO_RUN_DIR" ] || fail "stop.sh --clean left $SALDO_RUN_DIR"
+ok "stop.sh --clean removed the data"

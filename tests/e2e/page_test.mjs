@@ -1,0 +1,145 @@
+// e2e: the page at GET / in a real browser (Debian's headless Chromium through playwright-core), as a
+// person uses it: look up an existing id, an unknown id, an invalid id, and ask a service that is still
+// rebuilding. Asserts what is on screen and that the page fetches nothing from elsewhere.
+//
+//   PAGE_URL=http://127.0.0.1:5000/ REBUILDING_URL=http://127.0.0.1:5001/ ARTIFACTS=dir node page_test.mjs
+import { chromium } from "playwright-core";
+import assert from "node:assert/strict";
+import fs from "node:fs";
+import os from "node:os";
+import path from "node:path";
+
+const pageUrl = process.env.PAGE_URL;
+const rebuildingUrl = process.env.REBUILDING_URL;  // a service whose topic does not exist yet: always 503
+const artifacts = process.env.ARTIFACTS || path.join(os.tmpdir(), "saldo-e2e-artifacts");
+const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+assert.ok(pageUrl, "set PAGE_URL");
+fs.mkdirSync(artifacts, { recursive: true });
+
+const profile = fs.mkdtempSync(path.join(os.tmpdir(), "saldo-e2e-chromium-"));
+const context = await chromium.launchPersistentContext(profile, {
+  executablePath: chromiumPath,
+  headless: true,
+  locale: "pt-BR",
+  timezoneId: "America/Sao_Paulo",
+  viewport: { width: 900, height: 720 },
+  args: ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"],
+});
+
+const nbsp = (s) => (s || "").replace(/\u00a0|\u202f/g, " ").trim();
+let failures = 0;
+async function check(name, fn) {
+  try {
+    await fn();
+    console.log(`page_test: ok: ${name}`);
+  } catch (e) {
+    failures++;
+    console.error(`page_test: FAIL: ${name}\n${e.stack || e}`);
+  }
+}
+
+try {
+  const page = context.pages()[0] || (await context.newPage());
+  page.setDefaultTimeout(15000);
+  const foreign = [];
+  const consoleErrors = [];
+  page.on("request", (r) => {
+    const u = new URL(r.url());
+    const base = new URL(pageUrl);
+    const rebuilding = rebuildingUrl ? new URL(rebuildingUrl) : null;
+    if (u.host !== base.host && !(rebuilding && u.host === rebuilding.host)) foreign.push(r.url());
+  });
+  page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
+
+  async function lookup(id) {
+    await page.fill("#cliente", id);
+    await page.click("#consultar");
+  }
+
+  await check("the page opens with a heading and an id field", async () => {
+    const res = await page.goto(pageUrl);
+    assert.equal(res.status(), 200);
+    assert.equal(await page.textContent("h1"), "Consulta de saldo");
+    assert.ok(await page.isVisible("#cliente"));
+    assert.equal(nbsp(await page.textContent("#consultar")), "Consultar");
+  });
+
+  await check("an existing customer shows the balance in reais, timestamp, age, partition/offset, freshness", async () => {
+    await lookup("1");
+    await page.waitForSelector("#result:not([hidden])");
+    assert.equal(await page.textContent("#r-id"), "1");
+    assert.equal(nbsp(await page.textContent("#r-saldo")), "R$ 150,00");
+    const ts = await page.textContent("#r-timestamp");
+    assert.match(ts, /^\d{2}\/\d{2}\/\d{4},? \d{2}:\d{2}:\d{2}$/, `timestamp shown as '${ts}'`);
+    const age = await page.textContent("#r-age");
+    assert.match(age, /agora|segundo|minuto|hora|dia/, `age shown as '${age}'`);
+    assert.doesNotMatch(age, /desconhecida/);
+    assert.match(await page.textContent("#r-source"), /^partição \d+, offset \d+$/);
+    await page.waitForFunction(() => document.getElementById("r-fresh").textContent !== "…");
+    assert.match(await page.textContent("#r-fresh"), /em dia com o tópico/);
+    assert.ok(await page.isHidden("#message"), "no error message next to a balance");
+    await page.screenshot({ path: path.join(artifacts, "page-balance.png"), fullPage: true });
+  });
+
+  await check("a negative balance is shown as such", async () => {
+    await lookup("5");
+    await page.waitForFunction(() => document.getElementById("r-id").textContent === "5");
+    assert.equal(nbsp(await page.textContent("#r-saldo")), "-R$ 25,75");
+  });
+
+  await check("an unknown customer says it was not found", async () => {
+    await lookup("cliente-que-nao-existe");
+    await page.waitForSelector("#message:not([hidden])");
+    const msg = await page.textContent("#message");
+    assert.match(msg, /Cliente “cliente-que-nao-existe” não encontrado/);
+    assert.ok(await page.isHidden("#result"), "no stale balance next to the message");
+    await page.screenshot({ path: path.join(artifacts, "page-unknown.png"), fullPage: true });
+  });
+
+  await check("an invalid id says what a valid one looks like", async () => {
+    await lookup("joão/1");
+    await page.waitForFunction(() => /inválido/.test(document.getElementById("message").textContent));
+    const msg = await page.textContent("#message");
+    assert.match(msg, /Id inválido: “joão\/1”/);
+    assert.match(msg, /1 a 64 caracteres/);
+    assert.ok(await page.isHidden("#result"));
+    await page.screenshot({ path: path.join(artifacts, "page-invalid.png"), fullPage: true });
+  });
+
+  await check("a link to /#2 looks customer 2 up at once", async () => {
+    await page.goto(new URL("/#2", pageUrl).href);
+    await page.waitForFunction(() => document.getElementById("r-id").textContent === "2");
+    assert.equal(nbsp(await page.textContent("#r-saldo")), "R$ 2.300,50");
+  });
+
+  if (rebuildingUrl) {
+    await check("a service still rebuilding says so and keeps trying", async () => {
+      await page.goto(rebuildingUrl);
+      await lookup("1");
+      await page.waitForSelector("#message:not([hidden])");
+      const msg = await page.textContent("#message");
+      assert.match(msg, /reconstruindo os saldos/);
+      assert.match(msg, /Tentando de novo em \d+ s/);
+      assert.ok(await page.isHidden("#result"));
+      await page.screenshot({ path: path.join(artifacts, "page-rebuilding.png"), fullPage: true });
+    });
+  }
+
+  await check("the page fetched nothing from other hosts (works offline)", async () => {
+    assert.deepEqual(foreign, []);
+  });
+  await check("no errors in the browser console", async () => {
+    // A 404/400/503 answer shows up as a console error for the failed fetch; anything else is a bug.
+    const unexpected = consoleErrors.filter((t) => !/status of (400|404|503)/.test(t));
+    assert.deepEqual(unexpected, []);
+  });
+} finally {
+  await context.close();
+  fs.rmSync(profile, { recursive: true, force: true });
+}
+console.log(`page_test: screenshots in ${artifacts}`);
+if (failures > 0) {
+  console.error(`page_test: ${failures} check(s) failed`);
+  process.exit(1);
+}
