@@ -1,0 +1,133 @@
+#include <map>
+#include <set>
+
+#include <gtest/gtest.h>
+
+#include "producer/input_file.h"
+#include "producer/load_generator.h"
+#include "producer/presets.h"
+
+namespace saldo {
+namespace {
+
+std::string value_of(const KeyValues& kv, const std::string& name) {
+  std::string v = "<unset>";
+  for (const auto& [k, val] : kv) {
+    if (k == name) v = val;  // the last one wins, as librdkafka applies them in order
+  }
+  return v;
+}
+
+TEST(Presets, EveryPresetKeepsTheSafetyAndThePartitioner) {
+  for (Preset p : {Preset::kReliable, Preset::kFast, Preset::kEventByEvent}) {
+    KeyValues kv = preset_properties(p);
+    EXPECT_EQ(value_of(kv, "partitioner"), "murmur2_random") << to_string(p);
+    EXPECT_EQ(value_of(kv, "enable.idempotence"), "true") << to_string(p);
+    EXPECT_EQ(value_of(kv, "acks"), "all") << to_string(p);
+    EXPECT_EQ(parse_preset(to_string(p)), p);
+  }
+  EXPECT_EQ(value_of(preset_properties(Preset::kReliable), "linger.ms"), "5");
+  EXPECT_EQ(value_of(preset_properties(Preset::kReliable), "compression.type"), "lz4");
+  EXPECT_EQ(value_of(preset_properties(Preset::kFast), "linger.ms"), "100");
+  EXPECT_EQ(value_of(preset_properties(Preset::kEventByEvent), "linger.ms"), "0");
+  EXPECT_EQ(parse_preset("turbo"), std::nullopt);
+}
+
+TEST(LoadGenerator, SameSeedSameSequence) {
+  LoadSpec spec{100, 1000, 7};
+  LoadGenerator a(spec), b(spec);
+  LoadGenerator c(LoadSpec{100, 1000, 8});
+  bool differs = false;
+  while (!a.done()) {
+    GeneratedUpdate x = a.next(), y = b.next(), z = c.next();
+    EXPECT_EQ(x.cliente_id, y.cliente_id);
+    EXPECT_EQ(x.saldo, y.saldo);
+    differs = differs || x.saldo != z.saldo;
+  }
+  EXPECT_TRUE(b.next().cliente_id.size() > 0);
+  EXPECT_TRUE(differs);
+  EXPECT_EQ(a.produced(), 1000u);
+}
+
+TEST(LoadGenerator, EveryCustomerFirstThenRandomWithinBounds) {
+  LoadGenerator g(LoadSpec{50, 500, 1});
+  std::set<std::string> ids;
+  int negative = 0;
+  for (int i = 0; i < 50; ++i) {
+    GeneratedUpdate u = g.next();
+    EXPECT_EQ(u.cliente_id, std::to_string(i + 1));
+  }
+  while (!g.done()) {
+    GeneratedUpdate u = g.next();
+    ids.insert(u.cliente_id);
+    EXPECT_LE(u.saldo, 10'000'000);
+    EXPECT_GE(u.saldo, -10'000'000);
+    negative += u.saldo < 0;
+  }
+  EXPECT_GT(ids.size(), 40u);
+  EXPECT_LE(ids.size(), 50u);
+  EXPECT_GT(negative, 0);
+  EXPECT_LT(negative, 100);
+}
+
+TEST(LoadGenerator, ZeroUpdatesIsUnlimited) {
+  LoadGenerator g(LoadSpec{3, 0, 1});
+  for (int i = 0; i < 10000; ++i) g.next();
+  EXPECT_FALSE(g.done());
+}
+
+BalanceUpdate good(std::string_view line) {
+  InputLine r = parse_input_line(line);
+  if (auto* bad = std::get_if<BadLine>(&r)) ADD_FAILURE() << line << ": " << bad->reason;
+  if (!std::holds_alternative<BalanceUpdate>(r)) return {};
+  return std::get<BalanceUpdate>(r);
+}
+
+std::string bad(std::string_view line) {
+  InputLine r = parse_input_line(line);
+  EXPECT_TRUE(std::holds_alternative<BadLine>(r)) << line;
+  return std::holds_alternative<BadLine>(r) ? std::get<BadLine>(r).reason : "";
+}
+
+bool skipped(std::string_view line) { return std::holds_alternative<SkippedLine>(parse_input_line(line)); }
+
+TEST(InputFile, Csv) {
+  EXPECT_EQ(good("1,150"), (BalanceUpdate{"1", 15000, ""}));
+  EXPECT_EQ(good(" 42 , -12.5 \r"), (BalanceUpdate{"42", -1250, ""}));
+  EXPECT_EQ(good("a.b,0.1,2025-10-14T10:30:45"), (BalanceUpdate{"a.b", 10, "2025-10-14T10:30:45"}));
+  EXPECT_EQ(good("\"7\",\"1e2\""), (BalanceUpdate{"7", 10000, ""}));
+  EXPECT_TRUE(skipped("cliente_id,saldo"));
+  EXPECT_TRUE(skipped("cliente_id,saldo,timestamp"));
+  EXPECT_TRUE(skipped(""));
+  EXPECT_TRUE(skipped("   "));
+  EXPECT_TRUE(skipped("# a comment"));
+  EXPECT_NE(bad("1").find("fields"), std::string::npos);
+  EXPECT_NE(bad("1,2,3,4").find("fields"), std::string::npos);
+  EXPECT_NE(bad("bad id,1").find("cliente_id"), std::string::npos);
+  EXPECT_NE(bad("1,1.234").find("decimal"), std::string::npos);
+  EXPECT_NE(bad("1,1,yesterday").find("timestamp"), std::string::npos);
+  EXPECT_NE(bad("1,").find("saldo"), std::string::npos);
+  EXPECT_NE(bad("\"1,2").find("quote"), std::string::npos);
+}
+
+TEST(InputFile, JsonLines) {
+  EXPECT_EQ(good(R"({"cliente_id":"1","saldo":150.0})"), (BalanceUpdate{"1", 15000, ""}));
+  EXPECT_EQ(good(R"({"cliente_id":"1","saldo":150})"), (BalanceUpdate{"1", 15000, ""}));
+  EXPECT_EQ(good(R"({"cliente_id":"1","saldo":-3})"), (BalanceUpdate{"1", -300, ""}));
+  EXPECT_EQ(good(R"({"cliente_id":"1","saldo":"0.1"})"), (BalanceUpdate{"1", 10, ""}));
+  EXPECT_EQ(good(R"({"cliente_id":"1","saldo":1.5e1})"), (BalanceUpdate{"1", 1500, ""}));
+  EXPECT_EQ(good(R"({"saldo":0.07,"x":[1,{"saldo":5}],"cliente_id":"z","timestamp":"2025-10-14T10:30:45Z"})"),
+            (BalanceUpdate{"z", 7, "2025-10-14T10:30:45Z"}));
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1.001})").find("decimal"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":99999999999999999999999})").find("range"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":1,"saldo":1})").find("cliente_id"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":null})").find("saldo"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1"})").find("missing saldo"), std::string::npos);
+  EXPECT_NE(bad(R"({"saldo":1})").find("missing cliente_id"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1)").find("JSON"), std::string::npos);
+  EXPECT_NE(bad(R"([1,2])").find("object"), std::string::npos);
+  EXPECT_NE(bad("{\"cliente_id\":\"1\xff\",\"saldo\":1}").find("JSON"), std::string::npos);
+}
+
+}  // namespace
+}  // namespace saldo
