@@ -87,7 +87,7 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   header(out, "saldo_invalid_records_total", "counter", "Records skipped because they are not valid updates.");
   for (int i = 0; i < kDecodeErrorCount; ++i) {
     const auto why = static_cast<DecodeError>(i);
-    sample(out, "saldo_invalid_records_total", "reason=\"" + std::string(to_string(why)) + "\"", invalid(why));
+    sample(out, "saldo_invalid_records_total", "reason=\"" + std::string(to_string(why)) + "\"", invalid_count(why));
   }
   header(out, "saldo_customers", "gauge", "Customers in the table.");
   sample(out, "saldo_customers", "", static_cast<std::uint64_t>(table.customers));

@@ -30,7 +30,7 @@ class Metrics {
 
   std::uint64_t records_applied() const noexcept { return applied_.load(std::memory_order_relaxed); }
   std::uint64_t tombstones() const noexcept { return tombstones_.load(std::memory_order_relaxed); }
-  std::uint64_t invalid(DecodeError why) const noexcept {
+  std::uint64_t invalid_count(DecodeError why) const noexcept {
     return invalid_[static_cast<std::size_t>(why)].load(std::memory_order_relaxed);
   }
   std::uint64_t invalid_total() const noexcept;
