@@ -72,6 +72,7 @@ bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
   data_.topic_missing = false;
   if (data_.state == ServiceState::kStarting) {
     data_.state = ServiceState::kRebuilding;
+    data_.rebuild_began = std::chrono::steady_clock::now();
     state_.store(ServiceState::kRebuilding, std::memory_order_release);
   }
   return update_state_locked();
@@ -109,6 +110,7 @@ void Readiness::hold_ready(bool hold) {
 bool Readiness::update_state_locked() {
   if (data_.state != ServiceState::kRebuilding || hold_ || caught_up_ < data_.partitions.size()) return false;
   data_.state = ServiceState::kReady;
+  data_.ready_at = std::chrono::steady_clock::now();
   state_.store(ServiceState::kReady, std::memory_order_release);
   return true;
 }

@@ -3,6 +3,7 @@
 // partition's start high watermark) -> READY (every partition caught up; tailing). The view is only
 // as ready as its slowest partition. Pure: the reader reports, the HTTP side reads snapshots.
 #include <atomic>
+#include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -33,6 +34,8 @@ struct ReadinessSnapshot {
   bool topic_missing = false;
   std::string broker_error;  // the last reason the broker was unreachable
   std::vector<PartitionProgress> partitions;
+  std::chrono::steady_clock::time_point rebuild_began{};  // when the start watermarks were known
+  std::chrono::steady_clock::time_point ready_at{};       // when the last partition caught up
 
   double progress() const noexcept;  // of all partitions together, weighted by records
   std::int64_t records_replayed() const noexcept;
