@@ -28,26 +28,43 @@ HttpServer::HttpServer(const HttpApi& api, Metrics& metrics, HttpServerOptions o
 
 HttpServer::~HttpServer() { stop(); }
 
-void HttpServer::configure() {
-  httplib::Server& s = *server_;
+void configure_http_server(httplib::Server& s, const HttpServerOptions& options, int& listen_fd) {
   // Off by default in 0.11.4: with Nagle a small response waits for the client's delayed ACK
   // (~40 ms per request on keep-alive).
   s.set_tcp_nodelay(true);
-  const int threads = options_.threads;
+  const int threads = options.threads;
   s.new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<std::size_t>(threads)); };
   // The default closes a keep-alive connection after 5 requests.
-  s.set_keep_alive_max_count(options_.keep_alive_max_requests);
-  s.set_keep_alive_timeout(options_.keep_alive_timeout_s);
-  s.set_read_timeout(options_.read_timeout_s, 0);
-  s.set_write_timeout(options_.write_timeout_s, 0);
-  s.set_payload_max_length(options_.max_body_bytes);
+  s.set_keep_alive_max_count(options.keep_alive_max_requests);
+  s.set_keep_alive_timeout(options.keep_alive_timeout_s);
+  s.set_read_timeout(options.read_timeout_s, 0);
+  s.set_write_timeout(options.write_timeout_s, 0);
+  s.set_payload_max_length(options.max_body_bytes);
   // Replaces the library's default hook, so SO_REUSEADDR is ours to set. The fd is kept to raise
   // the listen backlog after bind (the library calls listen() with a compiled-in 5).
-  s.set_socket_options([this](socket_t fd) {
+  s.set_socket_options([&listen_fd](socket_t fd) {
     int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
-    listen_fd_ = fd;
+    listen_fd = fd;
   });
+}
+
+int bind_http_server(httplib::Server& s, const HttpServerOptions& options, const int& listen_fd) {
+  if (!s.bind_to_port(options.host, options.port)) {
+    throw std::runtime_error("cannot listen on " + options.host + ":" + std::to_string(options.port));
+  }
+  // Linux takes a second listen() on a listening socket as a new backlog.
+  if (listen_fd >= 0) ::listen(listen_fd, options.listen_backlog);
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (listen_fd < 0 || ::getsockname(listen_fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) return 0;
+  return ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
+                                          : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+}
+
+void HttpServer::configure() {
+  httplib::Server& s = *server_;
+  configure_http_server(s, options_, listen_fd_);
 
   // Routing by our own pure dispatcher: no std::regex per request, and JSON for every answer.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
@@ -74,17 +91,7 @@ void HttpServer::configure() {
 }
 
 int HttpServer::start() {
-  if (!server_->bind_to_port(options_.host, options_.port)) {
-    throw std::runtime_error("cannot listen on " + options_.host + ":" + std::to_string(options_.port));
-  }
-  // Linux takes a second listen() on a listening socket as a new backlog.
-  if (listen_fd_ >= 0) ::listen(listen_fd_, options_.listen_backlog);
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (listen_fd_ >= 0 && ::getsockname(listen_fd_, reinterpret_cast<sockaddr*>(&addr), &len) == 0) {
-    port_ = ntohs(addr.ss_family == AF_INET6 ? reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port
-                                             : reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
-  }
+  port_ = bind_http_server(*server_, options_, listen_fd_);
   finished_ = false;
   thread_ = std::thread([this] {
     server_->listen_after_bind();

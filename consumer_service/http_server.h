@@ -27,6 +27,14 @@ struct HttpServerOptions {
   std::size_t max_body_bytes = 8 * 1024;  // the API takes no bodies
 };
 
+// The transport settings every saldo HTTP server shares (thread pool, keep-alive, timeouts, Nagle off,
+// body limit, SO_REUSEADDR); routes are the caller's. `listen_fd` receives the listening socket when
+// the server binds. The bare server in bench/ uses the same two calls to measure the library's limit.
+void configure_http_server(httplib::Server& server, const HttpServerOptions& options, int& listen_fd);
+// Binds to options.host:options.port, raises the listen backlog and returns the bound port.
+// Throws std::runtime_error when it cannot listen.
+int bind_http_server(httplib::Server& server, const HttpServerOptions& options, const int& listen_fd);
+
 class HttpServer {
  public:
   HttpServer(const HttpApi& api, Metrics& metrics, HttpServerOptions options);

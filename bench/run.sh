@@ -1,0 +1,298 @@
+#!/usr/bin/env bash
+# System benchmark of issue 7: each figure next to its limit, measured in the same run on this machine.
+# Starts its own Kafka broker (port 19392, data under /tmp, removed at the end), builds release
+# binaries into build/bench, fills a 3-partition compacted topic with the producer's load mode, then
+# measures rebuild (vs kcat), memory per customer, GET /saldo (vs a bare cpp-httplib server, plus a
+# per-connection check), freshness, and the producer (vs kcat -P). Prints a markdown report.
+#
+#   bench/run.sh [--tiny] [--record] [--micro] [--customers K] [--records N] [--repeats R]
+#                [--wrk-seconds S] [--samples F] [--producer-records P]
+#
+#   --tiny      a few thousand records, 2 s wrk runs, 200 freshness samples (about a minute; test.sh)
+#   --record    prepend the report to bench/RESULTS.md (newest first)
+#   --micro     also run micro_bench (--benchmark_repetitions=3, aggregates only) into the report
+# Environment: BENCH_KAFKA_PORT (19392), BENCH_HTTP_PORT (19400; the bare server uses +1),
+#   BENCH_BUILD_DIR (build/bench), BENCH_KAFKA_HEAP (1g), BENCH_NOTE (a line added to the report).
+set -euo pipefail
+
+root=$(cd "$(dirname "$0")/.." && pwd)
+command_line="bench/run.sh $*"
+
+customers=10000000
+records=""
+repeats=3
+wrk_seconds=10
+samples=10000
+producer_records=2000000
+conn_requests=20
+tiny=0 record=0 micro=0
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --tiny) tiny=1; customers=2000; records=5000; repeats=3; wrk_seconds=2; samples=200
+            producer_records=5000; conn_requests=5 ;;
+    --record) record=1 ;;
+    --micro) micro=1 ;;
+    --customers) customers=$2; shift ;;
+    --records) records=$2; shift ;;
+    --repeats) repeats=$2; shift ;;
+    --wrk-seconds) wrk_seconds=$2; shift ;;
+    --samples) samples=$2; shift ;;
+    --producer-records) producer_records=$2; shift ;;
+    -h|--help) sed -n '2,17p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
+  esac
+  shift
+done
+# Every customer once (the load mode's first K updates), then 20% more updates to random customers.
+[ -n "$records" ] || records=$((customers + customers / 5))
+[ "$records" -ge "$customers" ] || { echo "run.sh: --records must be >= --customers" >&2; exit 2; }
+[ "$producer_records" -le "$records" ] || producer_records=$records
+
+kafka_port=${BENCH_KAFKA_PORT:-19392}
+http_port=${BENCH_HTTP_PORT:-19400}
+bare_port=$((http_port + 1))
+build=${BENCH_BUILD_DIR:-$root/build/bench}
+bootstrap=127.0.0.1:$kafka_port
+work=$(mktemp -d /tmp/saldo-bench.XXXXXX)
+export KAFKA_PORT=$kafka_port KAFKA_DATA_DIR=$work/kafka KAFKA_HEAP=${BENCH_KAFKA_HEAP:-1g}
+
+log() { echo "[bench $(date +%T)] $*" >&2; }
+die() { echo "run.sh: $*" >&2; exit 1; }
+now() { date +%s.%N; }
+secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
+median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+
+pids=()
+cleanup() {
+  local rc=$?
+  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${pids[@]}"; do
+    for _ in $(seq 1 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$p" 2>/dev/null || true
+  done
+  "$root/scripts/kafka-local.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$work"
+  exit $rc
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+stop_pid() {  # stop_pid PID: TERM, bounded wait, then KILL
+  local p=$1
+  kill "$p" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL "$p" 2>/dev/null || true
+  wait "$p" 2>/dev/null || true
+  local kept=()
+  for q in "${pids[@]}"; do [ "$q" = "$p" ] || kept+=("$q"); done
+  pids=("${kept[@]}")
+}
+
+port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
+
+for c in kcat wrk curl python3 java awk; do
+  command -v "$c" >/dev/null || die "$c is missing: run scripts/install-deps.sh"
+done
+for p in "$http_port" "$bare_port"; do port_free "$p" || die "port $p is in use: set BENCH_HTTP_PORT"; done
+
+# ---------------------------------------------------------------- build
+log "building release binaries into $build"
+cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
+cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness \
+  $([ $micro = 1 ] && echo micro_bench) >&2
+service_bin=$build/consumer_service/consumer_service
+producer_bin=$build/producer/producer
+admin_bin=$build/producer/saldo_admin
+cd "$work"  # no project .env here: every binary gets its settings on the command line
+
+# ---------------------------------------------------------------- broker and topics
+log "starting a broker on $bootstrap (data in $KAFKA_DATA_DIR)"
+"$root/scripts/kafka-local.sh" start >&2
+create_topic() { "$admin_bin" create-topic --bootstrap-servers "$bootstrap" --topic "$1" --partitions 3 >&2; }
+create_topic bench
+create_topic empty
+
+log "filling topic bench: $records records over $customers customers (producer --preset fast)"
+t0=$(now)
+"$producer_bin" --bootstrap-servers "$bootstrap" --topic bench --customers "$customers" --updates "$records" \
+  --seed 7 --rate 0 --preset fast --log-level warn >&2
+fill_s=$(secs "$t0" "$(now)")
+log "filled in ${fill_s}s"
+
+# ---------------------------------------------------------------- service helpers
+service_pid=""
+start_service() {  # start_service TOPIC LOGFILE: sets service_pid
+  "$service_bin" --bootstrap-servers "$bootstrap" --topic "$1" --http-host 127.0.0.1 --http-port "$http_port" \
+    --log-level info >"$2" 2>&1 &
+  service_pid=$!
+  pids+=("$service_pid")
+}
+wait_ready() {  # wait_ready TIMEOUT_S: polls /ready every 10 ms
+  local deadline=$((SECONDS + $1)) code
+  while :; do
+    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$http_port/ready" || true)
+    [ "$code" = 200 ] && return 0
+    kill -0 "$service_pid" 2>/dev/null || die "consumer_service exited before READY"
+    [ $SECONDS -lt $deadline ] || die "consumer_service not READY within $1 s"
+    sleep 0.01
+  done
+}
+rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
+
+# ---------------------------------------------------------------- 1. rebuild
+kcat_times="" ours_times=""
+for r in $(seq 1 "$repeats"); do
+  log "rebuild $r/$repeats: kcat"
+  t0=$(now)
+  timeout 900 kcat -C -b "$bootstrap" -t bench -o beginning -e -q >/dev/null
+  kcat_times+=" $(secs "$t0" "$(now)")"
+  log "rebuild $r/$repeats: consumer_service"
+  t0=$(now)
+  start_service bench "$work/service-$r.log"
+  wait_ready 900
+  ours_times+=" $(secs "$t0" "$(now)")"
+  if [ "$r" -lt "$repeats" ]; then stop_pid "$service_pid"; fi
+done
+kcat_s=$(echo "$kcat_times" | median)
+ours_s=$(echo "$ours_times" | median)
+
+# ---------------------------------------------------------------- 2. memory
+sleep 1  # let the reader settle after READY (the prefetch queues drain; the READY line is logged)
+replayed=$( (grep -o 'READY: [0-9]* records' "$work/service-$repeats.log" || true) | grep -o '[0-9]*' | tail -1)
+[ -n "$replayed" ] || replayed=$records
+log "rebuild medians: kcat ${kcat_s}s, ours ${ours_s}s ($replayed records)"
+rss_full=$(rss_kb "$service_pid")
+full_pid=$service_pid
+# The empty service gets the bare server's port for a moment; the full one keeps serving.
+saved_port=$http_port; http_port=$bare_port
+start_service empty "$work/service-empty.log"
+wait_ready 60
+sleep 1
+rss_empty=$(rss_kb "$service_pid")
+stop_pid "$service_pid"
+http_port=$saved_port; service_pid=$full_pid
+bytes_per_customer=$(calc "%.1f" "($rss_full - $rss_empty) * 1024 / $customers")
+log "memory: RSS full ${rss_full} kB, empty ${rss_empty} kB, ${bytes_per_customer} B/customer"
+
+# ---------------------------------------------------------------- 3. GET /saldo
+"$build/bench/bare_http_server" --port "$bare_port" >"$work/bare.log" 2>&1 &
+bare_pid=$!; pids+=("$bare_pid")
+for _ in $(seq 1 100); do port_free "$bare_port" || break; sleep 0.05; done
+declare -A wrk_out
+export SALDO_CUSTOMERS=$customers
+for c in 8 64 256; do
+  for target in ours bare; do
+    port=$http_port; [ $target = bare ] && port=$bare_port
+    log "wrk -t2 -c$c -d${wrk_seconds}s against $target"
+    wrk_out[$target-$c]=$(wrk -t2 -c"$c" -d"${wrk_seconds}s" --latency -s "$root/bench/saldo.lua" \
+      "http://127.0.0.1:$port" | grep '^WRK ' || echo "WRK failed")
+  done
+done
+log "per-connection check: 256 keep-alive connections x $conn_requests requests"
+conn_line=$(python3 "$root/bench/conn_check.py" --port "$http_port" --connections 256 --requests "$conn_requests" \
+  --customers "$customers" --timeout 120 || true)
+stop_pid "$bare_pid"
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
+
+# ---------------------------------------------------------------- 4. freshness
+log "freshness: $samples samples"
+fresh_line=$("$build/bench/freshness" --bootstrap-servers "$bootstrap" --topic bench --port "$http_port" \
+  --customers "$customers" --samples "$samples" || echo "failed")
+stop_pid "$service_pid"
+
+# ---------------------------------------------------------------- 5. producer
+log "producer: $producer_records records, producer --file --preset fast vs kcat -P"
+kcat -C -b "$bootstrap" -t bench -o beginning -e -q -c "$producer_records" -f '%k\t%s\n' >"$work/kv.txt"
+cut -f2- "$work/kv.txt" >"$work/values.jsonl"
+fast_props=(-X partitioner=murmur2_random -X enable.idempotence=true -X acks=all -X compression.type=lz4
+            -X linger.ms=100 -X batch.size=1000000 -X batch.num.messages=100000
+            -X queue.buffering.max.messages=1000000 -X queue.buffering.max.kbytes=1048576)
+prod_ours_times="" prod_kcat_times=""
+for r in $(seq 1 "$repeats"); do
+  create_topic "ours-$r"; create_topic "kcat-$r"
+  t0=$(now)
+  "$producer_bin" --bootstrap-servers "$bootstrap" --topic "ours-$r" --file "$work/values.jsonl" --preset fast \
+    --log-level warn >&2
+  prod_ours_times+=" $(secs "$t0" "$(now)")"
+  t0=$(now)
+  kcat -P -b "$bootstrap" -t "kcat-$r" -K $'\t' -l "${fast_props[@]}" "$work/kv.txt"
+  prod_kcat_times+=" $(secs "$t0" "$(now)")"
+done
+prod_ours_s=$(echo "$prod_ours_times" | median)
+prod_kcat_s=$(echo "$prod_kcat_times" | median)
+
+# ---------------------------------------------------------------- micro
+micro_out=""
+if [ $micro = 1 ]; then
+  log "micro_bench (3 repetitions, aggregates)"
+  micro_out=$("$build/bench/micro_bench" --benchmark_repetitions=3 --benchmark_report_aggregates_only=true 2>&1 \
+    | grep -E '_(median|mean|stddev|cv)|^Benchmark|^---' || true)
+fi
+
+# ---------------------------------------------------------------- report
+yes_no() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
+rate_ours=$(calc "%.0f" "$replayed / $ours_s")
+rate_kcat=$(calc "%.0f" "$replayed / $kcat_s")
+rebuild_ratio=$(calc "%.2f" "$ours_s / $kcat_s")
+w() { field "${wrk_out[$1]}" "$2"; }
+get_ratio=$(calc "%.2f" "$(w ours-64 rps) / $(w bare-64 rps)")
+errs() { calc "%d" "$(w "$1" connect) + $(w "$1" read) + $(w "$1" write) + $(w "$1" timeout)"; }
+prod_ratio=$(calc "%.2f" "$prod_ours_s / $prod_kcat_s")
+fresh_p50=$(field "$fresh_line" p50_ms); fresh_p99=$(field "$fresh_line" p99_ms)
+conn_min=$(field "$conn_line" min); conn_complete=$(field "$conn_line" complete); conn_errors=$(field "$conn_line" errors)
+
+report=$work/report.md
+{
+  echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — $( [ $tiny = 1 ] && echo 'tiny run' || echo "$customers customers, $records records")"
+  echo
+  echo "- command: \`$command_line\` (commit $(git -C "$root" rev-parse --short HEAD)$(git -C "$root" diff --quiet HEAD -- . 2>/dev/null || echo ', with local changes'))"
+  echo "- machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2- | sed 's/^ //'), $(awk '/MemTotal/ { printf "%.0f GB", $2 / 1048576 }' /proc/meminfo) RAM, shared"
+  echo "- versions: Kafka $(grep -m1 '^KAFKA_VERSION=' "$root/scripts/kafka-local.sh" | cut -d= -f2) (KRaft, local, heap $KAFKA_HEAP), librdkafka $(pkg-config --modversion rdkafka), cpp-httplib $(pkg-config --modversion cpp-httplib), $(gcc --version | head -1), kcat $(kcat -V 2>&1 | grep -o 'Version [0-9.]*' | cut -d' ' -f2), wrk $(wrk -v 2>&1 | head -1 | awk '{ print $2 }')"
+  echo "- sizes: $customers customers, $replayed records in 3 partitions (filled in ${fill_s} s by \`producer --preset fast\`), $repeats repetitions (medians), wrk ${wrk_seconds} s per point, $samples freshness samples, $producer_records records for the producer comparison"
+  [ -n "${BENCH_NOTE:-}" ] && echo "- note: $BENCH_NOTE"
+  echo
+  echo "| figure | target | measured | limit (same run) | ratio | met? |"
+  echo "|---|---|---|---|---|---|"
+  echo "| rebuild: start → /ready 200 | ≤ 1.25 × kcat, ≥ 1,000,000 rec/s | ${ours_s} s, ${rate_ours} rec/s | kcat -C -e: ${kcat_s} s, ${rate_kcat} rec/s | ${rebuild_ratio} | $(yes_no "$rebuild_ratio <= 1.25 && $rate_ours >= 1000000") |"
+  echo "| memory: RSS(READY) − RSS(empty) | ≤ 64 B/customer at 10M | ${bytes_per_customer} B/customer at $customers ($(calc "%.0f" "$rss_full / 1024") MB − $(calc "%.0f" "$rss_empty / 1024") MB) | | | $(yes_no "$bytes_per_customer <= 64")$( [ "$customers" -lt 10000000 ] && echo ' (not at 10M)') |"
+  for c in 8 64 256; do
+    local_target="—"; met="—"
+    if [ $c = 64 ]; then
+      local_target="≥ 40,000 req/s, p99 < 5 ms, 0 errors, ≥ 0.9 × bare"
+      met=$(yes_no "$(w ours-64 rps) >= 40000 && $(w ours-64 p99_ms) < 5 && $(errs ours-64) == 0 && $(w ours-64 status) == 0 && $get_ratio >= 0.9")
+    elif [ $c = 256 ]; then
+      local_target="no errors, every connection answered"
+      met=$(yes_no "$(errs ours-256) == 0 && $(w ours-256 status) == 0 && ${conn_complete:-0} == 256 && ${conn_errors:-1} == 0")
+    fi
+    echo "| GET /saldo, wrk -t2 -c$c | $local_target | $(w ours-$c rps) req/s, p50 $(w ours-$c p50_ms) ms, p99 $(w ours-$c p99_ms) ms, $(errs ours-$c) socket errors, $(w ours-$c status) non-2xx | bare httplib: $(w bare-$c rps) req/s, p50 $(w bare-$c p50_ms) ms, p99 $(w bare-$c p99_ms) ms, $(errs bare-$c) errors | $(calc "%.2f" "$(w ours-$c rps) / $(w bare-$c rps)") | $met |"
+  done
+  echo "| GET, 256 keep-alive connections × $conn_requests requests each | every connection answered | fewest answers on one connection: ${conn_min:-?}/$conn_requests, ${conn_complete:-?}/256 complete, ${conn_errors:-?} errors | | | $(yes_no "${conn_complete:-0} == 256 && ${conn_errors:-1} == 0") |"
+  echo "| freshness: produce → GET shows it | p50 < 5 ms, p99 < 25 ms | p50 ${fresh_p50:-?} ms, p99 ${fresh_p99:-?} ms (max $(field "$fresh_line" max_ms) ms, $(field "$fresh_line" samples) samples) | | | $(yes_no "${fresh_p50:-99} < 5 && ${fresh_p99:-99} < 25") |"
+  echo "| producer --file --preset fast | ≤ 1.2 × kcat -P | ${prod_ours_s} s ($(calc "%.0f" "$producer_records / $prod_ours_s") rec/s) | kcat -P -l, same properties: ${prod_kcat_s} s ($(calc "%.0f" "$producer_records / $prod_kcat_s") rec/s) | ${prod_ratio} | $(yes_no "$prod_ratio <= 1.2") |"
+  echo
+  echo "Raw: rebuild kcat [${kcat_times# }] s, ours [${ours_times# }] s; producer ours [${prod_ours_times# }] s, kcat [${prod_kcat_times# }] s; RSS full ${rss_full} kB, empty ${rss_empty} kB."
+  if [ -n "$micro_out" ]; then
+    echo
+    echo "Micro benchmarks (\`micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true\`):"
+    echo
+    echo '```'
+    echo "$micro_out"
+    echo '```'
+  fi
+  echo
+} >"$report"
+cat "$report"
+
+if [ $record = 1 ]; then
+  results=$root/bench/RESULTS.md
+  marker='<!-- runs: newest first -->'
+  if [ ! -f "$results" ] || ! grep -qF "$marker" "$results"; then
+    printf '# bench/run.sh results\n\nEach run of `bench/run.sh --record`, newest first. Targets are those of issue 7.\n\n%s\n\n' "$marker" >"$results"
+  fi
+  awk -v marker="$marker" -v report="$report" '
+    { print }
+    $0 == marker { print ""; while ((getline line < report) > 0) print line }
+  ' "$results" >"$results.tmp" && mv "$results.tmp" "$results"
+  log "recorded in bench/RESULTS.md"
+fi
