@@ -2,6 +2,7 @@
 #include <algorithm>
 #include <chrono>
 #include <iostream>
+#include <optional>
 
 #include <spdlog/spdlog.h>
 
@@ -10,6 +11,7 @@
 #include "common/logging.h"
 #include "common/shutdown.h"
 #include "consumer_service/balance_store.h"
+#include "consumer_service/dead_letter.h"
 #include "consumer_service/http_api.h"
 #include "consumer_service/http_server.h"
 #include "consumer_service/metrics.h"
@@ -88,10 +90,13 @@ int run(int argc, const char* const argv[]) {
   loader.add_log_options();
   loader.env_option("http-threads", "HTTP_THREADS", po::value<int>()->default_value(512),
                     "HTTP worker threads; each open keep-alive connection holds one");
+  loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
+                    "copy every invalid record to this (existing) topic, with headers saying why and from where");
   const po::variables_map vm = loader.parse_or_exit(argc, argv);
 
   KafkaOptions kafka;
   HttpServerOptions http;
+  std::string dead_letter_topic;
   try {
     kafka = kafka_options(vm);
     const HttpOptions h = http_options(vm);
@@ -99,6 +104,8 @@ int run(int argc, const char* const argv[]) {
     http.port = h.port;
     http.threads = vm["http-threads"].as<int>();
     if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
+    dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
+    if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
     setup_logging(log_options(vm), "consumer_service");
   } catch (const ConfigError& e) {
     std::cerr << "consumer_service: " << e.what() << std::endl;
@@ -113,7 +120,13 @@ int run(int argc, const char* const argv[]) {
   const HttpApi api(store, readiness, metrics);
   HttpServer server(api, metrics, http);
   TableReader reader(kafka, store, readiness, metrics);
+  std::optional<DeadLetterSink> dead_letter;
   try {
+    if (!dead_letter_topic.empty()) {
+      dead_letter.emplace(kafka, dead_letter_topic, metrics);
+      reader.set_dead_letter(&*dead_letter);
+      spdlog::info("invalid records are copied to the dead-letter topic '{}'", dead_letter_topic);
+    }
     reader.start();
     server.start();
   } catch (const ConfigError& e) {
@@ -126,12 +139,17 @@ int run(int argc, const char* const argv[]) {
   spdlog::info("serving HTTP on {}:{}", http.host, server.port());
 
   RebuildReporter reporter(readiness, metrics, store);
-  while (!wait_for_shutdown(std::chrono::milliseconds(200))) reporter.tick();
+  while (!wait_for_shutdown(std::chrono::milliseconds(200))) {
+    reporter.tick();
+    if (dead_letter) dead_letter->poll();  // delivery reports of the copies
+  }
 
   const auto stopping = Clock::now();
   spdlog::info("shutting down");
   server.stop();
   reader.stop();
+  // After the reader: it sends no more copies. Bounded so shutdown stays well under 2 s.
+  if (dead_letter) dead_letter->close(std::chrono::milliseconds(1000));
   spdlog::info("stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stopping).count());
   return reader.failed() ? 1 : 0;
 }

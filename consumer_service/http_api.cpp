@@ -1,5 +1,6 @@
 #include "consumer_service/http_api.h"
 
+#include <chrono>
 #include <cstdio>
 
 #include "common/customer_id.h"
@@ -43,6 +44,13 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
 }  // namespace
 
 ApiReply HttpApi::handle(std::string_view method, std::string_view path) const {
+  const auto start = std::chrono::steady_clock::now();
+  ApiReply reply = route(method, path);
+  metrics_.request_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  return reply;
+}
+
+ApiReply HttpApi::route(std::string_view method, std::string_view path) const {
   const bool known = path == "/" || path == "/health" || path == "/ready" || path == "/metrics" ||
                      path.starts_with("/saldo/");
   if (!known) return json_error(404, "rota não encontrada");

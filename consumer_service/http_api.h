@@ -20,7 +20,8 @@ struct ApiReply {
 
 class HttpApi {
  public:
-  HttpApi(const BalanceStore& store, const Readiness& readiness, const Metrics& metrics)
+  // `metrics` gets each request's latency (the HTTP layer counts the statuses).
+  HttpApi(const BalanceStore& store, const Readiness& readiness, Metrics& metrics)
       : store_(store), readiness_(readiness), metrics_(metrics) {}
 
   // Every request goes through here (GET and HEAD are served; other methods get 405 JSON).
@@ -35,11 +36,12 @@ class HttpApi {
   static ApiReply page();
 
  private:
+  ApiReply route(std::string_view method, std::string_view path) const;
   ApiReply not_ready(const ReadinessSnapshot& r) const;
 
   const BalanceStore& store_;
   const Readiness& readiness_;
-  const Metrics& metrics_;
+  Metrics& metrics_;
 };
 
 // The page at GET / (consumer_service/page.html, embedded at build time).

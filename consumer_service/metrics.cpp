@@ -1,5 +1,8 @@
 #include "consumer_service/metrics.h"
 
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
 #include <cstdio>
 
 namespace saldo {
@@ -40,6 +43,19 @@ std::uint64_t Metrics::http_requests(Route route, int status) const noexcept {
   return http_[static_cast<std::size_t>(route)][status_index(status)].load(std::memory_order_relaxed);
 }
 
+void Metrics::request_latency(double seconds) noexcept {
+  std::size_t i = 0;
+  while (i < kLatencyBuckets.size() && seconds > kLatencyBuckets[i]) ++i;
+  latency_[i].fetch_add(1, std::memory_order_relaxed);
+  latency_sum_ns_.fetch_add(static_cast<std::uint64_t>(seconds * 1e9), std::memory_order_relaxed);
+}
+
+std::uint64_t Metrics::request_latency_count() const noexcept {
+  std::uint64_t n = 0;
+  for (const auto& c : latency_) n += c.load(std::memory_order_relaxed);
+  return n;
+}
+
 std::uint64_t Metrics::invalid_total() const noexcept {
   std::uint64_t n = 0;
   for (const auto& c : invalid_) n += c.load(std::memory_order_relaxed);
@@ -77,7 +93,11 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
 
 std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   std::string out;
-  out.reserve(4096);
+  out.reserve(8192);
+  header(out, "saldo_build_info", "gauge", "Always 1; the labels name the build.");
+  sample(out, "saldo_build_info",
+         "version=\"" SALDO_VERSION "\",librdkafka=\"" + std::string(rd_kafka_version_str()) + "\"",
+         std::uint64_t{1});
   header(out, "saldo_records_applied_total", "counter", "Valid records applied to the table (sets and deletes).");
   sample(out, "saldo_records_applied_total", "", records_applied());
   header(out, "saldo_tombstones_total", "counter", "Tombstones (null values) applied.");
@@ -99,6 +119,21 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
     sample(out, "saldo_state", "state=\"" + std::string(to_string(s)) + "\"",
            static_cast<std::uint64_t>(s == r.state ? 1 : 0));
   }
+  // Seconds from the start watermarks to READY (still growing while rebuilding; 0 before it began).
+  const auto now = std::chrono::steady_clock::now();
+  double rebuild_s = 0;
+  if (r.state == ServiceState::kReady) {
+    rebuild_s = std::chrono::duration<double>(r.ready_at - r.rebuild_began).count();
+  } else if (r.state == ServiceState::kRebuilding) {
+    rebuild_s = std::chrono::duration<double>(now - r.rebuild_began).count();
+  }
+  header(out, "saldo_rebuild_duration_seconds", "gauge", "Time the rebuild took (so far, while rebuilding).");
+  sample(out, "saldo_rebuild_duration_seconds", "", rebuild_s);
+  header(out, "saldo_rebuild_records", "gauge", "Records replayed by the rebuild (so far).");
+  sample(out, "saldo_rebuild_records", "", r.records_replayed());
+  header(out, "saldo_rebuild_records_per_second", "gauge", "Records replayed per second during the rebuild.");
+  sample(out, "saldo_rebuild_records_per_second", "",
+         rebuild_s > 0 ? static_cast<double>(r.records_replayed()) / rebuild_s : 0.0);
   header(out, "saldo_ready", "gauge", "1 when every partition caught up with its start watermark.");
   sample(out, "saldo_ready", "", static_cast<std::uint64_t>(r.state == ServiceState::kReady));
   header(out, "saldo_rebuild_progress", "gauge", "Fraction of the start watermarks replayed.");
@@ -123,6 +158,25 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   for (const auto& p : r.partitions) {
     sample(out, "saldo_partition_lag", "partition=\"" + std::to_string(p.partition) + "\"", p.lag());
   }
+
+  header(out, "saldo_dead_letter_records_total", "counter",
+         "Invalid records copied to the dead-letter topic, by delivery result.");
+  sample(out, "saldo_dead_letter_records_total", "result=\"delivered\"", dead_letter_delivered());
+  sample(out, "saldo_dead_letter_records_total", "result=\"failed\"", dead_letter_failed());
+
+  header(out, "saldo_http_request_duration_seconds", "histogram", "Time to answer an HTTP request in the API.");
+  std::uint64_t cumulative = 0;
+  char le[32];
+  for (std::size_t i = 0; i < kLatencyBuckets.size(); ++i) {
+    cumulative += latency_[i].load(std::memory_order_relaxed);
+    std::snprintf(le, sizeof le, "le=\"%g\"", kLatencyBuckets[i]);
+    sample(out, "saldo_http_request_duration_seconds_bucket", le, cumulative);
+  }
+  cumulative += latency_[kLatencyBuckets.size()].load(std::memory_order_relaxed);
+  sample(out, "saldo_http_request_duration_seconds_bucket", "le=\"+Inf\"", cumulative);
+  sample(out, "saldo_http_request_duration_seconds_sum", "",
+         static_cast<double>(latency_sum_ns_.load(std::memory_order_relaxed)) / 1e9);
+  sample(out, "saldo_http_request_duration_seconds_count", "", cumulative);
 
   header(out, "saldo_http_requests_total", "counter", "HTTP requests answered, by route and status.");
   for (std::size_t route = 0; route < kRouteCount; ++route) {

@@ -27,6 +27,13 @@ class Metrics {
   }
   void http_request(Route route, int status) noexcept;
   void broker_errors(std::uint64_t n) noexcept { broker_errors_.fetch_add(n, std::memory_order_relaxed); }
+  // Time the API took to answer one request (routing, lookup, rendering), into the histogram.
+  void request_latency(double seconds) noexcept;
+  // Poison records copied to the dead-letter topic: acknowledged by the broker, or lost.
+  void dead_letter(bool delivered) noexcept { (delivered ? dlq_delivered_ : dlq_failed_).fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t dead_letter_delivered() const noexcept { return dlq_delivered_.load(std::memory_order_relaxed); }
+  std::uint64_t dead_letter_failed() const noexcept { return dlq_failed_.load(std::memory_order_relaxed); }
+  std::uint64_t request_latency_count() const noexcept;
 
   std::uint64_t records_applied() const noexcept { return applied_.load(std::memory_order_relaxed); }
   std::uint64_t tombstones() const noexcept { return tombstones_.load(std::memory_order_relaxed); }
@@ -43,6 +50,10 @@ class Metrics {
   std::string render(const ReadinessSnapshot& readiness, Table table) const;
 
  private:
+  // Upper bounds of the latency histogram in seconds (+Inf is implicit): an in-memory lookup takes
+  // microseconds, so the buckets start low; the top ones catch a stalled thread.
+  static constexpr std::array<double, 12> kLatencyBuckets = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
+                                                             0.001,   0.0025,   0.005,   0.01,   0.1,      1.0};
   static constexpr std::array<int, 8> kStatuses = {200, 400, 404, 405, 413, 500, 503, 0};  // 0: other
   static std::size_t status_index(int status) noexcept;
 
@@ -50,7 +61,11 @@ class Metrics {
   std::atomic<std::uint64_t> tombstones_{0};
   std::atomic<std::uint64_t> stale_{0};
   std::atomic<std::uint64_t> broker_errors_{0};
+  std::atomic<std::uint64_t> dlq_delivered_{0};
+  std::atomic<std::uint64_t> dlq_failed_{0};
   std::array<std::atomic<std::uint64_t>, kDecodeErrorCount> invalid_{};
+  std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_{};  // last: +Inf
+  std::atomic<std::uint64_t> latency_sum_ns_{0};
   std::array<std::array<std::atomic<std::uint64_t>, kStatuses.size()>, kRouteCount> http_{};
 };
 

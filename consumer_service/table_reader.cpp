@@ -13,6 +13,7 @@
 #include "common/customer_id.h"
 #include "common/kafka_handles.h"
 #include "common/shutdown.h"
+#include "consumer_service/dead_letter.h"
 
 namespace saldo {
 namespace {
@@ -90,6 +91,7 @@ struct TableReader::Impl {
   RateLimit invalid_log{10, std::chrono::seconds(10)};
   RateLimit error_log{10, std::chrono::seconds(10)};  // from librdkafka's threads: under `mutex`
   int partitions = 0;
+  DeadLetterSink* dead_letter = nullptr;
 
   std::vector<BalanceUpdate> updates;
   std::vector<StoreEvent> events;
@@ -256,6 +258,9 @@ struct TableReader::Impl {
 
   void invalid(const rd_kafka_message_t* m, DecodeError why) {
     metrics.invalid(why);
+    if (dead_letter) {
+      dead_letter->send(options.topic, m->partition, m->offset, m->key, m->key_len, m->payload, m->len, why);
+    }
     if (invalid_log.allow()) {
       spdlog::warn("skipped record at partition {} offset {}: {}", m->partition, m->offset, to_string(why));
     }
@@ -325,6 +330,8 @@ TableReader::~TableReader() {
   } catch (...) {
   }
 }
+
+void TableReader::set_dead_letter(DeadLetterSink* sink) { impl_->dead_letter = sink; }
 
 void TableReader::start() {
   impl_->create_consumer();

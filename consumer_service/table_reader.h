@@ -17,6 +17,8 @@
 
 namespace saldo {
 
+class DeadLetterSink;
+
 class TableReader {
  public:
   TableReader(KafkaOptions options, BalanceStore& store, Readiness& readiness, Metrics& metrics);
@@ -27,6 +29,8 @@ class TableReader {
   // Creates the consumer (throws ConfigError/KafkaException on a bad configuration) and starts
   // reading on its own thread.
   void start();
+  // Copies every invalid record to `sink` (before start(); it must outlive stop()).
+  void set_dead_letter(DeadLetterSink* sink);
   // Asks the thread to stop, joins it and closes the consumer. Returns within ~a batch timeout.
   void stop();
   // True when the reader stopped on an error it cannot retry (it also requested shutdown).
