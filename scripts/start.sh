@@ -37,6 +37,17 @@ logged() {  # log command...
 
 http_status() { curl -s -o /dev/null -m 3 -w '%{http_code}' "$http_url$1" 2>/dev/null || true; }
 
+wait_samples_visible() {  # log to name on failure
+  local deadline=$((SECONDS + 30)) s id
+  for s in "${samples[@]}"; do
+    read -r id _ <<<"$s"
+    until [ "$(http_status "/saldo/$id")" = 200 ]; do
+      [ $SECONDS -lt $deadline ] || fail "customer $id is not visible at $http_url/saldo/$id after 30s" "$1"
+      sleep 0.2
+    done
+  done
+}
+
 mkdir -p "$run_dir"
 
 # ---------------------------------------------------------------------------------------------- mode
@@ -58,12 +69,18 @@ if [ "$mode" = docker ]; then
   compose_log=$run_dir/compose.log
   step "starting Kafka, the topic and the service with Docker Compose (docker compose up -d --wait saldo; log: $compose_log)"
   info "the first run builds the image, which takes a few minutes"
-  printf 'mode=docker\nhttp_port=%s\n' "$HTTP_PORT" > "$state_file"
+  printf 'mode=docker\nhttp_port=%s\nkafka_port=%s\n' "$HTTP_PORT" "${KAFKA_PORT:-9092}" > "$state_file"
   # Naming the long-running service: older Compose versions count the exited one-shot topic-init as a
   # failure of a bare `up --wait`. Its dependencies (kafka, topic-init) start first anyway.
   logged "$compose_log" docker compose up -d --wait saldo
-  step "checking $http_url/ready"
-  [ "$(http_status /ready)" = 200 ] || fail "$http_url/ready does not answer 200" "$compose_log"
+  step "waiting until the service has rebuilt the balances ($http_url/ready, up to ${ready_timeout}s)"
+  deadline=$((SECONDS + ready_timeout))
+  until [ "$(http_status /ready)" = 200 ]; do
+    [ $SECONDS -lt $deadline ] || { docker compose logs --tail 50 saldo >>"$compose_log" 2>&1 || true
+                                    fail "not ready after ${ready_timeout}s" "$compose_log"; }
+    sleep 0.5
+  done
+  info "ready"
   step "sending sample balances for customers 1, 2 and 3 (docker compose run producer)"
   for s in "${samples[@]}"; do
     read -r id amount <<<"$s"
@@ -71,6 +88,7 @@ if [ "$mode" = docker ]; then
     logged "$compose_log" docker compose run --rm --no-deps producer producer --id "$id" --saldo "$amount"
     info "customer $id: $amount"
   done
+  wait_samples_visible "$compose_log"
   producer_cmd="docker compose run --rm producer producer"
   interactive_cmd="docker compose run --rm -it producer producer_interactive"
 else
@@ -166,14 +184,7 @@ else
     logged "$producer_log" "$bin/producer/producer" --id "$id" --saldo "$amount"
     info "customer $id: $amount"
   done
-  deadline=$((SECONDS + 30))
-  for s in "${samples[@]}"; do
-    read -r id _ <<<"$s"
-    until [ "$(http_status "/saldo/$id")" = 200 ]; do
-      [ $SECONDS -lt $deadline ] || fail "customer $id is not visible at $http_url/saldo/$id after 30s" "$service_log"
-      sleep 0.2
-    done
-  done
+  wait_samples_visible "$service_log"
   rel_bin=${bin#"$root"/}
   producer_cmd="$rel_bin/producer/producer"
   interactive_cmd="$rel_bin/producer/producer_interactive"
@@ -181,16 +192,15 @@ fi
 
 # ------------------------------------------------------------------------------------- what next
 browser_host=$http_client_host; [ "$browser_host" = 127.0.0.1 ] && browser_host=localhost
-cat <<NEXT
-
-saldo is up in $((SECONDS - t0))s (Kafka: $mode at $BOOTSTRAP_SERVERS, topic $TOPIC). Try:
-
-  curl $http_url/saldo/1                 # a balance: saldo, timestamp, partition, offset
-  curl $http_url/saldo/999               # 404: unknown customer
-  open http://$browser_host:$HTTP_PORT/ in a browser     # the lookup page
-  $interactive_cmd             # type an id and a balance, then query it
-  $producer_cmd --id 4 --saldo 99.90     # one update; --delete 4 removes it
-  curl $http_url/ready ; curl $http_url/metrics
-
-Stop with: scripts/stop.sh   (scripts/stop.sh --clean also removes the data)
-NEXT
+try_line() { printf '  %-62s # %s\n' "$1" "$2"; }
+echo
+echo "saldo is up in $((SECONDS - t0))s (Kafka: $mode at $BOOTSTRAP_SERVERS, topic $TOPIC). Try:"
+echo
+try_line "curl $http_url/saldo/1" "a balance: saldo, timestamp, partition, offset"
+try_line "curl $http_url/saldo/999" "404: unknown customer"
+try_line "http://$browser_host:$HTTP_PORT/" "the lookup page: open it in a browser"
+try_line "$interactive_cmd" "type an id, then a balance; query it again"
+try_line "$producer_cmd --id 4 --saldo 99.90" "one update (--delete 4 removes it)"
+try_line "curl $http_url/ready" "state and per-partition progress (also /metrics)"
+echo
+echo "Stop with: scripts/stop.sh   (scripts/stop.sh --clean also removes the data)"

@@ -47,7 +47,7 @@ if [ "$mode" = docker ]; then
   [ $clean = 1 ] && args+=(-v)
   say "stopping the Compose project (docker compose ${args[*]})"
   docker compose "${args[@]}" || status=1
-  ports+=("$http_port")
+  ports+=("$http_port" "$(state_get kafka_port 9092)")
 fi
 
 if pid=$(live_pid "$service_pidfile" consumer_service); then
