@@ -1,5 +1,8 @@
 #include "common/kafka_handles.h"
 
+#include <algorithm>
+#include <thread>
+
 #include <spdlog/spdlog.h>
 
 namespace saldo {
@@ -34,6 +37,24 @@ KafkaConf make_kafka_conf(const KafkaOptions& options) {
   set_kafka_property(conf.get(), "bootstrap.servers", options.bootstrap_servers);
   for (const auto& [name, value] : options.properties) set_kafka_property(conf.get(), name, value);
   return conf;
+}
+
+rd_kafka_resp_err_t wait_for_partition_leaders(rd_kafka_t* rk, const std::string& topic, int partitions,
+                                               std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+  for (int p = 0; p < partitions; ++p) {
+    while (true) {
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return err == RD_KAFKA_RESP_ERR_NO_ERROR ? RD_KAFKA_RESP_ERR__TIMED_OUT : err;
+      int64_t low = 0, high = 0;
+      err = rd_kafka_query_watermark_offsets(rk, topic.c_str(), p, &low, &high,
+                                             static_cast<int>(std::min<std::int64_t>(left.count(), 5000)));
+      if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));  // leadership settling: ask again shortly
+    }
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 KafkaHandle make_kafka_handle(rd_kafka_type_t type, KafkaConf conf) {

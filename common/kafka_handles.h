@@ -1,6 +1,7 @@
 #pragma once
 // RAII for librdkafka's C handles: each lives in a std::unique_ptr with a small deleter,
 // so no destroy call is scattered around and none is forgotten on an error path.
+#include <chrono>
 #include <memory>
 #include <stdexcept>
 #include <string>
@@ -56,6 +57,16 @@ class KafkaException : public std::runtime_error {
 KafkaConf make_kafka_conf(const KafkaOptions& options);
 // Sets one property; throws ConfigError with librdkafka's reason.
 void set_kafka_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value);
+
+// Waits until every partition of `topic` answers a ListOffsets request from its leader, retrying
+// while leadership settles (a topic created a moment ago is in metadata before its leader serves).
+// Producing earlier is unsafe with librdkafka 2.0.2: when an idempotent producer's first batch to a
+// partition fails with NOT_LEADER and the next in-flight batch succeeds, the broker (knowing no state
+// for the producer yet) accepts the gap and librdkafka reports the failed batch as delivered:
+// records are lost while their delivery reports say they arrived. Returns the last error, or
+// RD_KAFKA_RESP_ERR_NO_ERROR when all partitions answered within `timeout`.
+rd_kafka_resp_err_t wait_for_partition_leaders(rd_kafka_t* rk, const std::string& topic, int partitions,
+                                               std::chrono::milliseconds timeout);
 
 // Creates a producer or consumer from `conf` (ownership passes to the handle on success).
 KafkaHandle make_kafka_handle(rd_kafka_type_t type, KafkaConf conf);

@@ -53,6 +53,11 @@ std::optional<std::string> BalanceSender::check_broker(std::chrono::milliseconds
     return "topic '" + topic_name_ + "' is not available at " + bootstrap_ + ": " + rd_kafka_err2str(terr) +
            " (topics are not auto-created: run saldo_admin create-topic)";
   }
+  if (rd_kafka_resp_err_t lerr = wait_for_partition_leaders(rk_.get(), topic_name_, md->topics[0].partition_cnt, timeout);
+      lerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return "topic '" + topic_name_ + "' has partitions without a serving leader at " + bootstrap_ + " within " +
+           seconds_text(timeout) + " (" + rd_kafka_err2str(lerr) + ")";
+  }
   return std::nullopt;
 }
 

@@ -82,6 +82,17 @@ class Admin {
     }
   }
 
+  // Returns once every partition's leader serves requests, so a producer started next is safe.
+  void wait_for_leaders(const std::string& topic, int partitions) {
+    rd_kafka_resp_err_t err =
+        wait_for_partition_leaders(rk_.get(), topic, partitions, std::chrono::milliseconds(timeout_ms_));
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      throw KafkaException("topic " + topic + ": partition leaders not serving within " +
+                               std::to_string(timeout_ms_ / 1000) + " s (" + rd_kafka_err2str(err) + ")",
+                           err);
+    }
+  }
+
   Metadata metadata() {
     const rd_kafka_metadata_t* raw = nullptr;
     rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 1, nullptr, &raw, timeout_ms_);
@@ -214,6 +225,7 @@ int run(int argc, const char* const argv[]) {
         std::cerr << "saldo_admin: topic " << kafka.topic << " was created but does not show in metadata\n";
         return 1;
       }
+      admin.wait_for_leaders(kafka.topic, info.partitions);
       return report(kafka.topic, info, true);
     }
   }

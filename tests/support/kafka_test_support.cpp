@@ -106,7 +106,14 @@ void create_topic(const std::string& topic, int partitions, const KeyValues& con
       for (int p = 0; ready && p < md->topics[0].partition_cnt; ++p) {
         ready = md->topics[0].partitions[p].leader >= 0;
       }
-      if (ready) return;
+      if (ready) {
+        // Metadata shows a leader before it serves requests: see wait_for_partition_leaders.
+        rd_kafka_resp_err_t lerr = wait_for_partition_leaders(rk.get(), topic, partitions, std::chrono::seconds(30));
+        if (lerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+          throw std::runtime_error("topic " + topic + ": leaders not serving: " + err_text(lerr));
+        }
+        return;
+      }
     }
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
   }
