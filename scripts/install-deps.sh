@@ -1,23 +1,35 @@
 #!/usr/bin/env bash
 # Installs the Debian packages that saldo's build, tests, benchmarks and local broker need.
 # Idempotent: quiet when everything is already there.
+#   scripts/install-deps.sh          everything (scripts/test.sh)
+#   scripts/install-deps.sh --demo   only what building and running the demo needs (scripts/start.sh)
 set -euo pipefail
 
-PACKAGES=(
+DEMO_PACKAGES=(
   # build
   build-essential cmake ninja-build pkg-config
   # libraries (design card)
   librdkafka-dev libcpp-httplib-dev nlohmann-json3-dev libpq-dev libspdlog-dev
-  libboost-program-options-dev libgtest-dev libgmock-dev libbenchmark-dev
-  # local broker (Kafka jars come from Maven Central through Maven)
-  openjdk-17-jre-headless maven
+  libboost-program-options-dev
+  # local broker (Kafka jars come from Maven Central through Maven), its readiness check, the demo's curl
+  openjdk-17-jre-headless maven kcat curl procps iproute2
+)
+TEST_PACKAGES=(
+  # test and benchmark libraries
+  libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks
-  curl kcat wrk postgresql procps iproute2 python3
+  wrk postgresql python3
   # fuzzing (libFuzzer) and metrics checks (promtool)
   clang libclang-rt-14-dev prometheus
   # e2e: the page in headless Chromium (playwright-core from npm), compose file checks (PyYAML)
   chromium nodejs python3-yaml
 )
+
+case "${1:-}" in
+  --demo) PACKAGES=("${DEMO_PACKAGES[@]}") ;;
+  "") PACKAGES=("${DEMO_PACKAGES[@]}" "${TEST_PACKAGES[@]}") ;;
+  *) echo "usage: $0 [--demo]" >&2; exit 2 ;;
+esac
 
 missing=()
 for p in "${PACKAGES[@]}"; do
@@ -26,7 +38,7 @@ for p in "${PACKAGES[@]}"; do
   fi
 done
 # npm comes with some nodejs builds (NodeSource) and is a separate package in Debian's.
-command -v npm >/dev/null 2>&1 || missing+=(npm)
+if [ "${1:-}" != --demo ] && ! command -v npm >/dev/null 2>&1; then missing+=(npm); fi
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then
