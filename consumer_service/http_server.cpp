@@ -45,6 +45,11 @@ void configure_http_server(httplib::Server& s, const HttpServerOptions& options,
   s.set_socket_options([&listen_fd](socket_t fd) {
     int on = 1;
     ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    // Accept a connection only once its first request bytes arrived (Linux; nginx's "deferred"):
+    // every accepted connection holds a pool thread, so 1,000 idle sockets would otherwise starve
+    // /health for as long as they stay open. A silent one is only accepted after ~30 s.
+    int defer_s = 30;
+    ::setsockopt(fd, IPPROTO_TCP, TCP_DEFER_ACCEPT, &defer_s, sizeof defer_s);
     listen_fd = fd;
   });
 }
