@@ -89,6 +89,17 @@ struct BalanceStore::Shard {
     }
   }
 
+  // A batch touches random slots of a table far larger than the caches: apply() asks for the
+  // index slot, and a little later for the entry it names, several events ahead.
+  void prefetch_slot(std::uint64_t h) const noexcept {
+    if (!index.empty()) __builtin_prefetch(&index[h & (index.size() - 1)]);
+  }
+  void prefetch_entry(std::uint64_t h) const noexcept {
+    if (index.empty()) return;
+    const std::uint32_t slot = index[h & (index.size() - 1)];
+    if (slot != 0 && (slot >> kEntryBits) == tag_of(h)) __builtin_prefetch(&entry((slot & kEntryMask) - 1));
+  }
+
   void grow_index_if_needed() {
     const std::size_t count = live.load(std::memory_order_relaxed) + 1;
     if (!index.empty() && count * 4 <= index.size() * 3) return;
@@ -248,6 +259,7 @@ void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResu
   // Group by shard (order within a shard is kept, and a key never changes shard), so each shard's
   // lock is taken once per batch and a reader waits at most for that shard's part of it.
   constexpr std::size_t kMaxGroup = 4096;
+  constexpr std::size_t kSlotAhead = 8, kEntryAhead = 4;
   for (std::size_t base = 0; base < events.size(); base += kMaxGroup) {
     const std::size_t n = std::min(kMaxGroup, events.size() - base);
     std::array<std::uint64_t, kMaxGroup> hashes;
@@ -266,7 +278,10 @@ void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResu
       if (starts[s] == starts[s + 1]) continue;
       Shard& shard = *shards_[s];
       std::unique_lock lock(shard.mutex);
-      for (std::size_t o = starts[s]; o < starts[s + 1]; ++o) {
+      const std::size_t end = starts[s + 1];
+      for (std::size_t o = starts[s]; o < end; ++o) {
+        if (o + kSlotAhead < end) shard.prefetch_slot(hashes[order[o + kSlotAhead]]);
+        if (o + kEntryAhead < end) shard.prefetch_entry(hashes[order[o + kEntryAhead]]);
         const std::size_t k = order[o];
         const StoreEvent& ev = events[base + k];
         ApplyResult r;
