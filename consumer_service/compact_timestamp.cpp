@@ -38,6 +38,11 @@ constexpr Civil civil_from_days(std::int64_t z) noexcept {
   return {y + (m <= 2), m, d};
 }
 
+constexpr unsigned days_in_month(unsigned y, unsigned m) noexcept {
+  if (m == 2) return (y % 4 == 0 && (y % 100 != 0 || y % 400 == 0)) ? 29 : 28;
+  return (m == 4 || m == 6 || m == 9 || m == 11) ? 30 : 31;
+}
+
 bool digits(std::string_view s, std::size_t pos, std::size_t n, unsigned& out) noexcept {
   if (pos + n > s.size()) return false;
   unsigned v = 0;
@@ -93,10 +98,11 @@ std::optional<PackedTimestamp> pack_timestamp(std::string_view t) noexcept {
       (seconds << 30) | frac,
       static_cast<std::uint8_t>(kPacked | (t[10] == ' ' ? kSpaceSeparator : 0) | (suffix << kSuffixShift) |
                                 frac_digits)};
-  std::string back;
-  back.reserve(t.size());
-  append_timestamp(back, packed);
-  if (back != t) return std::nullopt;  // e.g. 2025-02-30 would come back as 2025-03-02
+  // Every field above comes back from append_timestamp exactly as written (fixed widths, the
+  // fraction's digit count, the separator and suffix are kept) except a day past the month's end:
+  // 2025-02-30 would come back as 2025-03-02. Checking that here spares the rebuild a format-back
+  // and compare per record (~15% of the reader thread at 5M customers).
+  if (d > days_in_month(y, mo)) return std::nullopt;
   return packed;
 }
 
