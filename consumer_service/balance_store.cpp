@@ -278,10 +278,17 @@ void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResu
       if (starts[s] == starts[s + 1]) continue;
       Shard& shard = *shards_[s];
       std::unique_lock lock(shard.mutex);
-      const std::size_t end = starts[s + 1];
-      for (std::size_t o = starts[s]; o < end; ++o) {
-        if (o + kSlotAhead < end) shard.prefetch_slot(hashes[order[o + kSlotAhead]]);
-        if (o + kEntryAhead < end) shard.prefetch_entry(hashes[order[o + kEntryAhead]]);
+      for (std::size_t o = starts[s]; o < starts[s + 1]; ++o) {
+        // Across shard boundaries too (a shard gets ~16 events of a group): this thread is the only
+        // writer, so reading another shard's index without its lock races with nobody.
+        if (o + kSlotAhead < n) {
+          const std::uint64_t h = hashes[order[o + kSlotAhead]];
+          shards_[shard_of(h)]->prefetch_slot(h);
+        }
+        if (o + kEntryAhead < n) {
+          const std::uint64_t h = hashes[order[o + kEntryAhead]];
+          shards_[shard_of(h)]->prefetch_entry(h);
+        }
         const std::size_t k = order[o];
         const StoreEvent& ev = events[base + k];
         ApplyResult r;
