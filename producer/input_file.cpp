@@ -107,7 +107,34 @@ class LineHandler : public nlohmann::json_sax<nlohmann::json> {
   std::string key_;
 };
 
+// The raw text of a plain (unescaped) "cliente_id":"..." member, if the line has one.
+std::optional<std::string_view> plain_id(std::string_view line) {
+  constexpr std::string_view kName = "\"cliente_id\"";
+  std::size_t p = line.find(kName);
+  if (p == std::string_view::npos) return std::nullopt;
+  p += kName.size();
+  const auto skip_ws = [&] {
+    while (p < line.size() && (line[p] == ' ' || line[p] == '\t')) ++p;
+  };
+  skip_ws();
+  if (p >= line.size() || line[p] != ':') return std::nullopt;
+  ++p;
+  skip_ws();
+  if (p >= line.size() || line[p] != '"') return std::nullopt;
+  const std::size_t end = line.find('"', ++p);
+  if (end == std::string_view::npos) return std::nullopt;
+  return line.substr(p, end - p);
+}
+
 InputLine parse_json_line(std::string_view line) {
+  // Fast path: a line the service's strict decoder accepts, with the id it names as the key, is
+  // valid here with the same three fields (same id rule, parse_money and timestamp check). It costs
+  // a fraction of the SAX parse, which was most of `producer --file`'s time. Anything else (no
+  // timestamp, a repeated field, an error to explain) takes the SAX parse below.
+  if (const auto id = plain_id(line)) {
+    DecodeResult fast = decode_update(*id, line);
+    if (auto* u = std::get_if<BalanceUpdate>(&fast)) return std::move(*u);
+  }
   LineHandler h;
   bool ok = false;
   try {
