@@ -295,7 +295,8 @@ bool is_valid_timestamp(std::string_view t) noexcept {
   return two_digits(t, i, 0, 59) && i + 2 == t.size();
 }
 
-DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value) {
+std::optional<DecodeError> decode_update_into(std::optional<std::string_view> key, std::string_view value,
+                                              BalanceUpdate& out) {
   if (!key) return DecodeError::kNullKey;
   if (!is_valid_customer_id(*key)) return DecodeError::kInvalidKey;
   if (value.size() > kMaxValueBytes) return DecodeError::kTooLarge;
@@ -361,7 +362,16 @@ DecodeResult decode_update(std::optional<std::string_view> key, std::string_view
   std::optional<Centavos> amount = parse_money(saldo.text);
   if (!amount) return DecodeError::kInvalidAmount;
   if (!is_valid_timestamp(ts.text)) return DecodeError::kInvalidTimestamp;
-  return BalanceUpdate{std::string(id.text), *amount, std::string(ts.text)};
+  out.cliente_id.assign(id.text);
+  out.saldo = *amount;
+  out.timestamp.assign(ts.text);
+  return std::nullopt;
+}
+
+DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value) {
+  BalanceUpdate u;
+  if (const auto why = decode_update_into(key, value, u)) return *why;
+  return u;
 }
 
 std::string encode_update(const BalanceUpdate& u) {

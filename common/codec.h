@@ -42,6 +42,10 @@ using DecodeResult = std::variant<BalanceUpdate, DecodeError>;
 // Strict RFC 8259 JSON and UTF-8; unknown fields are allowed and ignored; a repeated known field is
 // kInvalidJson (which of the two would be meant is ambiguous). Fields may come in any order.
 DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value);
+// The same into `out`, reusing its strings' capacity (no allocation per record in a loop that keeps
+// `out`): nullopt when `out` holds the update, else the reason (and `out` is unspecified).
+std::optional<DecodeError> decode_update_into(std::optional<std::string_view> key, std::string_view value,
+                                              BalanceUpdate& out);
 
 // The JSON value for an update: {"cliente_id":"1","saldo":150.00,"timestamp":"2025-10-14T10:30:45"}.
 std::string encode_update(const BalanceUpdate& u);

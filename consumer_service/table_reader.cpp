@@ -282,8 +282,10 @@ struct TableReader::Impl {
   }
 
   void apply(std::span<rd_kafka_message_t*> batch) {
-    updates.clear();
-    updates.reserve(batch.size());  // no reallocation below: the events point into `updates`
+    // The updates keep their strings' capacity from batch to batch: decoding into them allocates
+    // nothing. Sized before the loop, as the events point into them.
+    if (updates.size() < batch.size()) updates.resize(batch.size());
+    std::size_t used = 0;
     events.clear();
     std::uint64_t tombstones = 0;
     for (const rd_kafka_message_t* m : batch) {
@@ -313,12 +315,12 @@ struct TableReader::Impl {
         }
         continue;
       }
-      DecodeResult decoded = decode_update(key, {static_cast<const char*>(m->payload), m->len});
-      if (auto* why = std::get_if<DecodeError>(&decoded)) {
+      BalanceUpdate& u = updates[used];
+      if (const auto why = decode_update_into(key, {static_cast<const char*>(m->payload), m->len}, u)) {
         invalid(m, *why);
         continue;
       }
-      const BalanceUpdate& u = updates.emplace_back(std::move(std::get<BalanceUpdate>(decoded)));
+      ++used;
       events.push_back({StoreEvent::Kind::kSet, u.cliente_id, u.saldo, u.timestamp, m->partition, m->offset});
     }
     results.resize(events.size());
