@@ -19,18 +19,10 @@
 #include <stdexcept>
 #include <thread>
 
-extern char** environ;
-
 namespace saldo::test {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-int decode_status(int status) {
-  if (WIFEXITED(status)) return WEXITSTATUS(status);
-  if (WIFSIGNALED(status)) return 128 + WTERMSIG(status);
-  return -1;
-}
 
 std::string env_or(const char* name, const std::string& fallback) {
   const char* v = std::getenv(name);
@@ -38,70 +30,6 @@ std::string env_or(const char* name, const std::string& fallback) {
 }
 
 }  // namespace
-
-ChildProcess::ChildProcess(const std::vector<std::string>& argv,
-                           const std::vector<std::pair<std::string, std::string>>& env) {
-  static std::atomic<int> counter{0};
-  out_path_ = env_or("TMPDIR", "/tmp") + "/saldo-fault-child-" + std::to_string(::getpid()) + "-" +
-              std::to_string(counter++) + ".log";
-  std::vector<std::string> env_strings;
-  for (char** e = environ; *e != nullptr; ++e) env_strings.emplace_back(*e);
-  for (const auto& [k, v] : env) env_strings.push_back(k + "=" + v);
-  std::vector<char*> envp, args;
-  for (auto& s : env_strings) envp.push_back(s.data());
-  envp.push_back(nullptr);
-  std::vector<std::string> argv_copy = argv;
-  for (auto& s : argv_copy) args.push_back(s.data());
-  args.push_back(nullptr);
-  pid_ = ::fork();
-  if (pid_ < 0) throw std::runtime_error(std::string("fork: ") + std::strerror(errno));
-  if (pid_ == 0) {
-    ::setpgid(0, 0);
-    const int in = ::open("/dev/null", O_RDONLY);
-    const int out = ::open(out_path_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (in < 0 || out < 0) ::_exit(126);
-    ::dup2(in, 0);
-    ::dup2(out, 1);
-    ::dup2(out, 2);
-    ::execve(args[0], args.data(), envp.data());
-    ::_exit(127);
-  }
-}
-
-ChildProcess::~ChildProcess() {
-  if (running()) {
-    ::kill(-pid_, SIGKILL);
-    int status = 0;
-    ::waitpid(pid_, &status, 0);
-  }
-  ::unlink(out_path_.c_str());
-}
-
-bool ChildProcess::running() {
-  if (exit_code_) return false;
-  int status = 0;
-  if (::waitpid(pid_, &status, WNOHANG) == pid_) {
-    exit_code_ = decode_status(status);
-    return false;
-  }
-  return true;
-}
-
-void ChildProcess::signal(int sig) {
-  if (running()) ::kill(pid_, sig);
-}
-
-std::optional<int> ChildProcess::wait(std::chrono::milliseconds timeout) {
-  wait_until([&] { return !running(); }, timeout, std::chrono::milliseconds(5));
-  return exit_code_;
-}
-
-std::string ChildProcess::output() const {
-  std::ifstream in(out_path_, std::ios::binary);
-  std::ostringstream ss;
-  ss << in.rdbuf();
-  return ss.str();
-}
 
 std::string source_dir() { return env_or("SALDO_SOURCE_DIR", SALDO_TEST_SOURCE_DIR); }
 

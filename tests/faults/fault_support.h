@@ -1,6 +1,6 @@
 #pragma once
-// What the fault tests share on top of tests/support: any binary as a background child that can be
-// signalled, a broker of the test's own (scripts/kafka-local.sh) to kill and restart, Prometheus
+// What the fault tests share on top of tests/support (whose ChildProcess runs any binary in the
+// background): a broker of the test's own (scripts/kafka-local.sh) to kill and restart, Prometheus
 // text lookups, and a raw HTTP/1.1 client for requests cpp-httplib's client would not send.
 #include <sys/types.h>
 
@@ -15,28 +15,6 @@
 #include "tests/support/service_process.h"
 
 namespace saldo::test {
-
-// A child process (own process group, stdout+stderr into one temp file), killed at destruction.
-class ChildProcess {
- public:
-  explicit ChildProcess(const std::vector<std::string>& argv,
-                        const std::vector<std::pair<std::string, std::string>>& env = {});
-  ~ChildProcess();
-  ChildProcess(const ChildProcess&) = delete;
-  ChildProcess& operator=(const ChildProcess&) = delete;
-
-  pid_t pid() const { return pid_; }
-  bool running();
-  void signal(int sig);
-  // Waits up to `timeout` for the exit; the exit code (128+signal) or nullopt if it still runs.
-  std::optional<int> wait(std::chrono::milliseconds timeout);
-  std::string output() const;
-
- private:
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-  std::string out_path_;
-};
 
 // A real Kafka broker of this test only (scripts/kafka-local.sh on $SALDO_TEST_FAULT_KAFKA_PORT,
 // default 19492, data under /tmp), so it can be killed without disturbing the other tests. The

@@ -6,10 +6,13 @@
 #include <chrono>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <utility>
 #include <vector>
+
+#include "tests/support/child_process.h"
 
 namespace saldo::test {
 
@@ -55,7 +58,7 @@ class ServiceProcess {
   ServiceProcess& operator=(const ServiceProcess&) = delete;
 
   int port() const { return port_; }
-  pid_t pid() const { return pid_; }
+  pid_t pid() const { return child_->pid(); }
   HttpReply get(const std::string& path) const { return http_get(port_, path); }
   // Waits for GET /ready == 200; false on timeout or if the process died.
   bool wait_ready(std::chrono::milliseconds timeout = std::chrono::seconds(60)) const;
@@ -68,9 +71,7 @@ class ServiceProcess {
 
  private:
   int port_ = 0;
-  pid_t pid_ = -1;
-  std::optional<int> exit_code_;
-  std::string log_path_;
+  std::unique_ptr<ChildProcess> child_;  // mutable state behind const queries such as running()
 };
 
 }  // namespace saldo::test
