@@ -157,6 +157,18 @@ po::variables_map ConfigLoader::parse_or_exit(int argc, const char* const argv[]
   }
 }
 
+int run_main(const char* program, int (*run)(int, const char* const[]), int argc, char** argv) {
+  try {
+    return run(argc, argv);
+  } catch (const ConfigError& e) {
+    std::cerr << program << ": " << e.what() << std::endl;
+    return 2;
+  } catch (const std::exception& e) {
+    std::cerr << program << ": " << e.what() << std::endl;
+    return 1;
+  }
+}
+
 KafkaOptions kafka_options(const po::variables_map& vm) {
   KafkaOptions o;
   o.bootstrap_servers = vm["bootstrap-servers"].as<std::string>();

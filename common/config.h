@@ -69,6 +69,10 @@ class ConfigLoader {
   std::vector<std::pair<std::string, std::string>> env_names_;  // option name -> ENV_NAME
 };
 
+// The edge of every binary's main(): runs `run`, and turns an escaping ConfigError into one line
+// "<program>: <message>" and exit code 2, any other exception into that line and exit code 1.
+int run_main(const char* program, int (*run)(int, const char* const[]), int argc, char** argv);
+
 KafkaOptions kafka_options(const po::variables_map& vm);  // validates; throws ConfigError
 HttpOptions http_options(const po::variables_map& vm);    // port 1..65535; throws ConfigError
 LogOptions log_options(const po::variables_map& vm);      // known level and format; throws ConfigError

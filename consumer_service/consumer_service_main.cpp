@@ -157,11 +157,4 @@ int run(int argc, const char* const argv[]) {
 }  // namespace
 }  // namespace saldo
 
-int main(int argc, char* argv[]) {
-  try {
-    return saldo::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "consumer_service: " << e.what() << std::endl;
-    return 1;
-  }
-}
+int main(int argc, char* argv[]) { return saldo::run_main("consumer_service", saldo::run, argc, argv); }

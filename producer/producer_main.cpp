@@ -319,11 +319,4 @@ int run(int argc, const char* const argv[]) {
 }  // namespace
 }  // namespace saldo
 
-int main(int argc, char* argv[]) {
-  try {
-    return saldo::run(argc, argv);
-  } catch (const std::exception& e) {
-    std::cerr << "producer: " << e.what() << std::endl;
-    return 1;
-  }
-}
+int main(int argc, char* argv[]) { return saldo::run_main("producer", saldo::run, argc, argv); }

@@ -235,14 +235,4 @@ int run(int argc, const char* const argv[]) {
 }  // namespace
 }  // namespace saldo
 
-int main(int argc, char* argv[]) {
-  try {
-    return saldo::run(argc, argv);
-  } catch (const saldo::ConfigError& e) {
-    std::cerr << "saldo_admin: " << e.what() << "\n";
-    return 2;
-  } catch (const std::exception& e) {
-    std::cerr << "saldo_admin: " << e.what() << "\n";
-    return 1;
-  }
-}
+int main(int argc, char* argv[]) { return saldo::run_main("saldo_admin", saldo::run, argc, argv); }
