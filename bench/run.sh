@@ -61,9 +61,10 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
-calc() { awk "BEGIN { printf \"$1\", $2 }"; }
+calc() { awk "BEGIN { printf \"$1\", $2 }" 2>/dev/null || echo "?"; }
 
 pids=()
+failures=()  # measurements whose tool failed: reported, and the exit status is 1
 cleanup() {
   local rc=$?
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
@@ -186,19 +187,20 @@ for c in 8 64 256; do
     port=$http_port; [ $target = bare ] && port=$bare_port
     log "wrk -t2 -c$c -d${wrk_seconds}s against $target"
     wrk_out[$target-$c]=$(wrk -t2 -c"$c" -d"${wrk_seconds}s" --latency -s "$root/bench/saldo.lua" \
-      "http://127.0.0.1:$port" | grep '^WRK ' || echo "WRK failed")
+      "http://127.0.0.1:$port" | grep '^WRK ') || failures+=("wrk -c$c against $target")
   done
 done
 log "per-connection check: 256 keep-alive connections x $conn_requests requests"
 conn_line=$(python3 "$root/bench/conn_check.py" --port "$http_port" --connections 256 --requests "$conn_requests" \
   --customers "$customers" --timeout 120 || true)
+case "$conn_line" in CONN*) ;; *) failures+=("conn_check.py") ;; esac
 stop_pid "$bare_pid"
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 # ---------------------------------------------------------------- 4. freshness
 log "freshness: $samples samples"
 fresh_line=$("$build/bench/freshness" --bootstrap-servers "$bootstrap" --topic bench --port "$http_port" \
-  --customers "$customers" --samples "$samples" || echo "failed")
+  --customers "$customers" --samples "$samples") || failures+=("freshness")
 stop_pid "$service_pid"
 
 # ---------------------------------------------------------------- 5. producer
@@ -251,6 +253,8 @@ report=$work/report.md
   echo "- versions: Kafka $(grep -m1 '^KAFKA_VERSION=' "$root/scripts/kafka-local.sh" | cut -d= -f2) (KRaft, local, heap $KAFKA_HEAP), librdkafka $(pkg-config --modversion rdkafka), cpp-httplib $(pkg-config --modversion cpp-httplib), $(gcc --version | head -1), kcat $(kcat -V 2>&1 | grep -o 'Version [0-9.]*' | cut -d' ' -f2), wrk $(wrk -v 2>&1 | head -1 | awk '{ print $2 }')"
   echo "- sizes: $customers customers, $replayed records in 3 partitions (filled in ${fill_s} s by \`producer --preset fast\`), $repeats repetitions (medians), wrk ${wrk_seconds} s per point, $samples freshness samples, $producer_records records for the producer comparison"
   [ -n "${BENCH_NOTE:-}" ] && echo "- note: $BENCH_NOTE"
+  [ $tiny = 1 ] && echo "- tiny run: far too small for the targets; it only shows that every part of the bench works"
+  [ ${#failures[@]} -gt 0 ] && echo "- **failed**: ${failures[*]}"
   echo
   echo "| figure | target | measured | limit (same run) | ratio | met? |"
   echo "|---|---|---|---|---|---|"
@@ -296,3 +300,4 @@ if [ $record = 1 ]; then
   ' "$results" >"$results.tmp" && mv "$results.tmp" "$results"
   log "recorded in bench/RESULTS.md"
 fi
+[ ${#failures[@]} -eq 0 ] || die "failed: ${failures[*]}"
