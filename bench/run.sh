@@ -12,7 +12,9 @@
 #   --record    prepend the report to bench/RESULTS.md (newest first)
 #   --micro     also run micro_bench (--benchmark_repetitions=3, aggregates only) into the report
 # Environment: BENCH_KAFKA_PORT (19392), BENCH_HTTP_PORT (19400; the bare server uses +1),
-#   BENCH_BUILD_DIR (build/bench), BENCH_KAFKA_HEAP (1g), BENCH_NOTE (a line added to the report).
+#   BENCH_BUILD_DIR (build/bench), BENCH_KAFKA_HEAP (1g), BENCH_NOTE (a line added to the report),
+#   BENCH_PREBUILT=1 (use BENCH_BUILD_DIR's binaries as they are: scripts/test.sh runs --tiny on
+#   build/test so the bench is checked without a second, Release build).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -98,10 +100,18 @@ done
 for p in "$http_port" "$bare_port"; do port_free "$p" || die "port $p is in use: set BENCH_HTTP_PORT"; done
 
 # ---------------------------------------------------------------- build
-log "building release binaries into $build"
-cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
-cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness \
-  $([ $micro = 1 ] && echo micro_bench) >&2
+if [ "${BENCH_PREBUILT:-}" = 1 ]; then
+  log "using the binaries in $build as they are (BENCH_PREBUILT=1)"
+else
+  log "building release binaries into $build"
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
+  cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness \
+    $([ $micro = 1 ] && echo micro_bench) >&2
+fi
+for b in consumer_service/consumer_service producer/producer producer/saldo_admin bench/bare_http_server \
+         bench/freshness; do
+  [ -x "$build/$b" ] || die "$build/$b is not built"
+done
 service_bin=$build/consumer_service/consumer_service
 producer_bin=$build/producer/producer
 admin_bin=$build/producer/saldo_admin

@@ -6,9 +6,9 @@
 #   scripts/test.sh                 everything
 #   SALDO_TEST_LABELS="unit" scripts/test.sh    only some labels (still builds and starts what they need)
 #   BOOTSTRAP_SERVERS=host:9092 scripts/test.sh use that broker instead of starting a local one
-#   SALDO_SKIP_SANITIZERS=1 SALDO_SKIP_FUZZ=1 scripts/test.sh
-#                                               skip the sanitizer builds and fuzzing (local
-#                                               iteration only; refused when CI=true)
+#   SALDO_SKIP_SANITIZERS=1 SALDO_SKIP_FUZZ=1 SALDO_SKIP_BENCH=1 scripts/test.sh
+#                                               skip the sanitizer builds, fuzzing and the tiny
+#                                               bench (local iteration only; refused when CI=true)
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -36,8 +36,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'echo "test.sh: interrupted" >&2; exit 130' INT TERM
 
-if [ "${CI:-}" = true ] && [ -n "${SALDO_SKIP_SANITIZERS:-}${SALDO_SKIP_FUZZ:-}" ]; then
-  echo "test.sh: SALDO_SKIP_SANITIZERS / SALDO_SKIP_FUZZ are not allowed in CI" >&2
+if [ "${CI:-}" = true ] && [ -n "${SALDO_SKIP_SANITIZERS:-}${SALDO_SKIP_FUZZ:-}${SALDO_SKIP_BENCH:-}" ]; then
+  echo "test.sh: SALDO_SKIP_SANITIZERS / SALDO_SKIP_FUZZ / SALDO_SKIP_BENCH are not allowed in CI" >&2
   exit 2
 fi
 
@@ -112,6 +112,14 @@ if [ -z "${SALDO_SKIP_FUZZ:-}" ]; then
   if ! scripts/fuzz.sh "${SALDO_FUZZ_SECONDS:-20}"; then
     failures+=("fuzzing")
   fi
+fi
+
+if [ -z "${SALDO_SKIP_BENCH:-}" ]; then
+  step "system benchmark at a tiny size, so bench/run.sh never rots (figures are not asserted)"
+  if ! BENCH_PREBUILT=1 BENCH_BUILD_DIR=$root/build/test bench/run.sh --tiny > build/test/bench-tiny.md; then
+    failures+=("bench/run.sh --tiny")
+  fi
+  cat build/test/bench-tiny.md
 fi
 
 step "done in $((SECONDS - t0)) s"
