@@ -1,5 +1,6 @@
 #include "producer/balance_sender.h"
 
+#include <iostream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -193,6 +194,29 @@ void BalanceSender::on_log(const rd_kafka_t*, int level, const char* fac, const 
     spdlog::log(level <= 4 ? spdlog::level::debug : spdlog::level::trace, "rdkafka {}: {}", fac, buf);
   } catch (...) {
   }
+}
+
+std::unique_ptr<BalanceSender> open_sender(const char* program, KafkaOptions kafka, Preset preset,
+                                           std::chrono::milliseconds timeout, int& exit_code) {
+  KeyValues props = preset_properties(preset);
+  props.emplace_back("message.timeout.ms", std::to_string(timeout.count()));
+  props.insert(props.end(), kafka.properties.begin(), kafka.properties.end());
+  kafka.properties = std::move(props);
+
+  std::unique_ptr<BalanceSender> sender;
+  try {
+    sender = std::make_unique<BalanceSender>(kafka);
+  } catch (const ConfigError& e) {
+    std::cerr << program << ": " << e.what() << std::endl;
+    exit_code = 2;
+    return nullptr;
+  }
+  if (auto problem = sender->check_broker(timeout)) {
+    std::cerr << program << ": " << *problem << std::endl;
+    exit_code = 1;
+    return nullptr;
+  }
+  return sender;
 }
 
 }  // namespace saldo

@@ -4,6 +4,7 @@
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -11,6 +12,7 @@
 #include "common/codec.h"
 #include "common/config.h"
 #include "common/kafka_handles.h"
+#include "producer/presets.h"
 
 namespace saldo {
 
@@ -77,5 +79,12 @@ class BalanceSender {
   std::atomic<std::uint64_t> failed_{0};
   std::atomic<bool> fatal_{false};
 };
+
+// The sender both producers start with: `preset`'s properties, then message.timeout.ms = `timeout`,
+// then the user's -X (so the user has the last word); then the broker check. On failure it prints
+// "<program>: <why>" on stderr, sets `exit_code` (2 bad configuration, 1 broker or topic not
+// available) and returns nullptr.
+std::unique_ptr<BalanceSender> open_sender(const char* program, KafkaOptions kafka, Preset preset,
+                                           std::chrono::milliseconds timeout, int& exit_code);
 
 }  // namespace saldo

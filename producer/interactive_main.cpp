@@ -178,24 +178,11 @@ int run(int argc, const char* const argv[]) {
     std::cerr << "producer_interactive: " << e.what() << std::endl;
     return 2;
   }
-  // One record at a time, each awaited: no batching to wait for.
-  KeyValues props = preset_properties(Preset::kEventByEvent);
-  props.emplace_back("message.timeout.ms", std::to_string(timeout.count()));
-  props.insert(props.end(), kafka.properties.begin(), kafka.properties.end());
-  kafka.properties = std::move(props);
-
   install_shutdown_handlers();
-  std::optional<BalanceSender> sender;
-  try {
-    sender.emplace(kafka);
-  } catch (const ConfigError& e) {
-    std::cerr << "producer_interactive: " << e.what() << std::endl;
-    return 2;
-  }
-  if (auto problem = sender->check_broker(timeout)) {
-    std::cerr << "producer_interactive: " << *problem << std::endl;
-    return 1;
-  }
+  // One record at a time, each awaited: no batching to wait for.
+  int exit_code = 0;
+  std::unique_ptr<BalanceSender> sender = open_sender("producer_interactive", kafka, Preset::kEventByEvent, timeout, exit_code);
+  if (!sender) return exit_code;
   return Prompt(*sender, timeout).loop();
 }
 

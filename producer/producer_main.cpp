@@ -247,24 +247,10 @@ int run(int argc, const char* const argv[]) {
     std::cerr << "producer: " << e.what() << std::endl;
     return 2;
   }
-  // Preset first, then the delivery timeout, then the user's -X: the user has the last word.
-  KeyValues props = preset_properties(a.preset);
-  props.emplace_back("message.timeout.ms", std::to_string(a.timeout.count()));
-  props.insert(props.end(), kafka.properties.begin(), kafka.properties.end());
-  kafka.properties = std::move(props);
-
   install_shutdown_handlers();
-  std::optional<BalanceSender> sender;
-  try {
-    sender.emplace(kafka);
-  } catch (const ConfigError& e) {
-    std::cerr << "producer: " << e.what() << std::endl;
-    return 2;
-  }
-  if (auto problem = sender->check_broker(a.timeout)) {
-    std::cerr << "producer: " << *problem << std::endl;
-    return 1;
-  }
+  int exit_code = 0;
+  std::unique_ptr<BalanceSender> sender = open_sender("producer", kafka, a.preset, a.timeout, exit_code);
+  if (!sender) return exit_code;
   spdlog::info("producing to {} at {} with preset {}", kafka.topic, kafka.bootstrap_servers, to_string(a.preset));
 
   Progress progress(*sender);

@@ -15,13 +15,7 @@ rebuilding_pid=""
 
 fail() { echo "browser_test: FAIL: $*" >&2; exit 1; }
 
-free_port() {
-  local p=$1
-  while [ -n "$(ss -ltnH "( sport = :$p or sport = :$((p + 1)) )")" ]; do
-    p=$((p + 2)); [ "$p" -lt $(($1 + 200)) ] || { echo "no free port near $1" >&2; return 1; }
-  done
-  echo "$p"
-}
+. "$(dirname "$0")/free_port.sh"
 
 [ -x /usr/bin/chromium ] || fail "/usr/bin/chromium is missing: run scripts/install-deps.sh (Debian package chromium)"
 command -v node >/dev/null || fail "node is missing: run scripts/install-deps.sh"

@@ -12,14 +12,7 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/saldo-e2e-demo.XXXXXX")
 fail() { echo "demo_test: FAIL: $*" >&2; exit 1; }
 ok() { echo "demo_test: ok: $*"; }
 
-# The first free loopback port from $1 on (and the next one, for the broker's controller).
-free_port() {
-  local p=$1
-  while [ -n "$(ss -ltnH "( sport = :$p or sport = :$((p + 1)) )")" ]; do
-    p=$((p + 2)); [ "$p" -lt $(($1 + 200)) ] || { echo "no free port near $1" >&2; return 1; }
-  done
-  echo "$p"
-}
+. "$(dirname "$0")/free_port.sh"
 
 export SALDO_KAFKA=local
 export SALDO_RUN_DIR=$work/run
