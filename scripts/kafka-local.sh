@@ -45,9 +45,11 @@ fetch_jars() {
   command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch the Kafka jars: run scripts/install-deps.sh"
   say "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $libs (once)"
   mkdir -p "$libs.tmp"
-  mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
-      dependency:copy-dependencies -DoutputDirectory="$libs.tmp" \
-    || die "could not fetch the Kafka jars (mvn failed, see above)"
+  if ! mvn -q -B -Dstyle.color=never -f "$here/kafka/pom.xml" -Dkafka.version="$KAFKA_VERSION" \
+      dependency:copy-dependencies -DoutputDirectory="$libs.tmp" >"$cache/mvn.log" 2>&1; then
+    tail -n 30 "$cache/mvn.log" >&2
+    die "could not fetch the Kafka jars (mvn failed; log: $cache/mvn.log)"
+  fi
   rm -rf "$libs"; mv "$libs.tmp" "$libs"
 }
 
