@@ -26,6 +26,11 @@ const KeyValues kConsumerDefaults = {
     // The table is rebuilt from offset 0 on every start: nothing to commit, no group to join.
     {"enable.auto.commit", "false"},
     {"enable.auto.offset.store", "false"},
+    // If a fetch position is ever out of range (a broker that restarted after kill -9 answers
+    // OFFSET_OUT_OF_RANGE for a moment), start the partition over: replaying is harmless, since
+    // the store ignores a record older than the one it holds for the key. librdkafka's default,
+    // "latest", would silently skip every record up to the end (seen in the broker-kill test).
+    {"auto.offset.reset", "earliest"},
     // An end-of-partition event says "caught up" even when the last offsets hold no record for us
     // (compaction gaps, transaction markers).
     {"enable.partition.eof", "true"},
