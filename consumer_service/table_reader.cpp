@@ -104,6 +104,7 @@ struct TableReader::Impl {
   std::vector<StoreEvent> events;
   std::vector<ApplyResult> results;
   std::vector<std::int64_t> next_offsets;
+  std::vector<char> replaying;  // per partition: reading below its furthest position (an offset reset)
 
   Impl(KafkaOptions o, BalanceStore& s, Readiness& r, Metrics& m)
       : options(std::move(o)), store(s), readiness(r), metrics(m) {}
@@ -234,6 +235,7 @@ struct TableReader::Impl {
     const KafkaQueue queue(rd_kafka_queue_get_consumer(rk.get()));
     std::vector<rd_kafka_message_t*> batch(kBatchSize);
     next_offsets.assign(static_cast<std::size_t>(partitions), -1);
+    replaying.assign(static_cast<std::size_t>(partitions), 0);
     auto last_watermarks = std::chrono::steady_clock::now();
     bool trimmed = false;
     while (!stopping) {
@@ -272,6 +274,13 @@ struct TableReader::Impl {
   void note_position(std::int32_t partition, std::int64_t next) {
     if (partition >= 0 && partition < partitions) {
       auto& slot = next_offsets[static_cast<std::size_t>(partition)];
+      auto& again = replaying[static_cast<std::size_t>(partition)];
+      if (next < slot && !again) {
+        spdlog::warn("partition {}: reading offset {} again after {} (the broker reset the position); replaying, "
+                     "older records leave the table as it is",
+                     partition, next - 1, slot - 1);
+      }
+      again = next < slot;
       slot = std::max(slot, next);
     }
   }
