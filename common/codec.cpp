@@ -1,9 +1,10 @@
 #include "common/codec.h"
 
-#include <ctime>
 
 #include "common/customer_id.h"
 #include "common/json_escape.h"
+#include "common/timestamp.h"
+#include "common/utf8.h"
 
 // A small strict JSON reader instead of a DOM or SAX library: the decoder is on the rebuild hot
 // path (every record of the topic), and this one borrows views into the value and allocates only
@@ -23,6 +24,7 @@ std::string_view to_string(DecodeError e) {
     case DecodeError::kIdMismatch: return "id_mismatch";
     case DecodeError::kInvalidAmount: return "invalid_amount";
     case DecodeError::kInvalidTimestamp: return "invalid_timestamp";
+    case DecodeError::kCount: break;
   }
   return "unknown";
 }
@@ -147,24 +149,11 @@ class Reader {
     }
   }
 
-  // One multi-byte UTF-8 sequence at p_: well formed, shortest form, no surrogates, <= U+10FFFF.
+  // One multi-byte UTF-8 sequence at p_ (common/utf8.h's rule).
   bool utf8() {
-    unsigned char c = static_cast<unsigned char>(*p_);
-    int len;
-    std::uint32_t cp, min;
-    if (c >= 0xC2 && c <= 0xDF) { len = 2; cp = c & 0x1F; min = 0x80; }
-    else if (c >= 0xE0 && c <= 0xEF) { len = 3; cp = c & 0x0F; min = 0x800; }
-    else if (c >= 0xF0 && c <= 0xF4) { len = 4; cp = c & 0x07; min = 0x10000; }
-    else return false;
-    if (end_ - p_ < len) return false;
-    for (int k = 1; k < len; ++k) {
-      unsigned char cc = static_cast<unsigned char>(p_[k]);
-      if ((cc & 0xC0) != 0x80) return false;
-      cp = (cp << 6) | (cc & 0x3F);
-    }
-    if (cp < min || cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF)) return false;
+    const std::size_t len = utf8_sequence_length(std::string_view(p_, static_cast<std::size_t>(end_ - p_)), 0);
     p_ += len;
-    return true;
+    return len != 0;
   }
 
   bool hex4(std::uint32_t* v) {
@@ -256,50 +245,15 @@ class Reader {
   const char* end_;
 };
 
-bool two_digits(std::string_view s, std::size_t at, int lo, int hi) {
-  if (at + 2 > s.size()) return false;
-  char a = s[at], b = s[at + 1];
-  if (a < '0' || a > '9' || b < '0' || b > '9') return false;
-  int v = (a - '0') * 10 + (b - '0');
-  return v >= lo && v <= hi;
-}
-
 }  // namespace
 
-bool is_valid_timestamp(std::string_view t) noexcept {
-  // YYYY-MM-DD
-  if (t.size() < 19) return false;
-  for (std::size_t k = 0; k < 4; ++k) {
-    if (t[k] < '0' || t[k] > '9') return false;
-  }
-  if (t[4] != '-' || !two_digits(t, 5, 1, 12) || t[7] != '-' || !two_digits(t, 8, 1, 31)) return false;
-  if (t[10] != 'T' && t[10] != ' ') return false;
-  if (!two_digits(t, 11, 0, 23) || t[13] != ':' || !two_digits(t, 14, 0, 59) || t[16] != ':' ||
-      !two_digits(t, 17, 0, 60)) {
-    return false;
-  }
-  std::size_t i = 19;
-  if (i < t.size() && (t[i] == '.' || t[i] == ',')) {
-    std::size_t begin = ++i;
-    while (i < t.size() && t[i] >= '0' && t[i] <= '9') ++i;
-    if (i == begin || i - begin > 9) return false;
-  }
-  if (i == t.size()) return true;
-  if (t[i] == 'Z') return i + 1 == t.size();
-  if (t[i] != '+' && t[i] != '-') return false;
-  ++i;
-  if (!two_digits(t, i, 0, 23)) return false;
-  i += 2;
-  if (i == t.size()) return true;
-  if (t[i] == ':') ++i;
-  return two_digits(t, i, 0, 59) && i + 2 == t.size();
-}
+namespace {
 
-std::optional<DecodeError> decode_update_into(std::optional<std::string_view> key, std::string_view value,
-                                              BalanceUpdate& out) {
-  if (!key) return DecodeError::kNullKey;
-  if (!is_valid_customer_id(*key)) return DecodeError::kInvalidKey;
-  if (value.size() > kMaxValueBytes) return DecodeError::kTooLarge;
+// The value of a non-null record into `out`; `record_timestamp_ms` stands in for a missing timestamp.
+RecordDecode decode_value(std::string_view key, std::string_view value, std::int64_t record_timestamp_ms,
+                          BalanceUpdate& out) {
+  const auto invalid = [](DecodeError e) { return RecordDecode{RecordKind::kInvalid, e, {}}; };
+  if (value.size() > kMaxValueBytes) return invalid(DecodeError::kTooLarge);
 
   Reader r(value);
   r.skip_ws();
@@ -307,9 +261,9 @@ std::optional<DecodeError> decode_update_into(std::optional<std::string_view> ke
     Kind kind;
     std::string_view text;
     std::string scratch;
-    if (!r.value(0, &kind, &text, &scratch)) return DecodeError::kInvalidJson;
+    if (!r.value(0, &kind, &text, &scratch)) return invalid(DecodeError::kInvalidJson);
     r.skip_ws();
-    return r.at_end() ? DecodeError::kNotAnObject : DecodeError::kInvalidJson;
+    return invalid(r.at_end() ? DecodeError::kNotAnObject : DecodeError::kInvalidJson);
   }
   r.consume('{');
 
@@ -320,9 +274,9 @@ std::optional<DecodeError> decode_update_into(std::optional<std::string_view> ke
   if (!r.consume('}')) {
     for (;;) {
       std::string_view name;
-      if (!r.string(&name, &name_buf)) return DecodeError::kInvalidJson;
+      if (!r.string(&name, &name_buf)) return invalid(DecodeError::kInvalidJson);
       r.skip_ws();
-      if (!r.consume(':')) return DecodeError::kInvalidJson;
+      if (!r.consume(':')) return invalid(DecodeError::kInvalidJson);
       r.skip_ws();
       Field* field = nullptr;
       std::string* buf = &other_buf;
@@ -338,39 +292,68 @@ std::optional<DecodeError> decode_update_into(std::optional<std::string_view> ke
       }
       Kind kind;
       std::string_view text;
-      if (!r.value(1, &kind, &text, buf)) return DecodeError::kInvalidJson;
+      if (!r.value(1, &kind, &text, buf)) return invalid(DecodeError::kInvalidJson);
       if (field != nullptr) {
-        if (++field->count > 1) return DecodeError::kInvalidJson;
+        if (++field->count > 1) return invalid(DecodeError::kInvalidJson);
         field->kind = kind;
         field->text = text;
       }
       r.skip_ws();
       if (r.consume('}')) break;
-      if (!r.consume(',')) return DecodeError::kInvalidJson;
+      if (!r.consume(',')) return invalid(DecodeError::kInvalidJson);
       r.skip_ws();
     }
   }
   r.skip_ws();
-  if (!r.at_end()) return DecodeError::kInvalidJson;
+  if (!r.at_end()) return invalid(DecodeError::kInvalidJson);
 
-  if (id.count == 0 || saldo.count == 0 || ts.count == 0) return DecodeError::kMissingField;
-  if (id.kind != Kind::kString || ts.kind != Kind::kString ||
-      (saldo.kind != Kind::kString && saldo.kind != Kind::kNumber)) {
-    return DecodeError::kWrongType;
+  RecordDecode d{RecordKind::kSet, DecodeError::kCount, {}};
+  if (id.count == 0 || saldo.count == 0) return invalid(DecodeError::kMissingField);
+  // An integer id equal to the key is what a client that keeps ids as numbers writes: same customer.
+  if (id.kind == Kind::kNumber) {
+    d.notes.id_was_number = true;
+  } else if (id.kind != Kind::kString) {
+    return invalid(DecodeError::kWrongType);
   }
-  if (id.text != *key) return DecodeError::kIdMismatch;
-  std::optional<Centavos> amount = parse_money(saldo.text);
-  if (!amount) return DecodeError::kInvalidAmount;
-  if (!is_valid_timestamp(ts.text)) return DecodeError::kInvalidTimestamp;
-  out.cliente_id.assign(id.text);
+  if ((ts.count > 0 && ts.kind != Kind::kString) || (saldo.kind != Kind::kString && saldo.kind != Kind::kNumber)) {
+    return invalid(DecodeError::kWrongType);
+  }
+  if (id.text != key) return invalid(DecodeError::kIdMismatch);
+  std::optional<Centavos> amount;
+  if (saldo.kind == Kind::kNumber) {
+    amount = parse_json_amount(saldo.text, &d.notes.amount_rounded);
+  } else {
+    amount = parse_money(saldo.text);
+  }
+  if (!amount) return invalid(DecodeError::kInvalidAmount);
+  if (ts.count == 0) {
+    d.notes.timestamp_from_record = true;
+    out.timestamp = format_epoch_ms(record_timestamp_ms);
+  } else if (!is_valid_timestamp(ts.text)) {
+    return invalid(DecodeError::kInvalidTimestamp);
+  } else {
+    out.timestamp.assign(ts.text);
+  }
+  out.cliente_id.assign(key);
   out.saldo = *amount;
-  out.timestamp.assign(ts.text);
-  return std::nullopt;
+  return d;
+}
+
+}  // namespace
+
+RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                           std::int64_t record_timestamp_ms, BalanceUpdate& out) {
+  if (!key) return {RecordKind::kInvalid, DecodeError::kNullKey, {}};
+  if (!is_valid_customer_id(*key)) return {RecordKind::kInvalid, DecodeError::kInvalidKey, {}};
+  if (!value) return {RecordKind::kErase, DecodeError::kCount, {}};
+  return decode_value(*key, *value, record_timestamp_ms, out);
 }
 
 DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value) {
   BalanceUpdate u;
-  if (const auto why = decode_update_into(key, value, u)) return *why;
+  const RecordDecode d = decode_record(key, value, 0, u);
+  if (d.kind == RecordKind::kInvalid) return d.error;
+  if (d.notes.timestamp_from_record) u.timestamp.clear();  // the sender stamps it
   return u;
 }
 
@@ -385,15 +368,6 @@ std::string encode_update(const BalanceUpdate& u) {
   append_json_string(out, u.timestamp);
   out += '}';
   return out;
-}
-
-std::string now_timestamp() {
-  std::time_t now = std::time(nullptr);
-  std::tm tm{};
-  gmtime_r(&now, &tm);
-  char buf[32];
-  std::size_t n = std::strftime(buf, sizeof buf, "%Y-%m-%dT%H:%M:%S", &tm);
-  return std::string(buf, n);
 }
 
 }  // namespace saldo

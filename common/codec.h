@@ -1,12 +1,15 @@
 #pragma once
-// The wire format (DESIGN.md): key = cliente_id, value = {"cliente_id":"1","saldo":150.0,"timestamp":"..."}.
+// The wire format (ARCHITECTURE.md): key = cliente_id, value = {"cliente_id":"1","saldo":150.0,"timestamp":"..."}.
 // Decoding never throws on bad data: it returns the update or the reason it is not one.
+#include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
 
 #include "common/money.h"
+#include "common/timestamp.h"
 
 namespace saldo {
 
@@ -28,33 +31,45 @@ enum class DecodeError {
   kWrongType,        // a field of the wrong JSON type
   kIdMismatch,       // value's cliente_id differs from the key
   kInvalidAmount,    // saldo: more than 2 decimals, out of range, not a number
-  kInvalidTimestamp, // timestamp empty or not ISO-8601-like
+  kInvalidTimestamp, // timestamp not ISO-8601-like (common/timestamp.h)
+  kCount             // not an error: the number of reasons, for arrays indexed by them
 };
-inline constexpr int kDecodeErrorCount = 10;
+inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::kCount);
 std::string_view to_string(DecodeError e);
 
 inline constexpr std::size_t kMaxValueBytes = 64 * 1024;
 
-using DecodeResult = std::variant<BalanceUpdate, DecodeError>;
+// A record of the topic as the table sees it: set(key, value), erase(key) on a null value, or invalid.
+enum class RecordKind : std::uint8_t { kSet, kErase, kInvalid };
 
-// Decodes a non-null record. `key` is nullopt for a record without key.
-// (A null value is a tombstone and never reaches this function.)
+// What a valid record needed to be accepted; each is counted by the service.
+struct DecodeNotes {
+  bool amount_rounded = false;         // saldo had binary floating-point noise (money.h, parse_json_amount)
+  bool timestamp_from_record = false;  // no "timestamp": the Kafka record's timestamp stands in
+  bool id_was_number = false;          // "cliente_id" was a JSON number equal to the key
+};
+
+struct RecordDecode {
+  RecordKind kind = RecordKind::kInvalid;
+  DecodeError error = DecodeError::kCount;  // kInvalid only
+  DecodeNotes notes;                        // kSet only
+};
+
+// The one decoder of the wire format. `key` is nullopt for a record without key, `value` nullopt for
+// a tombstone; `record_timestamp_ms` is the Kafka record's timestamp. kSet fills `out`, reusing its
+// strings' capacity (no allocation per record in a loop that keeps `out`); kErase means the key
+// (a valid id) is deleted. Never throws on bad data.
 // Strict RFC 8259 JSON and UTF-8; unknown fields are allowed and ignored; a repeated known field is
 // kInvalidJson (which of the two would be meant is ambiguous). Fields may come in any order.
+RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                           std::int64_t record_timestamp_ms, BalanceUpdate& out);
+
+// decode_record for a non-null value outside Kafka (a producer's input line): the update, or why not.
+// A missing timestamp comes back empty: the sender stamps the time it sends.
+using DecodeResult = std::variant<BalanceUpdate, DecodeError>;
 DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value);
-// The same into `out`, reusing its strings' capacity (no allocation per record in a loop that keeps
-// `out`): nullopt when `out` holds the update, else the reason (and `out` is unspecified).
-std::optional<DecodeError> decode_update_into(std::optional<std::string_view> key, std::string_view value,
-                                              BalanceUpdate& out);
 
 // The JSON value for an update: {"cliente_id":"1","saldo":150.00,"timestamp":"2025-10-14T10:30:45"}.
 std::string encode_update(const BalanceUpdate& u);
-
-// Current UTC time as the original demo wrote it: "2025-10-14T10:30:45".
-std::string now_timestamp();
-
-// ISO-8601-like date and time: "YYYY-MM-DDTHH:MM:SS" ('T' or a space), an optional fraction of
-// 1 to 9 digits and an optional zone ("Z", "+HH:MM", "+HHMM", "+HH"). Fields are range-checked.
-bool is_valid_timestamp(std::string_view text) noexcept;
 
 }  // namespace saldo

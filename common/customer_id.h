@@ -1,5 +1,5 @@
 #pragma once
-// The id rule (DESIGN.md): 1 to 64 characters of [A-Za-z0-9._-].
+// The id rule (ARCHITECTURE.md, "Wire format"): 1 to 64 characters of [A-Za-z0-9._-].
 #include <cstddef>
 #include <string_view>
 

@@ -1,6 +1,8 @@
 #include "common/money.h"
 
+#include <charconv>
 #include <cstddef>
+#include <cstring>
 
 namespace saldo {
 
@@ -18,16 +20,54 @@ namespace {
 
 bool is_digit(char c) { return c >= '0' && c <= '9'; }
 
+// Distance in representable doubles (same sign assumed; different signs count as far apart).
+std::uint64_t ulp_distance(double a, double b) {
+  if ((a < 0) != (b < 0) && a != 0 && b != 0) return UINT64_MAX;
+  std::uint64_t x, y;
+  a = a < 0 ? -a : a;
+  b = b < 0 ? -b : b;
+  std::memcpy(&x, &a, sizeof x);
+  std::memcpy(&y, &b, sizeof y);
+  return x > y ? x - y : y - x;
+}
+
 std::optional<Centavos> fail(MoneyError e, MoneyError* why) {
   if (why != nullptr) *why = e;
   return std::nullopt;
 }
+
+std::optional<Centavos> parse_decimal(std::string_view text, MoneyError* why, bool* rounded);
 
 }  // namespace
 
 // Grammar: [+-]? digits ('.' digits)? ([eE] [+-]? digits)?  — a JSON number, plus a leading '+'
 // and leading zeros, which a person may type. The value is digits × 10^shift, evaluated exactly.
 std::optional<Centavos> parse_money(std::string_view text, MoneyError* why) {
+  return parse_decimal(text, why, nullptr);
+}
+
+std::optional<Centavos> parse_json_amount(std::string_view number, bool* rounded, MoneyError* why) {
+  bool candidate = false;
+  const std::optional<Centavos> c = parse_decimal(number, why, &candidate);
+  *rounded = candidate;
+  if (!c || !candidate) return c;
+  // The writer's value as the double its JSON library held, next to the double nearest the
+  // candidate centavo: within kMaxNoiseUlps of each other, the extra digits are binary noise.
+  double written = 0, meant = 0;
+  const std::string centavo_text = format_money(*c);
+  if (std::from_chars(number.data(), number.data() + number.size(), written).ec != std::errc{} ||
+      std::from_chars(centavo_text.data(), centavo_text.data() + centavo_text.size(), meant).ec != std::errc{} ||
+      ulp_distance(written, meant) > kMaxNoiseUlps) {
+    *rounded = false;
+    return fail(MoneyError::kTooManyDecimals, why);
+  }
+  return c;
+}
+
+namespace {
+// Digits x 10^exponent, evaluated exactly. With `rounded` null, more than 2 decimals is an error;
+// otherwise the nearest centavo is returned and *rounded set.
+std::optional<Centavos> parse_decimal(std::string_view text, MoneyError* why, bool* rounded) {
   if (text.empty()) return fail(MoneyError::kEmpty, why);
   std::size_t i = 0;
   const std::size_t n = text.size();
@@ -82,7 +122,19 @@ std::optional<Centavos> parse_money(std::string_view text, MoneyError* why) {
     --last;
     ++shift;
   }
-  if (shift < 0) return fail(MoneyError::kTooManyDecimals, why);
+  if (shift < 0) {
+    if (rounded == nullptr) return fail(MoneyError::kTooManyDecimals, why);
+    // Candidate: the nearest centavo (half away from zero); the caller's tolerance decides.
+    const std::int64_t kept = static_cast<std::int64_t>(last - first) + shift;
+    const bool round_up = kept >= 0 && digit_at(first + static_cast<std::size_t>(kept)) >= '5';
+    if (kept > 16) return fail(MoneyError::kOutOfRange, why);
+    std::int64_t value = 0;
+    for (std::int64_t k = 0; k < kept; ++k) value = value * 10 + (digit_at(first + static_cast<std::size_t>(k)) - '0');
+    value += round_up ? 1 : 0;
+    if (value > kMaxAbsCentavos) return fail(MoneyError::kOutOfRange, why);
+    *rounded = true;
+    return negative ? -value : value;
+  }
   // kMaxAbsCentavos = 10^15 has 16 digits: anything with more cannot be in range.
   if (static_cast<std::int64_t>(last - first) + shift > 16) return fail(MoneyError::kOutOfRange, why);
   std::int64_t value = 0;
@@ -91,6 +143,7 @@ std::optional<Centavos> parse_money(std::string_view text, MoneyError* why) {
   if (value > kMaxAbsCentavos) return fail(MoneyError::kOutOfRange, why);
   return negative ? -value : value;
 }
+}  // namespace
 
 void append_money(std::string& out, Centavos amount) {
   // Unsigned magnitude: correct even for INT64_MIN.

@@ -3,13 +3,17 @@
 #include <algorithm>
 #include <cstring>
 #include <mutex>
+#include <stdexcept>
+#include <unordered_map>
+
+#include "common/customer_id.h"
 
 #include "consumer_service/compact_timestamp.h"
 
 namespace saldo {
 namespace {
 
-constexpr std::size_t kInlineId = 14;
+constexpr std::size_t kInlineId = 13;
 constexpr std::uint32_t kChunkBits = 10;
 constexpr std::uint32_t kChunkSize = 1u << kChunkBits;
 constexpr std::uint32_t kEntryBits = 24;
@@ -18,15 +22,27 @@ constexpr std::uint32_t kMaxEntries = kEntryMask - 1;  // slot stores entry numb
 constexpr std::uint32_t kNoEntry = 0xFFFFFFFF;
 constexpr int kOffsetBits = 48;
 
+constexpr std::uint8_t kTombstone = 1;  // Entry::flags: the id was deleted (no balance, no timestamp)
+
 struct Entry {
   std::uint8_t id_len;     // 0: free entry
   std::uint8_t ts_format;  // 0: ts_bits points at heap text (uint32 length + bytes), else packed
+  std::uint8_t flags;
   char id[kInlineId];      // the id, or (id_len > kInlineId) a char* to it on the heap
   Centavos saldo;          // for a free entry: the next free entry number
   std::uint64_t ts_bits;
   std::uint64_t position;  // partition << 48 | offset
+  std::int64_t record_time;
 };
-static_assert(sizeof(Entry) == 40, "the memory budget assumes 40-byte entries");
+static_assert(sizeof(Entry) == 48, "the memory budget assumes 48-byte entries");
+
+// The order of records for one key (see the header): (record_time, partition, offset).
+struct Order {
+  std::int64_t time;
+  std::uint64_t position;
+  bool operator>(const Order& o) const noexcept { return time != o.time ? time > o.time : position > o.position; }
+};
+Order order_of(const Entry& e) noexcept { return {e.record_time, e.position}; }
 
 std::uint64_t hash_id(std::string_view s) noexcept {
   std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
@@ -67,7 +83,8 @@ struct BalanceStore::Shard {
   std::uint32_t used = 0;  // entries ever handed out (free ones are reused first)
   std::uint32_t free_head = kNoEntry;
   std::vector<std::uint32_t> index;  // tag << 24 | (entry + 1); power-of-two size
-  std::atomic<std::size_t> live{0};
+  std::atomic<std::size_t> live{0};        // customers (entries that are not tombstones)
+  std::atomic<std::size_t> tombstones{0};
   std::atomic<std::size_t> heap_bytes{0};
 
   ~Shard() {
@@ -101,7 +118,7 @@ struct BalanceStore::Shard {
   }
 
   void grow_index_if_needed() {
-    const std::size_t count = live.load(std::memory_order_relaxed) + 1;
+    const std::size_t count = live.load(std::memory_order_relaxed) + tombstones.load(std::memory_order_relaxed) + 1;
     if (!index.empty() && count * 4 <= index.size() * 3) return;
     std::vector<std::uint32_t> bigger(index.empty() ? 64 : index.size() * 2, 0);
     const std::size_t mask = bigger.size() - 1;
@@ -137,7 +154,7 @@ struct BalanceStore::Shard {
   }
 
   void release_timestamp(Entry& e) noexcept {
-    if (e.ts_format != 0) return;
+    if (e.ts_format != 0 || (e.flags & kTombstone)) return;
     auto* p = reinterpret_cast<char*>(static_cast<std::uintptr_t>(e.ts_bits));
     std::uint32_t len;
     std::memcpy(&len, p, sizeof len);
@@ -160,24 +177,22 @@ struct BalanceStore::Shard {
     e.ts_format = 0;
   }
 
-  ApplyResult set(std::string_view id, std::uint64_t h, Centavos saldo, std::string_view ts,
-                  std::uint64_t position) {
-    std::size_t i = find_slot(id, h);
-    if (i != SIZE_MAX && index[i] != 0) {
-      Entry& e = entry((index[i] & kEntryMask) - 1);
-      if (stale(e.position, position)) return ApplyResult::kStale;
-      release_timestamp(e);
-      e.saldo = saldo;
-      store_timestamp(e, ts);
-      e.position = position;
-      return ApplyResult::kUpdated;
-    }
+  // The entry for `id`, or nullptr.
+  Entry* find(std::string_view id, std::uint64_t h) noexcept {
+    const std::size_t i = find_slot(id, h);
+    return i == SIZE_MAX || index[i] == 0 ? nullptr : &entry((index[i] & kEntryMask) - 1);
+  }
+
+  // A new entry for `id` (balance and timestamp not set yet), or nullptr when the shard is full.
+  Entry* insert(std::string_view id, std::uint64_t h) {
     const std::uint32_t n = allocate_entry();
-    if (n == kNoEntry) return ApplyResult::kRejected;
+    if (n == kNoEntry) return nullptr;
     grow_index_if_needed();
-    i = find_slot(id, h);
+    const std::size_t i = find_slot(id, h);
     Entry& e = entry(n);
     e.id_len = static_cast<std::uint8_t>(id.size());
+    e.flags = 0;
+    e.ts_format = 1;  // no heap text to release yet
     if (id.size() <= kInlineId) {
       std::memcpy(e.id, id.data(), id.size());
     } else {
@@ -186,25 +201,92 @@ struct BalanceStore::Shard {
       std::memcpy(e.id, &p, sizeof p);
       heap_bytes.fetch_add(id.size(), std::memory_order_relaxed);
     }
-    e.saldo = saldo;
-    store_timestamp(e, ts);
-    e.position = position;
     index[i] = (std::uint32_t{tag_of(h)} << kEntryBits) | (n + 1);
-    live.fetch_add(1, std::memory_order_relaxed);
-    return ApplyResult::kInserted;
+    return &e;
   }
 
-  ApplyResult erase(std::string_view id, std::uint64_t h, std::uint64_t position) {
-    std::size_t i = find_slot(id, h);
-    if (i == SIZE_MAX || index[i] == 0) return ApplyResult::kAbsent;
+  ApplyResult set(std::string_view id, std::uint64_t h, Centavos saldo, std::string_view ts, Order order) {
+    Entry* e = find(id, h);
+    ApplyResult result = ApplyResult::kUpdated;
+    if (e != nullptr) {
+      if (!(order > order_of(*e))) return ApplyResult::kStale;
+      if (e->flags & kTombstone) {
+        e->flags = 0;
+        tombstones.fetch_sub(1, std::memory_order_relaxed);
+        live.fetch_add(1, std::memory_order_relaxed);
+        result = ApplyResult::kInserted;
+      } else {
+        release_timestamp(*e);
+      }
+    } else {
+      e = insert(id, h);
+      if (e == nullptr) return ApplyResult::kRejected;
+      live.fetch_add(1, std::memory_order_relaxed);
+      result = ApplyResult::kInserted;
+    }
+    e->saldo = saldo;
+    store_timestamp(*e, ts);
+    e->position = order.position;
+    e->record_time = order.time;
+    return result;
+  }
+
+  // A delete leaves a tombstone entry with the delete's order, so an older value read later loses.
+  ApplyResult erase(std::string_view id, std::uint64_t h, Order order) {
+    Entry* e = find(id, h);
+    ApplyResult result = ApplyResult::kAbsent;
+    if (e != nullptr) {
+      if (!(order > order_of(*e))) return ApplyResult::kStale;
+      if (!(e->flags & kTombstone)) {
+        release_timestamp(*e);
+        e->flags = kTombstone;
+        live.fetch_sub(1, std::memory_order_relaxed);
+        tombstones.fetch_add(1, std::memory_order_relaxed);
+        result = ApplyResult::kErased;
+      }
+    } else {
+      e = insert(id, h);
+      if (e == nullptr) return ApplyResult::kRejected;
+      e->flags = kTombstone;
+      tombstones.fetch_add(1, std::memory_order_relaxed);
+    }
+    e->saldo = 0;
+    e->position = order.position;
+    e->record_time = order.time;
+    return result;
+  }
+
+  // Forgets the tombstones ordered before `time`: no record still to be read can be older.
+  std::size_t purge_tombstones(std::int64_t time) {
+    std::size_t purged = 0;
+    for (std::size_t i = 0; i < index.size();) {
+      const std::uint32_t slot = index[i];
+      if (slot != 0) {
+        const Entry& e = entry((slot & kEntryMask) - 1);
+        if ((e.flags & kTombstone) && e.record_time < time) {
+          remove_slot(i);  // shifts a later slot into i: look at i again
+          ++purged;
+          continue;
+        }
+      }
+      ++i;
+    }
+    return purged;
+  }
+
+  void remove_slot(std::size_t i) {
     const std::uint32_t n = (index[i] & kEntryMask) - 1;
     Entry& e = entry(n);
-    if (stale(e.position, position)) return ApplyResult::kStale;
+    if (e.flags & kTombstone) {
+      tombstones.fetch_sub(1, std::memory_order_relaxed);
+    } else {
+      live.fetch_sub(1, std::memory_order_relaxed);
+    }
     release_heap(e);
     e.id_len = 0;
     e.saldo = free_head;
     free_head = n;
-    // Backward-shift delete keeps linear probing free of tombstones.
+    // Backward-shift delete keeps linear probing free of tombstone slots.
     const std::size_t mask = index.size() - 1;
     for (std::size_t j = (i + 1) & mask; index[j] != 0; j = (j + 1) & mask) {
       const std::size_t home = hash_id(id_of(entry((index[j] & kEntryMask) - 1))) & mask;
@@ -214,19 +296,29 @@ struct BalanceStore::Shard {
       i = j;
     }
     index[i] = 0;
-    live.fetch_sub(1, std::memory_order_relaxed);
-    return ApplyResult::kErased;
-  }
-
-  // Same partition and not newer: a replayed record. Another partition always wins: after a
-  // repartition the key's new partition is the one that keeps receiving its updates.
-  static bool stale(std::uint64_t held, std::uint64_t incoming) noexcept {
-    return (held >> kOffsetBits) == (incoming >> kOffsetBits) && incoming <= held;
   }
 };
 
-BalanceStore::BalanceStore() {
+struct BalanceStore::Rejections {
+  struct Held {
+    RejectedRecord record;
+    Order order;
+  };
+  mutable std::shared_mutex mutex;
+  std::unordered_map<std::string, Held> by_id;
+  std::atomic<std::size_t> count{0};
+};
+
+BalanceStore::BalanceStore() : rejections_(std::make_unique<Rejections>()) {
   for (auto& s : shards_) s = std::make_unique<Shard>();
+}
+
+void BalanceStore::check_writer() {
+  const std::thread::id me = std::this_thread::get_id();
+  std::thread::id expected{};
+  if (!writer_.compare_exchange_strong(expected, me) && expected != me) {
+    throw std::logic_error("BalanceStore: a second writer thread (the store allows one)");
+  }
 }
 BalanceStore::~BalanceStore() = default;
 
@@ -238,24 +330,37 @@ bool within_limits(std::int32_t partition, std::int64_t offset) noexcept {
 std::uint64_t pack_position(std::int32_t partition, std::int64_t offset) noexcept {
   return (static_cast<std::uint64_t>(partition) << kOffsetBits) | static_cast<std::uint64_t>(offset);
 }
+Order order_of(const StoreEvent& ev) noexcept { return {ev.record_time, pack_position(ev.partition, ev.offset)}; }
+
+void forget_rejection(BalanceStore::Rejections& rejections, std::string_view id, const Order& applied) {
+  std::unique_lock lock(rejections.mutex);
+  const auto it = rejections.by_id.find(std::string(id));
+  if (it == rejections.by_id.end() || it->second.order > applied) return;
+  rejections.by_id.erase(it);
+  rejections.count.store(rejections.by_id.size(), std::memory_order_relaxed);
+}
+
 }  // namespace
 
 ApplyResult BalanceStore::set(std::string_view id, Centavos saldo, std::string_view timestamp,
-                              std::int32_t partition, std::int64_t offset) {
-  StoreEvent ev{StoreEvent::Kind::kSet, id, saldo, timestamp, partition, offset};
+                              std::int32_t partition, std::int64_t offset, std::int64_t record_time) {
+  StoreEvent ev{StoreEvent::Kind::kSet, id, saldo, timestamp, partition, offset, record_time};
   ApplyResult r;
   apply({&ev, 1}, {&r, 1});
   return r;
 }
 
-ApplyResult BalanceStore::erase(std::string_view id, std::int32_t partition, std::int64_t offset) {
-  StoreEvent ev{StoreEvent::Kind::kErase, id, 0, {}, partition, offset};
+ApplyResult BalanceStore::erase(std::string_view id, std::int32_t partition, std::int64_t offset,
+                                std::int64_t record_time) {
+  StoreEvent ev{StoreEvent::Kind::kErase, id, 0, {}, partition, offset, record_time};
   ApplyResult r;
   apply({&ev, 1}, {&r, 1});
   return r;
 }
 
 void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResult> results) {
+  check_writer();
+  const bool any_rejections = rejections_->count.load(std::memory_order_relaxed) > 0;
   // Group by shard (order within a shard is kept, and a key never changes shard), so each shard's
   // lock is taken once per batch and a reader waits at most for that shard's part of it.
   constexpr std::size_t kMaxGroup = 4096;
@@ -292,17 +397,79 @@ void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResu
         const std::size_t k = order[o];
         const StoreEvent& ev = events[base + k];
         ApplyResult r;
-        if (ev.id.empty() || ev.id.size() > 255 || !within_limits(ev.partition, ev.offset)) {
+        if (ev.id.empty() || ev.id.size() > kMaxCustomerIdLength || !within_limits(ev.partition, ev.offset)) {
           r = ApplyResult::kRejected;
         } else if (ev.kind == StoreEvent::Kind::kSet) {
-          r = shard.set(ev.id, hashes[k], ev.saldo, ev.timestamp, pack_position(ev.partition, ev.offset));
+          r = shard.set(ev.id, hashes[k], ev.saldo, ev.timestamp, order_of(ev));
         } else {
-          r = shard.erase(ev.id, hashes[k], pack_position(ev.partition, ev.offset));
+          r = shard.erase(ev.id, hashes[k], order_of(ev));
+        }
+        if (any_rejections && r != ApplyResult::kStale && r != ApplyResult::kRejected) {
+          forget_rejection(*rejections_, ev.id, order_of(ev));
         }
         if (!results.empty()) results[base + k] = r;
       }
     }
   }
+}
+
+void BalanceStore::note_rejected(std::string_view id, std::string_view reason, std::int32_t partition,
+                                 std::int64_t offset, std::int64_t record_time) {
+  check_writer();
+  if (id.empty() || id.size() > kMaxCustomerIdLength || !within_limits(partition, offset)) return;
+  const Order order{record_time, pack_position(partition, offset)};
+  const std::uint64_t h = hash_id(id);
+  {
+    const Shard& shard = *shards_[shard_of(h)];
+    std::shared_lock lock(shard.mutex);
+    const std::size_t i = shard.find_slot(id, h);
+    if (i != SIZE_MAX && shard.index[i] != 0 && !(order > order_of(shard.entry((shard.index[i] & kEntryMask) - 1)))) {
+      return;  // older than what is held: it would not have changed the answer
+    }
+  }
+  std::unique_lock lock(rejections_->mutex);
+  auto [it, inserted] = rejections_->by_id.try_emplace(std::string(id));
+  if (inserted || order > it->second.order) it->second = {{reason, partition, offset}, order};
+  rejections_->count.store(rejections_->by_id.size(), std::memory_order_relaxed);
+}
+
+std::optional<RejectedRecord> BalanceStore::rejected(std::string_view id) const {
+  if (rejections_->count.load(std::memory_order_relaxed) == 0) return std::nullopt;
+  std::shared_lock lock(rejections_->mutex);
+  const auto it = rejections_->by_id.find(std::string(id));
+  if (it == rejections_->by_id.end()) return std::nullopt;
+  return it->second.record;
+}
+
+void BalanceStore::clear() {
+  check_writer();
+  for (auto& s : shards_) {
+    auto fresh = std::make_unique<Shard>();
+    std::unique_lock lock(s->mutex);
+    std::swap(s->chunks, fresh->chunks);
+    std::swap(s->index, fresh->index);
+    std::swap(s->used, fresh->used);
+    std::swap(s->free_head, fresh->free_head);
+    fresh->live.store(s->live.exchange(0));
+    fresh->tombstones.store(s->tombstones.exchange(0));
+    fresh->heap_bytes.store(s->heap_bytes.exchange(0));
+    lock.unlock();
+    // `fresh` now holds the old contents and frees them outside the lock.
+  }
+  std::unique_lock lock(rejections_->mutex);
+  rejections_->by_id.clear();
+  rejections_->count.store(0);
+}
+
+std::size_t BalanceStore::purge_tombstones(std::int64_t older_than) {
+  check_writer();
+  std::size_t purged = 0;
+  for (auto& s : shards_) {
+    if (s->tombstones.load(std::memory_order_relaxed) == 0) continue;
+    std::unique_lock lock(s->mutex);
+    purged += s->purge_tombstones(older_than);
+  }
+  return purged;
 }
 
 std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
@@ -312,7 +479,9 @@ std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
   const std::size_t i = shard.find_slot(id, h);
   if (i == SIZE_MAX || shard.index[i] == 0) return std::nullopt;
   const Entry& e = shard.entry((shard.index[i] & kEntryMask) - 1);
+  if (e.flags & kTombstone) return std::nullopt;
   std::optional<BalanceSnapshot> out(std::in_place);
+  out->newer_rejected = rejected(id);
   out->saldo = e.saldo;
   out->partition = static_cast<std::int32_t>(e.position >> kOffsetBits);
   out->offset = static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1));
@@ -331,6 +500,12 @@ std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
 std::size_t BalanceStore::size() const noexcept {
   std::size_t n = 0;
   for (const auto& s : shards_) n += s->live.load(std::memory_order_relaxed);
+  return n;
+}
+
+std::size_t BalanceStore::tombstones() const noexcept {
+  std::size_t n = 0;
+  for (const auto& s : shards_) n += s->tombstones.load(std::memory_order_relaxed);
   return n;
 }
 

@@ -10,17 +10,27 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <thread>
 #include <vector>
 
 #include "common/money.h"
 
 namespace saldo {
 
+// A record newer than what the store holds for its key that could not be applied (a poison record).
+struct RejectedRecord {
+  std::string_view reason;  // a static name (to_string(DecodeError))
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  bool operator==(const RejectedRecord&) const = default;
+};
+
 struct BalanceSnapshot {
   Centavos saldo = 0;
   std::string timestamp;  // exactly as the producer wrote it
   std::int32_t partition = 0;
   std::int64_t offset = 0;
+  std::optional<RejectedRecord> newer_rejected;  // the customer's newest record was rejected
   bool operator==(const BalanceSnapshot&) const = default;
 };
 
@@ -33,6 +43,7 @@ struct StoreEvent {
   std::string_view timestamp;  // kSet only
   std::int32_t partition = 0;
   std::int64_t offset = 0;
+  std::int64_t record_time = 0;  // the record's ordering time in ms (ARCHITECTURE.md, "Consistency")
 };
 
 enum class ApplyResult : std::uint8_t {
@@ -40,20 +51,26 @@ enum class ApplyResult : std::uint8_t {
   kUpdated,   // an existing customer got a newer value
   kErased,    // a customer was deleted
   kAbsent,    // delete of a customer the store does not know
-  kStale,     // an older offset of the same partition than the one held: ignored
+  kStale,     // older than the record held for the key (the order below): ignored
   kRejected,  // outside the store's limits (see kMaxPartition, kMaxOffset): ignored
 };
 
-// Representation, chosen for memory (issue 7: <= 64 bytes per customer at 10M):
+// Which record wins for a key: the greatest (record_time, partition, offset). The reader makes
+// record_time non-decreasing within a partition, so within a partition this is offset order, and
+// the result does not depend on the order partitions are read in. A delete is remembered (a
+// tombstone entry, ~48 bytes per deleted id) so that an older value read later cannot bring the
+// customer back.
+//
+// Representation, chosen for memory (<= 64 bytes per customer at 10M, bench/RESULTS.md):
 // - 256 shards, each its own shared_mutex, so a reader waits at most for one shard's small batch.
-// - Per shard, a dense array of 40-byte entries in 1024-entry chunks (growth never copies entries
+// - Per shard, a dense array of 48-byte entries in 1024-entry chunks (growth never copies entries
 //   and never doubles the whole table) plus an open-addressing index of 4-byte slots
 //   (8-bit hash tag | 24-bit entry number, linear probing, backward-shift delete, load <= 0.75).
-//   At 10M customers that is ~40 + ~8 bytes per customer, against ~90 for std::unordered_map.
-// - Ids of up to 14 characters live inside the entry; longer ones (up to 64) on the heap.
+//   At 10M customers that is ~48 + ~8 bytes per customer, against ~90 for std::unordered_map.
+// - Ids of up to 13 characters live inside the entry; longer ones (up to 64) on the heap.
 // - The timestamp is usually "2025-10-14T10:30:45": stored as epoch seconds, fraction and a format
-//   byte in 8 bytes. It is encoded only when formatting it back gives the same text (checked on
-//   every set); anything else is kept as text on the heap, so the API always returns it verbatim.
+//   byte in 8 bytes when pack_timestamp guarantees the same text comes back; anything else is kept
+//   as text on the heap, so the API always returns it verbatim.
 // - partition (16 bits) and offset (48 bits) share one word: 65,535 partitions and 2.8e14 records
 //   per partition (nine years at a million records per second).
 class BalanceStore {
@@ -66,25 +83,42 @@ class BalanceStore {
   BalanceStore(const BalanceStore&) = delete;
   BalanceStore& operator=(const BalanceStore&) = delete;
 
-  // Writer side (one thread). Per key, a lower offset of the same partition never replaces a
-  // higher one; a record of another partition (the topic was repartitioned) always applies.
+  // Writer side: one thread only (the first thread that writes; another one gets std::logic_error),
+  // because apply() prefetches across shards without their locks.
   ApplyResult set(std::string_view id, Centavos saldo, std::string_view timestamp, std::int32_t partition,
-                  std::int64_t offset);
-  ApplyResult erase(std::string_view id, std::int32_t partition, std::int64_t offset);
+                  std::int64_t offset, std::int64_t record_time = 0);
+  ApplyResult erase(std::string_view id, std::int32_t partition, std::int64_t offset, std::int64_t record_time = 0);
   // Applies events in order, taking each shard's lock once per batch. `results` (if not empty)
   // receives one result per event.
   void apply(std::span<const StoreEvent> events, std::span<ApplyResult> results = {});
+  // A record for `id` that could not be applied: remembered while it is newer than what is held, so
+  // get() can say the answer is not the customer's newest record. `reason` must be a static string.
+  void note_rejected(std::string_view id, std::string_view reason, std::int32_t partition, std::int64_t offset,
+                     std::int64_t record_time);
+  // Empties the table (a full rebuild begins).
+  void clear();
+  // Forgets deletes ordered before `record_time`: the reader passes a time no record still to come
+  // can be older than. Returns how many it forgot.
+  std::size_t purge_tombstones(std::int64_t record_time);
 
   // Reader side (any thread).
   std::optional<BalanceSnapshot> get(std::string_view id) const;
-  std::size_t size() const noexcept;
+  // The rejected newest record of a customer the table does not hold (for a 404 that says so).
+  std::optional<RejectedRecord> rejected(std::string_view id) const;
+  std::size_t size() const noexcept;        // customers
+  std::size_t tombstones() const noexcept;  // deleted ids remembered
   std::size_t memory_bytes() const noexcept;  // entries, index and heap ids/timestamps
 
   struct Shard;
+  struct Rejections;
 
  private:
+  void check_writer();
+
   static constexpr std::size_t kShardCount = 256;
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;
+  std::unique_ptr<Rejections> rejections_;
+  std::atomic<std::thread::id> writer_{};
 };
 
 }  // namespace saldo

@@ -92,11 +92,14 @@ int run(int argc, const char* const argv[]) {
                     "HTTP worker threads; each open keep-alive connection holds one");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
+  loader.env_option("require-compacted", "REQUIRE_COMPACTED", po::value<bool>()->default_value(false),
+                    "refuse a topic whose cleanup.policy is not compact (else a warning in the log and /ready)");
   const po::variables_map vm = loader.parse_or_exit(argc, argv);
 
   KafkaOptions kafka;
   HttpServerOptions http;
   std::string dead_letter_topic;
+  bool require_compacted = false;
   try {
     kafka = kafka_options(vm);
     const HttpOptions h = http_options(vm);
@@ -106,6 +109,7 @@ int run(int argc, const char* const argv[]) {
     if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
     dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
     if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
+    require_compacted = vm["require-compacted"].as<bool>();
     setup_logging(log_options(vm), "consumer_service");
   } catch (const ConfigError& e) {
     std::cerr << "consumer_service: " << e.what() << std::endl;
@@ -114,28 +118,22 @@ int run(int argc, const char* const argv[]) {
   log_config(kafka, http);
   install_shutdown_handlers();
 
+  // Declared in the order they must be built; they die in reverse: the reader (which writes the store
+  // and the dead-letter copies) first, then the server, then what both use.
   BalanceStore store;
   Readiness readiness(kafka.topic);
   Metrics metrics;
   const HttpApi api(store, readiness, metrics);
-  HttpServer server(api, metrics, http);
-  TableReader reader(kafka, store, readiness, metrics);
   std::optional<DeadLetterSink> dead_letter;
-  try {
-    if (!dead_letter_topic.empty()) {
-      dead_letter.emplace(kafka, dead_letter_topic, metrics);
-      reader.set_dead_letter(&*dead_letter);
-      spdlog::info("invalid records are copied to the dead-letter topic '{}'", dead_letter_topic);
-    }
-    reader.start();
-    server.start();
-  } catch (const ConfigError& e) {
-    std::cerr << "consumer_service: " << e.what() << std::endl;
-    return 2;
-  } catch (const std::exception& e) {
-    spdlog::critical("{}", e.what());
-    return 1;
+  if (!dead_letter_topic.empty()) {
+    dead_letter.emplace(kafka, dead_letter_topic, metrics);
+    spdlog::info("invalid records are copied to the dead-letter topic '{}'", dead_letter_topic);
   }
+  HttpServer server(api, metrics, http);
+  TableReader reader({kafka, require_compacted, dead_letter ? &*dead_letter : nullptr}, store, readiness, metrics);
+  // The port first: when it is taken, nothing has started reading yet.
+  server.start();
+  reader.start();
   spdlog::info("serving HTTP on {}:{}", http.host, server.port());
 
   RebuildReporter reporter(readiness, metrics, store);

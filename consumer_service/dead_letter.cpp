@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "consumer_service/consumer_settings.h"
+
 namespace saldo {
 namespace {
 
@@ -14,20 +16,6 @@ const KeyValues kProducerDefaults = {
     {"linger.ms", "5"},
 };
 
-// The service's -X properties are meant for its consumer; consumer-only ones would only make
-// librdkafka warn on a producer, so they are left out here.
-bool consumer_only(const std::string& name) {
-  static const char* const names[] = {"group.id", "enable.auto.commit", "enable.auto.offset.store",
-                                      "enable.partition.eof", "fetch.max.bytes", "max.partition.fetch.bytes",
-                                      "queued.min.messages", "queued.max.messages.kbytes", "fetch.wait.max.ms",
-                                      "fetch.error.backoff.ms", "auto.offset.reset", "fetch.min.bytes",
-                                      "session.timeout.ms", "isolation.level", "check.crcs"};
-  for (const char* n : names) {
-    if (name == n) return true;
-  }
-  return false;
-}
-
 }  // namespace
 
 DeadLetterSink::DeadLetterSink(const KafkaOptions& kafka, std::string dead_letter_topic, Metrics& metrics)
@@ -35,7 +23,8 @@ DeadLetterSink::DeadLetterSink(const KafkaOptions& kafka, std::string dead_lette
   KafkaOptions options = kafka;
   options.properties = kProducerDefaults;
   for (const auto& kv : kafka.properties) {
-    if (!consumer_only(kv.first)) options.properties.push_back(kv);
+    // The service's -X properties are meant for its consumer; consumer-only ones would make a producer warn.
+    if (!is_consumer_only_property(kv.first)) options.properties.push_back(kv);
   }
   KafkaConf conf = make_kafka_conf(options);
   rd_kafka_conf_set_opaque(conf.get(), this);

@@ -30,9 +30,10 @@ class DeadLetterSink {
   DeadLetterSink& operator=(const DeadLetterSink&) = delete;
 
   // Queues a copy of the record; never blocks for long and never throws (a failure is counted).
+  // Called from the reader's thread; poll() from the main thread (librdkafka handles are thread-safe).
   void send(std::string_view source_topic, std::int32_t partition, std::int64_t offset, const void* key,
             std::size_t key_len, const void* value, std::size_t value_len, DecodeError why) noexcept;
-  // Serves delivery reports (call from the thread that sends).
+  // Serves delivery reports.
   void poll() noexcept;
   // Waits up to `timeout` for every copy to be acknowledged; what is left counts as failed.
   void close(std::chrono::milliseconds timeout) noexcept;

@@ -26,6 +26,13 @@ void append_double(std::string& out, double v) {
   out.append(buf, static_cast<std::size_t>(n));
 }
 
+// "warning": the customer's newest record was rejected, so the answer is its last good value (or none).
+void append_rejected(std::string& out, const RejectedRecord& w) {
+  out.append(",\"warning\":{\"reason\":\"").append(w.reason).append("\",\"partition\":");
+  out.append(std::to_string(w.partition)).append(",\"offset\":").append(std::to_string(w.offset));
+  out.append(",\"message\":\"um registro mais novo deste cliente foi rejeitado\"}");
+}
+
 void append_progress(std::string& out, const ReadinessSnapshot& r) {
   out.append("\"state\":\"").append(to_string(r.state)).append("\",\"topic\":");
   append_json_string(out, r.topic);
@@ -35,6 +42,14 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
     append_json_string(out, r.broker_error);
   }
   out.append(",\"topic_missing\":").append(r.topic_missing ? "true" : "false");
+  if (!r.topic_config_warning.empty()) {
+    out.append(",\"topic_warning\":");
+    append_json_string(out, r.topic_config_warning);
+  }
+  if (!r.rebuild_reason.empty()) {
+    out.append(",\"rebuild_reason\":");
+    append_json_string(out, r.rebuild_reason);
+  }
   out.append(",\"progress\":");
   append_double(out, r.progress());
   out.append(",\"records_replayed\":").append(std::to_string(r.records_replayed()));
@@ -51,19 +66,23 @@ ApiReply HttpApi::handle(std::string_view method, std::string_view path) const {
 }
 
 ApiReply HttpApi::route(std::string_view method, std::string_view path) const {
-  const bool known = path == "/" || path == "/health" || path == "/ready" || path == "/metrics" ||
-                     path.starts_with("/saldo/");
-  if (!known) return json_error(404, "rota não encontrada");
+  const Route route = route_of(path);
+  if (route == Route::kOther) return json_error(404, "rota não encontrada");
   if (method != "GET" && method != "HEAD") {
     ApiReply r = json_error(405, "método não permitido");
     r.allow = "GET, HEAD";
     return r;
   }
-  if (path.starts_with("/saldo/")) return saldo(path.substr(7));
-  if (path == "/health") return health();
-  if (path == "/ready") return ready();
-  if (path == "/metrics") return metrics();
-  return page();
+  switch (route) {
+    case Route::kSaldo: return saldo(path.substr(std::string_view("/saldo/").size()));
+    case Route::kHealth: return health();
+    case Route::kReady: return ready();
+    case Route::kMetrics: return metrics();
+    case Route::kPage: return page();
+    case Route::kOther:
+    case Route::kCount: break;
+  }
+  return json_error(404, "rota não encontrada");
 }
 
 ApiReply HttpApi::library_error(int status) {
@@ -82,7 +101,15 @@ ApiReply HttpApi::saldo(std::string_view id) const {
   // Before READY a missing key may only be not replayed yet: 503, never a false 404.
   if (!readiness_.ready()) return not_ready(readiness_.snapshot());
   const auto found = store_.get(id);
-  if (!found) return json_error(404, "cliente não encontrado");
+  if (!found) {
+    ApiReply r = json_error(404, "cliente não encontrado");
+    if (const auto rejected = store_.rejected(id)) {
+      r.body.pop_back();
+      append_rejected(r.body, *rejected);
+      r.body.push_back('}');
+    }
+    return r;
+  }
   ApiReply r;
   r.body.reserve(128 + id.size() + found->timestamp.size());
   r.body.append("{\"cliente_id\":\"").append(id).append("\",\"saldo\":");
@@ -90,7 +117,9 @@ ApiReply HttpApi::saldo(std::string_view id) const {
   r.body.append(",\"timestamp\":");
   append_json_string(r.body, found->timestamp);
   r.body.append(",\"partition\":").append(std::to_string(found->partition));
-  r.body.append(",\"offset\":").append(std::to_string(found->offset)).append("}");
+  r.body.append(",\"offset\":").append(std::to_string(found->offset));
+  if (found->newer_rejected) append_rejected(r.body, *found->newer_rejected);
+  r.body.append("}");
   return r;
 }
 
@@ -117,6 +146,7 @@ ApiReply HttpApi::ready() const {
   r.body.append("{");
   append_progress(r.body, snap);
   r.body.append(",\"customers\":").append(std::to_string(store_.size()));
+  r.body.append(",\"misrouted_records\":").append(std::to_string(metrics_.misrouted_count()));
   r.body.append(",\"partitions\":[");
   bool first = true;
   for (const auto& p : snap.partitions) {
@@ -138,7 +168,7 @@ ApiReply HttpApi::ready() const {
 ApiReply HttpApi::metrics() const {
   ApiReply r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  r.body = metrics_.render(readiness_.snapshot(), {store_.size(), store_.memory_bytes()});
+  r.body = metrics_.render(readiness_.snapshot(), {store_.size(), store_.tombstones(), store_.memory_bytes()});
   return r;
 }
 

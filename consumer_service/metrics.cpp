@@ -7,27 +7,6 @@
 
 namespace saldo {
 
-std::string_view to_string(Route r) {
-  switch (r) {
-    case Route::kSaldo: return "/saldo";
-    case Route::kHealth: return "/health";
-    case Route::kReady: return "/ready";
-    case Route::kMetrics: return "/metrics";
-    case Route::kPage: return "/";
-    case Route::kOther: return "other";
-  }
-  return "other";
-}
-
-Route route_of(std::string_view path) noexcept {
-  if (path.starts_with("/saldo/")) return Route::kSaldo;
-  if (path == "/health") return Route::kHealth;
-  if (path == "/ready") return Route::kReady;
-  if (path == "/metrics") return Route::kMetrics;
-  if (path == "/") return Route::kPage;
-  return Route::kOther;
-}
-
 std::size_t Metrics::status_index(int status) noexcept {
   for (std::size_t i = 0; i + 1 < kStatuses.size(); ++i) {
     if (kStatuses[i] == status) return i;
@@ -102,16 +81,36 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   sample(out, "saldo_records_applied_total", "", records_applied());
   header(out, "saldo_tombstones_total", "counter", "Tombstones (null values) applied.");
   sample(out, "saldo_tombstones_total", "", tombstones());
-  header(out, "saldo_stale_records_total", "counter", "Records older than the value held for their key.");
+  header(out, "saldo_stale_records_total", "counter",
+         "Valid records older than the one held for their key (ARCHITECTURE.md, \"Consistency\"): not applied.");
   sample(out, "saldo_stale_records_total", "", stale_.load(std::memory_order_relaxed));
   header(out, "saldo_invalid_records_total", "counter", "Records skipped because they are not valid updates.");
-  for (int i = 0; i < kDecodeErrorCount; ++i) {
+  for (std::size_t i = 0; i < kDecodeErrorCount; ++i) {
     const auto why = static_cast<DecodeError>(i);
     sample(out, "saldo_invalid_records_total", "reason=\"" + std::string(to_string(why)) + "\"", invalid_count(why));
   }
+  header(out, "saldo_amounts_rounded_total", "counter",
+         "Amounts with binary floating-point noise (150.00000000000003) taken as the centavo they denote.");
+  sample(out, "saldo_amounts_rounded_total", "", amounts_rounded());
+  header(out, "saldo_timestamps_from_record_total", "counter",
+         "Values without a timestamp: the Kafka record's timestamp stands in.");
+  sample(out, "saldo_timestamps_from_record_total", "", timestamps_from_record());
+  header(out, "saldo_ids_as_number_total", "counter", "Values whose cliente_id was a JSON number equal to the key.");
+  sample(out, "saldo_ids_as_number_total", "", ids_as_number());
+  header(out, "saldo_misrouted_records_total", "counter",
+         "Records on another partition than murmur2(key) % partitions: some producer uses another partitioner.");
+  sample(out, "saldo_misrouted_records_total", "", misrouted_count());
+  header(out, "saldo_full_rebuilds_total", "counter",
+         "Rebuilds from offset 0 after the first (the topic was recreated or records deleted under the service).");
+  sample(out, "saldo_full_rebuilds_total", "", static_cast<std::uint64_t>(r.full_rebuilds));
+  header(out, "saldo_topic_not_compacted", "gauge", "1 when the topic's cleanup.policy does not include compact.");
+  sample(out, "saldo_topic_not_compacted", "", static_cast<std::uint64_t>(!r.topic_config_warning.empty()));
   header(out, "saldo_customers", "gauge", "Customers in the table.");
   sample(out, "saldo_customers", "", static_cast<std::uint64_t>(table.customers));
-  header(out, "saldo_table_memory_bytes", "gauge", "Bytes the table holds (entries, index, long ids).");
+  header(out, "saldo_deleted_ids_remembered", "gauge",
+         "Deleted customer ids the table remembers, so an older value on another partition cannot bring them back.");
+  sample(out, "saldo_deleted_ids_remembered", "", static_cast<std::uint64_t>(table.tombstones));
+  header(out, "saldo_table_memory_bytes", "gauge", "Bytes the table holds (entries, index, long ids, deleted ids).");
   sample(out, "saldo_table_memory_bytes", "", static_cast<std::uint64_t>(table.memory_bytes));
 
   header(out, "saldo_state", "gauge", "1 for the current state (STARTING, REBUILDING, READY).");

@@ -9,19 +9,27 @@
 
 #include "common/codec.h"
 #include "consumer_service/readiness.h"
+#include "consumer_service/routes.h"
 
 namespace saldo {
 
-enum class Route : std::uint8_t { kSaldo, kHealth, kReady, kMetrics, kPage, kOther };
-inline constexpr std::size_t kRouteCount = 6;
-std::string_view to_string(Route r);
-Route route_of(std::string_view path) noexcept;
 
 class Metrics {
  public:
   void records_applied(std::uint64_t n) noexcept { applied_.fetch_add(n, std::memory_order_relaxed); }
   void tombstones(std::uint64_t n) noexcept { tombstones_.fetch_add(n, std::memory_order_relaxed); }
   void stale(std::uint64_t n) noexcept { stale_.fetch_add(n, std::memory_order_relaxed); }
+  void misrouted() noexcept { misrouted_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t misrouted_count() const noexcept { return misrouted_.load(std::memory_order_relaxed); }
+  // What valid records needed to be accepted (codec.h, DecodeNotes).
+  void decode_notes(const DecodeNotes& n) noexcept {
+    if (n.amount_rounded) amounts_rounded_.fetch_add(1, std::memory_order_relaxed);
+    if (n.timestamp_from_record) timestamps_from_record_.fetch_add(1, std::memory_order_relaxed);
+    if (n.id_was_number) ids_as_number_.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::uint64_t amounts_rounded() const noexcept { return amounts_rounded_.load(std::memory_order_relaxed); }
+  std::uint64_t timestamps_from_record() const noexcept { return timestamps_from_record_.load(std::memory_order_relaxed); }
+  std::uint64_t ids_as_number() const noexcept { return ids_as_number_.load(std::memory_order_relaxed); }
   void invalid(DecodeError why) noexcept {
     invalid_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
   }
@@ -45,6 +53,7 @@ class Metrics {
 
   struct Table {  // what render_metrics needs from the store
     std::size_t customers = 0;
+    std::size_t tombstones = 0;
     std::size_t memory_bytes = 0;
   };
   std::string render(const ReadinessSnapshot& readiness, Table table) const;
@@ -60,6 +69,10 @@ class Metrics {
   std::atomic<std::uint64_t> applied_{0};
   std::atomic<std::uint64_t> tombstones_{0};
   std::atomic<std::uint64_t> stale_{0};
+  std::atomic<std::uint64_t> misrouted_{0};
+  std::atomic<std::uint64_t> amounts_rounded_{0};
+  std::atomic<std::uint64_t> timestamps_from_record_{0};
+  std::atomic<std::uint64_t> ids_as_number_{0};
   std::atomic<std::uint64_t> broker_errors_{0};
   std::atomic<std::uint64_t> dlq_delivered_{0};
   std::atomic<std::uint64_t> dlq_failed_{0};

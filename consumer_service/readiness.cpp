@@ -52,10 +52,7 @@ void Readiness::set_broker_reachable(bool reachable, std::string_view reason) {
   if (!reachable) data_.broker_error = reason;
 }
 
-bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
-  std::lock_guard lock(mutex_);
-  data_.partitions.clear();
-  caught_up_ = 0;
+void Readiness::add_locked(const std::vector<Watermarks>& partitions) {
   for (const auto& w : partitions) {
     PartitionProgress p;
     p.partition = w.partition;
@@ -69,6 +66,33 @@ bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
   }
   std::sort(data_.partitions.begin(), data_.partitions.end(),
             [](const auto& a, const auto& b) { return a.partition < b.partition; });
+}
+
+void Readiness::add_partitions(const std::vector<Watermarks>& partitions) {
+  std::lock_guard lock(mutex_);
+  add_locked(partitions);
+}
+
+void Readiness::restart_rebuild(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  data_.rebuild_reason = reason;
+  ++data_.full_rebuilds;
+  data_.partitions.clear();
+  caught_up_ = 0;
+  data_.state = ServiceState::kStarting;  // until begin_rebuild() knows the new watermarks
+  state_.store(ServiceState::kStarting, std::memory_order_release);
+}
+
+void Readiness::set_topic_config_warning(std::string_view warning) {
+  std::lock_guard lock(mutex_);
+  data_.topic_config_warning = warning;
+}
+
+bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
+  std::lock_guard lock(mutex_);
+  data_.partitions.clear();
+  caught_up_ = 0;
+  add_locked(partitions);
   data_.topic_missing = false;
   if (data_.state == ServiceState::kStarting) {
     data_.state = ServiceState::kRebuilding;

@@ -33,6 +33,9 @@ struct ReadinessSnapshot {
   bool broker_reachable = true;
   bool topic_missing = false;
   std::string broker_error;  // the last reason the broker was unreachable
+  std::string rebuild_reason;        // why the table is being (or was last) rebuilt from offset 0 again
+  std::string topic_config_warning;  // e.g. the topic is not compacted
+  std::uint32_t full_rebuilds = 0;   // rebuilds after the first one (topic recreated, records deleted)
   std::vector<PartitionProgress> partitions;
   std::chrono::steady_clock::time_point rebuild_began{};  // when the start watermarks were known
   std::chrono::steady_clock::time_point ready_at{};       // when the last partition caught up
@@ -59,6 +62,12 @@ class Readiness {
   };
   // The rebuild begins. An empty partition is caught up at once. Returns true if now READY.
   bool begin_rebuild(const std::vector<Watermarks>& partitions);
+  // The table is stale and is being rebuilt from offset 0 again (state back to REBUILDING).
+  void restart_rebuild(std::string_view reason);
+  // Partitions added to the topic while tailing: counted in progress and lag from now on. The state
+  // stays READY (see README, "Consistency"): they are read from their start right away.
+  void add_partitions(const std::vector<Watermarks>& partitions);
+  void set_topic_config_warning(std::string_view warning);
   // The reader's next offset in `partition` is `position`. Returns true if this made it READY.
   bool advance(std::int32_t partition, std::int64_t position);
   void set_high_watermark(std::int32_t partition, std::int64_t high);
@@ -71,6 +80,7 @@ class Readiness {
 
  private:
   bool update_state_locked();
+  void add_locked(const std::vector<Watermarks>& partitions);
 
   mutable std::mutex mutex_;
   std::atomic<ServiceState> state_{ServiceState::kStarting};

@@ -1,9 +1,11 @@
 #include "consumer_service/table_reader.h"
 
 #include <algorithm>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <optional>
+#include <string>
 #include <vector>
 
 #include <librdkafka/rdkafka.h>
@@ -11,103 +13,59 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
-#include "common/codec.h"
-#include "common/customer_id.h"
 #include "common/kafka_handles.h"
 #include "common/shutdown.h"
+#include "common/topic_config.h"
+#include "consumer_service/consumer_settings.h"
 #include "consumer_service/dead_letter.h"
+#include "consumer_service/log_limiter.h"
+#include "consumer_service/record_applier.h"
 
 namespace saldo {
 namespace {
 
-// Consumer settings for a fast replay and a fresh tail, all in one place. They go before the
-// user's -X properties, so any of them can still be overridden from the command line.
-const KeyValues kConsumerDefaults = {
-    // The table is rebuilt from offset 0 on every start: nothing to commit, no group to join.
-    {"enable.auto.commit", "false"},
-    {"enable.auto.offset.store", "false"},
-    // If a fetch position is ever out of range (a broker that restarted after kill -9 answers
-    // OFFSET_OUT_OF_RANGE for a moment), start the partition over: replaying is harmless, since
-    // the store ignores a record older than the one it holds for the key. librdkafka's default,
-    // "latest", would silently skip every record up to the end (seen in the broker-kill test).
-    {"auto.offset.reset", "earliest"},
-    // An end-of-partition event says "caught up" even when the last offsets hold no record for us
-    // (compaction gaps, transaction markers).
-    {"enable.partition.eof", "true"},
-    // A rebuild is a bulk read: large fetches, few round trips.
-    {"fetch.max.bytes", "104857600"},           // 100 MB per fetch request (all partitions of a broker)
-    {"max.partition.fetch.bytes", "16777216"},  // 16 MB per partition per fetch (default 1 MB)
-    // A deep prefetch queue per partition: librdkafka 2.0.2 backs off a whole second once a
-    // partition's queue is full, so it must hold more than one drain cycle.
-    {"queued.min.messages", "1000000"},
-    {"queued.max.messages.kbytes", "262144"},  // 256 MB
-    // While tailing, an empty fetch waits at the broker this long before it is re-issued.
-    {"fetch.wait.max.ms", "10"},
-    // After a fetch error or a lost broker, retry soon so the table catches up soon after.
-    {"fetch.error.backoff.ms", "100"},
-    {"reconnect.backoff.max.ms", "2000"},
-    // Broker states once a second, for the "broker reachable" flag.
-    {"statistics.interval.ms", "1000"},
-};
+using Clock = std::chrono::steady_clock;
 
 constexpr int kBatchSize = 10000;
 constexpr std::chrono::milliseconds kBatchTimeout{100};
 constexpr std::chrono::milliseconds kRetryDelay{1000};
 constexpr int kMetadataTimeoutMs = 1500;  // bounds how long stop() can wait on a dead broker
+constexpr auto kWatermarkInterval = std::chrono::seconds(1);
+constexpr auto kMetadataInterval = std::chrono::seconds(5);  // partitions added are found within this
+constexpr auto kPurgeInterval = std::chrono::seconds(10);
 
-// At most `burst` lines per `window`; the rest are counted and summarised in the next window.
-class RateLimit {
- public:
-  RateLimit(int burst, std::chrono::seconds window) : burst_(burst), window_(window) {}
-  bool allow() {
-    const auto now = std::chrono::steady_clock::now();
-    if (now - start_ > window_) {
-      if (suppressed_ > 0) spdlog::warn("{} similar log lines suppressed in the last {} s", suppressed_, window_.count());
-      start_ = now;
-      used_ = 0;
-      suppressed_ = 0;
-    }
-    if (used_ < burst_) {
-      ++used_;
-      return true;
-    }
-    ++suppressed_;
-    return false;
-  }
-
- private:
-  int burst_;
-  std::chrono::seconds window_;
-  std::chrono::steady_clock::time_point start_{};
-  int used_ = 0;
-  long suppressed_ = 0;
-};
+// Why the table must be rebuilt from offset 0, or nothing.
+using ResetReason = std::optional<std::string>;
 
 }  // namespace
 
 struct TableReader::Impl {
-  KafkaOptions options;
+  TableReaderOptions options;
+  const std::string& topic = options.kafka.topic;
   BalanceStore& store;
   Readiness& readiness;
   Metrics& metrics;
+  RecordApplier applier;
 
   KafkaHandle rk;
   std::atomic<bool> stopping{false};
   std::mutex mutex;
   std::condition_variable wake;
-  RateLimit invalid_log{10, std::chrono::seconds(10)};
-  RateLimit error_log{10, std::chrono::seconds(10)};  // from librdkafka's threads: under `mutex`
-  int partitions = 0;
-  DeadLetterSink* dead_letter = nullptr;
+  LogLimiter error_log{"Kafka error lines", 10, std::chrono::seconds(10)};  // librdkafka's threads: under `mutex`
 
-  std::vector<BalanceUpdate> updates;
-  std::vector<StoreEvent> events;
-  std::vector<ApplyResult> results;
-  std::vector<std::int64_t> next_offsets;
-  std::vector<char> replaying;  // per partition: reading below its furthest position (an offset reset)
+  std::vector<TopicRecord> records;  // the batch, as views into librdkafka's messages
 
-  Impl(KafkaOptions o, BalanceStore& s, Readiness& r, Metrics& m)
-      : options(std::move(o)), store(s), readiness(r), metrics(m) {}
+  Impl(TableReaderOptions o, BalanceStore& s, Readiness& r, Metrics& m)
+      : options(std::move(o)), store(s), readiness(r), metrics(m), applier(s, r, m) {
+    if (options.dead_letter != nullptr) {
+      applier.on_invalid([this](const TopicRecord& rec, DecodeError why) {
+        options.dead_letter->send(topic, rec.partition, rec.offset, rec.key ? rec.key->data() : nullptr,
+                                  rec.key ? rec.key->size() : 0, rec.value ? rec.value->data() : nullptr,
+                                  rec.value ? rec.value->size() : 0, why);
+      });
+    }
+    create_consumer();
+  }
 
   // Returns false when stopping.
   bool pause(std::chrono::milliseconds d) {
@@ -116,13 +74,14 @@ struct TableReader::Impl {
   }
 
   void create_consumer() {
-    KafkaOptions with_defaults = options;
-    with_defaults.properties = kConsumerDefaults;
+    KafkaOptions with_defaults = options.kafka;
+    with_defaults.properties = table_consumer_defaults();
     // librdkafka 2.0.2's assign() refuses a consumer without group.id ("Unknown group"). The group
     // is never joined (no subscribe) and nothing is committed, so any name does; GROUP is used.
-    with_defaults.properties.emplace_back("group.id", options.group.empty() ? "saldo-consumer-service" : options.group);
-    with_defaults.properties.insert(with_defaults.properties.end(), options.properties.begin(),
-                                    options.properties.end());
+    with_defaults.properties.emplace_back("group.id",
+                                          options.kafka.group.empty() ? "saldo-consumer-service" : options.kafka.group);
+    with_defaults.properties.insert(with_defaults.properties.end(), options.kafka.properties.begin(),
+                                    options.kafka.properties.end());
     KafkaConf conf = make_kafka_conf(with_defaults);
     rd_kafka_conf_set_opaque(conf.get(), this);
     rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
@@ -137,8 +96,8 @@ struct TableReader::Impl {
       if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->readiness.set_broker_reachable(false, reason);
       std::lock_guard lock(self->mutex);
       if (self->error_log.allow()) {
-        spdlog::warn("Kafka: {} ({}); still serving what is known and retrying",
-                     reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
+        spdlog::warn("Kafka: {} ({}); still serving what is known and retrying", reason,
+                     rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
       }
     } catch (...) {
     }
@@ -162,59 +121,88 @@ struct TableReader::Impl {
     return 0;  // librdkafka frees the JSON
   }
 
-  // Waits until the topic exists with all its partitions; false when stopping.
-  bool wait_for_topic() {
+  // The topic's partition count: > 0, 0 when the topic does not exist, -1 when the broker did not answer.
+  int partition_count() {
+    const KafkaTopic rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, kMetadataTimeoutMs);
+    const Metadata md(raw);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      readiness.set_broker_reachable(false, rd_kafka_err2str(err));
+      return -1;
+    }
+    if (md->topic_cnt != 1) return -1;
+    const rd_kafka_resp_err_t terr = md->topics[0].err;
+    if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
+    if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+    return md->topics[0].partition_cnt;
+  }
+
+  // Waits until the topic exists with all its partitions; nullopt when stopping.
+  std::optional<int> wait_for_topic() {
     bool said_missing = false;
     while (!stopping) {
-      std::unique_ptr<rd_kafka_topic_t, decltype(&rd_kafka_topic_destroy)> rkt(
-          rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr), &rd_kafka_topic_destroy);
-      const rd_kafka_metadata_t* raw = nullptr;
-      const rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, kMetadataTimeoutMs);
-      const Metadata md(raw);
-      if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        readiness.set_broker_reachable(false, rd_kafka_err2str(err));
-        spdlog::warn("Kafka metadata for topic '{}' failed: {}; retrying", options.topic, rd_kafka_err2str(err));
-      } else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                 md->topics[0].partition_cnt > 0) {
+      const int n = partition_count();
+      if (n > 0) {
         readiness.set_topic_missing(false);
-        partitions = md->topics[0].partition_cnt;
-        return true;
-      } else {
-        const rd_kafka_resp_err_t terr = md->topic_cnt == 1 ? md->topics[0].err : RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
-        if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART || terr == RD_KAFKA_RESP_ERR_NO_ERROR) {
-          readiness.set_topic_missing(true);
-          if (!said_missing) spdlog::warn("topic '{}' does not exist yet; waiting for it", options.topic);
-          said_missing = true;
-        } else {
-          spdlog::warn("topic '{}' not usable yet: {}; retrying", options.topic, rd_kafka_err2str(terr));
-        }
+        return n;
       }
-      if (!pause(kRetryDelay)) return false;
+      if (n == 0) {
+        readiness.set_topic_missing(true);
+        if (!said_missing) spdlog::warn("topic '{}' does not exist yet; waiting for it", topic);
+        said_missing = true;
+      } else {
+        spdlog::warn("no metadata for topic '{}' yet; retrying", topic);
+      }
+      if (!pause(kRetryDelay)) return std::nullopt;
     }
-    return false;
+    return std::nullopt;
   }
 
-  // The start high watermark of every partition: the rebuild's target.
-  bool read_watermarks(std::vector<Readiness::Watermarks>& out) {
+  // A table needs a compacted topic: with cleanup.policy=delete, retention drops customers from
+  // every future rebuild. Says so (log, /ready, /metrics), or refuses with --require-compacted.
+  void check_topic_config() {
+    try {
+      const TopicConfig config = describe_topic(rk.get(), topic, std::chrono::milliseconds(5000));
+      if (config.compacted()) {
+        readiness.set_topic_config_warning("");
+        return;
+      }
+      const std::string warning = "topic '" + topic + "' has cleanup.policy=" + config.get("cleanup.policy") +
+                                  ", not compact: retention will drop customers from future rebuilds";
+      readiness.set_topic_config_warning(warning);
+      if (options.require_compacted) throw KafkaException(warning + " (--require-compacted)");
+      spdlog::warn("{}", warning);
+    } catch (const KafkaException& e) {
+      if (options.require_compacted) throw;
+      spdlog::warn("cannot check the topic's configuration: {}", e.what());
+    }
+  }
+
+  // The watermarks of partitions [from, to); nullopt when stopping.
+  std::optional<std::vector<Readiness::Watermarks>> read_watermarks(int from, int to) {
     while (!stopping) {
-      out.clear();
+      std::vector<Readiness::Watermarks> out;
       rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-      for (std::int32_t p = 0; p < partitions && !err; ++p) {
+      for (std::int32_t p = from; p < to && !err; ++p) {
         std::int64_t low = 0, high = 0;
-        err = rd_kafka_query_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high, kMetadataTimeoutMs);
+        err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high, kMetadataTimeoutMs);
         out.push_back({p, low, high});
       }
-      if (!err) return true;
-      spdlog::warn("cannot read the watermarks of '{}': {}; retrying", options.topic, rd_kafka_err2str(err));
-      if (!pause(kRetryDelay)) return false;
+      if (!err) return out;
+      spdlog::warn("cannot read the watermarks of '{}': {}; retrying", topic, rd_kafka_err2str(err));
+      if (!pause(kRetryDelay)) return std::nullopt;
     }
-    return false;
+    return std::nullopt;
   }
 
-  void assign_from_beginning() {
-    PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-    for (std::int32_t p = 0; p < partitions; ++p) {
-      rd_kafka_topic_partition_list_add(list.get(), options.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  // Assigns partitions [0, count): each from the applier's position, or from its beginning.
+  void assign(int count) {
+    const PartitionList list(rd_kafka_topic_partition_list_new(count));
+    for (std::int32_t p = 0; p < count; ++p) {
+      const std::int64_t next = applier.position(p);
+      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
+          next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
     }
     if (const auto err = rd_kafka_assign(rk.get(), list.get())) {
       throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
@@ -222,89 +210,77 @@ struct TableReader::Impl {
   }
 
   void run() {
-    if (!wait_for_topic()) return;
-    std::vector<Readiness::Watermarks> marks;
-    if (!read_watermarks(marks)) return;
-    std::int64_t total = 0;
-    for (const auto& w : marks) total += w.high - w.low;
-    spdlog::info("rebuilding topic '{}': {} partitions, {} records up to the start watermarks", options.topic,
-                 partitions, total);
-    readiness.begin_rebuild(marks);
-    assign_from_beginning();
+    while (!stopping) {
+      const std::optional<int> partitions = wait_for_topic();
+      if (!partitions) return;
+      check_topic_config();
+      const auto marks = read_watermarks(0, *partitions);
+      if (!marks) return;
+      std::int64_t total = 0;
+      for (const auto& w : *marks) total += w.high - w.low;
+      spdlog::info("rebuilding topic '{}': {} partitions, {} records up to the start watermarks", topic, *partitions,
+                   total);
+      applier.begin(*partitions);
+      readiness.begin_rebuild(*marks);
+      assign(*partitions);
+      const ResetReason reset = read_until_reset();
+      if (!reset) return;  // stopping
+      spdlog::warn("{}: rebuilding the table from offset 0; /saldo answers 503 until it is READY again", *reset);
+      rd_kafka_assign(rk.get(), nullptr);
+      store.clear();
+      readiness.restart_rebuild(*reset);
+    }
+  }
 
+  // The poll loop, until stopping (nullopt) or until the table must be rebuilt (the reason).
+  ResetReason read_until_reset() {
     const KafkaQueue queue(rd_kafka_queue_get_consumer(rk.get()));
     std::vector<rd_kafka_message_t*> batch(kBatchSize);
-    next_offsets.assign(static_cast<std::size_t>(partitions), -1);
-    replaying.assign(static_cast<std::size_t>(partitions), 0);
-    auto last_watermarks = std::chrono::steady_clock::now();
+    auto last_watermarks = Clock::now(), last_metadata = Clock::now(), last_purge = Clock::now();
     bool trimmed = false;
     while (!stopping) {
       rd_kafka_poll(rk.get(), 0);  // serves the error and statistics callbacks
       // Block for the first message only, then take what is already queued: the batch call waits
       // out its whole timeout unless the batch fills, which would delay every update while tailing.
-      ssize_t n = 0;
+      std::size_t n = 0;
       if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue.get(), static_cast<int>(kBatchTimeout.count()))) {
         batch[0] = first;
         const ssize_t more = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data() + 1, batch.size() - 1);
-        n = 1 + std::max<ssize_t>(more, 0);
+        n = 1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0));
       }
-      if (n > 0) {
-        apply(std::span(batch.data(), static_cast<std::size_t>(n)));
-        for (ssize_t i = 0; i < n; ++i) rd_kafka_message_destroy(batch[static_cast<std::size_t>(i)]);
-      }
+      ResetReason reset = apply(std::span(batch.data(), n));
+      for (std::size_t i = 0; i < n; ++i) rd_kafka_message_destroy(batch[i]);
+      if (reset) return reset;
+      applier.flush_logs();
+
       if (!trimmed && readiness.ready()) {
         // The rebuild's fetch buffers were freed, but glibc keeps them in its arenas: hand them back,
-        // or the service holds the replay's peak (~1 GB at 5M customers) for its whole life.
+        // or the service holds the replay's peak for its whole life.
         trimmed = true;
         ::malloc_trim(0);
       }
-      const auto now = std::chrono::steady_clock::now();
-      if (now - last_watermarks > std::chrono::seconds(1)) {
+      const auto now = Clock::now();
+      if (now - last_watermarks >= kWatermarkInterval) {
         last_watermarks = now;
-        for (std::int32_t p = 0; p < partitions; ++p) {
-          std::int64_t low = 0, high = 0;
-          if (!rd_kafka_get_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high) && high >= 0) {
-            readiness.set_high_watermark(p, high);
-          }
-        }
+        if ((reset = check_watermarks())) return reset;
+      }
+      if (now - last_metadata >= kMetadataInterval) {
+        last_metadata = now;
+        if ((reset = check_partitions())) return reset;
+      }
+      if (now - last_purge >= kPurgeInterval && readiness.ready()) {
+        last_purge = now;
+        if (const auto settled = applier.settled_time()) store.purge_tombstones(*settled);
       }
     }
+    return std::nullopt;
   }
 
-  void note_position(std::int32_t partition, std::int64_t next) {
-    if (partition >= 0 && partition < partitions) {
-      auto& slot = next_offsets[static_cast<std::size_t>(partition)];
-      auto& again = replaying[static_cast<std::size_t>(partition)];
-      if (next < slot && !again) {
-        spdlog::warn("partition {}: reading offset {} again after {} (the broker reset the position); replaying, "
-                     "older records leave the table as it is",
-                     partition, next - 1, slot - 1);
-      }
-      again = next < slot;
-      slot = std::max(slot, next);
-    }
-  }
-
-  void invalid(const rd_kafka_message_t* m, DecodeError why) {
-    metrics.invalid(why);
-    if (dead_letter) {
-      dead_letter->send(options.topic, m->partition, m->offset, m->key, m->key_len, m->payload, m->len, why);
-    }
-    if (invalid_log.allow()) {
-      spdlog::warn("skipped record at partition {} offset {}: {}", m->partition, m->offset, to_string(why));
-    }
-  }
-
-  void apply(std::span<rd_kafka_message_t*> batch) {
-    // The updates keep their strings' capacity from batch to batch: decoding into them allocates
-    // nothing. Sized before the loop, as the events point into them.
-    if (updates.size() < batch.size()) updates.resize(batch.size());
-    std::size_t used = 0;
-    events.clear();
-    std::uint64_t tombstones = 0;
+  ResetReason apply(std::span<rd_kafka_message_t*> batch) {
+    records.clear();
     for (const rd_kafka_message_t* m : batch) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        note_position(m->partition, m->offset);
+        if (const auto p = applier.end_of_partition(m->partition, m->offset)) return went_back(*p);
         continue;
       }
       if (m->err) {
@@ -315,44 +291,65 @@ struct TableReader::Impl {
         if (error_log.allow()) spdlog::warn("Kafka consume error: {}", rd_kafka_message_errstr(m));
         continue;
       }
-      note_position(m->partition, m->offset + 1);
-      std::optional<std::string_view> key;
-      if (m->key) key.emplace(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload == nullptr) {
-        if (!key) {
-          invalid(m, DecodeError::kNullKey);
-        } else if (!is_valid_customer_id(*key)) {
-          invalid(m, DecodeError::kInvalidKey);
-        } else {
-          events.push_back({StoreEvent::Kind::kErase, *key, 0, {}, m->partition, m->offset});
-          ++tombstones;
-        }
-        continue;
-      }
-      BalanceUpdate& u = updates[used];
-      if (const auto why = decode_update_into(key, {static_cast<const char*>(m->payload), m->len}, u)) {
-        invalid(m, *why);
-        continue;
-      }
-      ++used;
-      events.push_back({StoreEvent::Kind::kSet, u.cliente_id, u.saldo, u.timestamp, m->partition, m->offset});
+      TopicRecord& r = records.emplace_back();
+      r.partition = m->partition;
+      r.offset = m->offset;
+      r.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
+      if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
+      if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
     }
-    results.resize(events.size());
-    store.apply(events, results);
-    std::uint64_t stale = 0;
-    for (const ApplyResult r : results) stale += r == ApplyResult::kStale || r == ApplyResult::kRejected;
-    metrics.records_applied(events.size() - stale);
-    metrics.tombstones(tombstones);
-    metrics.stale(stale);
-    for (std::int32_t p = 0; p < partitions; ++p) {
-      auto& next = next_offsets[static_cast<std::size_t>(p)];
-      if (next >= 0) readiness.advance(p, next);
-      next = -1;
+    if (const auto p = applier.apply(records)) return went_back(*p);
+    return std::nullopt;
+  }
+
+  std::string went_back(std::int32_t partition) const {
+    return "partition " + std::to_string(partition) + " of '" + topic + "' went back below offset " +
+           std::to_string(applier.position(partition)) + " (the topic was recreated or its log truncated)";
+  }
+
+  // The broker's watermarks against what was read: records deleted under us, or a new topic.
+  ResetReason check_watermarks() {
+    for (std::int32_t p = 0; p < applier.partitions(); ++p) {
+      std::int64_t low = -1, high = -1;
+      if (rd_kafka_get_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high) || high < 0) continue;
+      const std::int64_t position = applier.position(p);
+      readiness.set_high_watermark(p, high);
+      if (position >= 0 && high < position) {
+        return "partition " + std::to_string(p) + " of '" + topic + "' ends at " + std::to_string(high) +
+               ", below the " + std::to_string(position) + " already read (the topic was recreated or truncated)";
+      }
+      if (position >= 0 && low > position) {
+        return "partition " + std::to_string(p) + " of '" + topic + "' now starts at " + std::to_string(low) +
+               ", past the unread offset " + std::to_string(position) +
+               " (records were deleted before the table read them)";
+      }
     }
+    return std::nullopt;
+  }
+
+  // Partitions added to the topic are read from their start; a topic that shrank or vanished is new.
+  ResetReason check_partitions() {
+    const int n = partition_count();
+    if (n < 0 || n == applier.partitions()) return std::nullopt;
+    if (n < applier.partitions()) {
+      return n == 0 ? "topic '" + topic + "' was deleted"
+                    : "topic '" + topic + "' has " + std::to_string(n) + " partitions, fewer than the " +
+                          std::to_string(applier.partitions()) + " read (it was recreated)";
+    }
+    const int before = applier.partitions();
+    const auto marks = read_watermarks(before, n);
+    if (!marks) return std::nullopt;
+    spdlog::warn("topic '{}' grew from {} to {} partitions: reading the new ones from their start (a key's murmur2 "
+                 "partition changes with the count; see saldo_admin fix-routing)",
+                 topic, before, n);
+    applier.add_partitions(n);
+    readiness.add_partitions(*marks);
+    assign(n);
+    return std::nullopt;
   }
 };
 
-TableReader::TableReader(KafkaOptions options, BalanceStore& store, Readiness& readiness, Metrics& metrics)
+TableReader::TableReader(TableReaderOptions options, BalanceStore& store, Readiness& readiness, Metrics& metrics)
     : impl_(std::make_unique<Impl>(std::move(options), store, readiness, metrics)) {}
 
 TableReader::~TableReader() {
@@ -362,10 +359,7 @@ TableReader::~TableReader() {
   }
 }
 
-void TableReader::set_dead_letter(DeadLetterSink* sink) { impl_->dead_letter = sink; }
-
 void TableReader::start() {
-  impl_->create_consumer();
   thread_ = std::thread([this] {
     try {
       impl_->run();

@@ -1,13 +1,13 @@
 #pragma once
-// The only Kafka code of the service: reads the compacted topic into the store as a table.
-// Every partition is assigned at the beginning (no consumer group, no commits: every instance
-// needs the whole table); the rebuild ends when each partition reaches its start high watermark;
-// then it tails forever. Missing topic and unreachable broker are states, not crashes.
+// The Kafka loop of the service: reads the compacted topic and hands each batch of records to the
+// RecordApplier (record_applier.h), which decodes and applies them. Every partition is assigned at
+// the beginning (no consumer group, no commits: every instance needs the whole table); the rebuild
+// ends when each partition reaches its start high watermark; then it tails forever. It also
+// watches the topic: partitions added later are read from their start, and a topic recreated or
+// truncated under it (offsets going back, watermarks below its position) makes it rebuild the
+// table from offset 0. A missing topic and an unreachable broker are states, not crashes.
 #include <atomic>
-#include <chrono>
 #include <memory>
-#include <cstdint>
-#include <string>
 #include <thread>
 
 #include "common/config.h"
@@ -19,18 +19,22 @@ namespace saldo {
 
 class DeadLetterSink;
 
+struct TableReaderOptions {
+  KafkaOptions kafka;
+  bool require_compacted = false;  // refuse a topic whose cleanup.policy lacks "compact"
+  DeadLetterSink* dead_letter = nullptr;  // copies of invalid records; must outlive stop()
+};
+
 class TableReader {
  public:
-  TableReader(KafkaOptions options, BalanceStore& store, Readiness& readiness, Metrics& metrics);
+  // Creates the consumer (throws ConfigError/KafkaException on a bad configuration).
+  TableReader(TableReaderOptions options, BalanceStore& store, Readiness& readiness, Metrics& metrics);
   ~TableReader();
   TableReader(const TableReader&) = delete;
   TableReader& operator=(const TableReader&) = delete;
 
-  // Creates the consumer (throws ConfigError/KafkaException on a bad configuration) and starts
-  // reading on its own thread.
+  // Starts reading on its own thread.
   void start();
-  // Copies every invalid record to `sink` (before start(); it must outlive stop()).
-  void set_dead_letter(DeadLetterSink* sink);
   // Asks the thread to stop, joins it and closes the consumer. Returns within ~a batch timeout.
   void stop();
   // True when the reader stopped on an error it cannot retry (it also requested shutdown).

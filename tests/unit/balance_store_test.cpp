@@ -6,6 +6,9 @@
 #include <map>
 #include <random>
 #include <string>
+#include <thread>
+#include <algorithm>
+#include <optional>
 
 #include "consumer_service/compact_timestamp.h"
 
@@ -19,7 +22,7 @@ TEST(BalanceStore, SetThenGet) {
   EXPECT_EQ(store.set("1", 15000, kTs, 0, 7), ApplyResult::kInserted);
   const auto got = store.get("1");
   ASSERT_TRUE(got);
-  EXPECT_EQ(*got, (BalanceSnapshot{15000, kTs, 0, 7}));
+  EXPECT_EQ(*got, (BalanceSnapshot{15000, kTs, 0, 7, std::nullopt}));
   EXPECT_EQ(store.size(), 1u);
   EXPECT_FALSE(store.get("2"));
 }
@@ -28,7 +31,7 @@ TEST(BalanceStore, OverwriteKeepsLatest) {
   BalanceStore store;
   store.set("1", 100, kTs, 2, 1);
   EXPECT_EQ(store.set("1", -250, "2025-10-15T00:00:00", 2, 5), ApplyResult::kUpdated);
-  EXPECT_EQ(*store.get("1"), (BalanceSnapshot{-250, "2025-10-15T00:00:00", 2, 5}));
+  EXPECT_EQ(*store.get("1"), (BalanceSnapshot{-250, "2025-10-15T00:00:00", 2, 5, std::nullopt}));
   EXPECT_EQ(store.size(), 1u);
 }
 
@@ -39,9 +42,128 @@ TEST(BalanceStore, LowerOffsetOfSamePartitionNeverOverwrites) {
   EXPECT_EQ(store.set("1", 300, kTs, 1, 10), ApplyResult::kStale);
   EXPECT_EQ(store.erase("1", 1, 3), ApplyResult::kStale);
   EXPECT_EQ(store.get("1")->saldo, 100);
-  // Another partition (the topic was repartitioned) applies.
-  EXPECT_EQ(store.set("1", 400, kTs, 0, 2), ApplyResult::kUpdated);
-  EXPECT_EQ(*store.get("1"), (BalanceSnapshot{400, kTs, 0, 2}));
+}
+
+// Across partitions the later record time wins, then the higher partition: never the read order.
+TEST(BalanceStore, AcrossPartitionsTheLaterRecordTimeWins) {
+  BalanceStore store;
+  store.set("1", 100, kTs, 1, 10, /*record_time=*/2000);
+  EXPECT_EQ(store.set("1", 200, kTs, 0, 50, 1000), ApplyResult::kStale);  // older, read later
+  EXPECT_EQ(store.set("1", 300, kTs, 0, 51, 3000), ApplyResult::kUpdated);
+  EXPECT_EQ(*store.get("1"), (BalanceSnapshot{300, kTs, 0, 51, std::nullopt}));
+  EXPECT_EQ(store.set("1", 400, kTs, 2, 0, 3000), ApplyResult::kUpdated);  // same time: higher partition
+  EXPECT_EQ(store.set("1", 500, kTs, 1, 99, 3000), ApplyResult::kStale);
+  EXPECT_EQ(store.get("1")->saldo, 400);
+}
+
+// A delete is remembered: an older value on another partition, read after it, does not bring the
+// customer back; a newer one does.
+TEST(BalanceStore, ADeleteBeatsAnOlderValueReadLater) {
+  BalanceStore store;
+  EXPECT_EQ(store.erase("7", 0, 5, 2000), ApplyResult::kAbsent);  // a delete of an id not seen yet
+  EXPECT_EQ(store.set("7", 100, kTs, 1, 0, 1000), ApplyResult::kStale);
+  EXPECT_FALSE(store.get("7"));
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.tombstones(), 1u);
+  EXPECT_EQ(store.set("7", 200, kTs, 1, 1, 3000), ApplyResult::kInserted);
+  EXPECT_EQ(store.get("7")->saldo, 200);
+  EXPECT_EQ(store.tombstones(), 0u);
+  EXPECT_EQ(store.erase("7", 1, 2, 4000), ApplyResult::kErased);
+  EXPECT_EQ(store.set("7", 300, kTs, 0, 6, 3500), ApplyResult::kStale);
+  EXPECT_FALSE(store.get("7"));
+}
+
+// The same records, read partition by partition in every order: the same table.
+TEST(BalanceStore, TheResultDoesNotDependOnThePartitionOrder) {
+  struct Rec { const char* id; bool erase; Centavos saldo; std::int32_t p; std::int64_t off; std::int64_t t; };
+  const std::vector<std::vector<Rec>> partitions = {
+      {{"a", false, 1, 0, 0, 100}, {"b", false, 2, 0, 1, 150}, {"a", true, 0, 0, 2, 300}, {"c", false, 9, 0, 3, 300}},
+      {{"a", false, 5, 1, 0, 200}, {"b", true, 0, 1, 1, 120}, {"c", false, 8, 1, 2, 300}},
+      {{"b", false, 7, 2, 0, 110}, {"a", false, 6, 2, 1, 250}, {"d", true, 0, 2, 2, 50}},
+  };
+  std::vector<int> order = {0, 1, 2};
+  std::optional<std::map<std::string, Centavos>> first;
+  do {
+    BalanceStore store;
+    for (int p : order) {
+      for (const Rec& r : partitions[static_cast<std::size_t>(p)]) {
+        if (r.erase) store.erase(r.id, r.p, r.off, r.t);
+        else store.set(r.id, r.saldo, kTs, r.p, r.off, r.t);
+      }
+    }
+    std::map<std::string, Centavos> table;
+    for (const char* id : {"a", "b", "c", "d"}) {
+      if (const auto got = store.get(id)) table[id] = got->saldo;
+    }
+    // a: deleted at 300 on p0 (newest); b: p0's 150; c: same time 300, p1 beats p0; d: never set.
+    EXPECT_EQ(table, (std::map<std::string, Centavos>{{"b", 2}, {"c", 8}})) << order[0] << order[1] << order[2];
+    if (!first) first = table;
+  } while (std::next_permutation(order.begin(), order.end()));
+}
+
+TEST(BalanceStore, PurgeForgetsOnlyDeletesOlderThanTheSettledTime) {
+  BalanceStore store;
+  store.erase("old", 0, 0, 1000);
+  store.erase("new", 0, 1, 5000);
+  store.set("live", 1, kTs, 0, 2, 500);
+  EXPECT_EQ(store.tombstones(), 2u);
+  EXPECT_EQ(store.purge_tombstones(2000), 1u);
+  EXPECT_EQ(store.tombstones(), 1u);
+  EXPECT_EQ(store.set("new", 1, kTs, 1, 0, 4000), ApplyResult::kStale);  // still remembered
+  EXPECT_EQ(store.get("live")->saldo, 1);
+  EXPECT_EQ(store.size(), 1u);
+}
+
+TEST(BalanceStore, ARejectedNewerRecordIsReportedUntilANewerOneApplies) {
+  BalanceStore store;
+  store.set("1", 100, kTs, 0, 0, 1000);
+  store.note_rejected("1", "invalid_amount", 0, 0, 900);  // older than what is held: not reported
+  EXPECT_FALSE(store.get("1")->newer_rejected);
+  store.note_rejected("1", "invalid_amount", 0, 1, 1000);
+  EXPECT_EQ(store.get("1")->newer_rejected, (RejectedRecord{"invalid_amount", 0, 1}));
+  EXPECT_EQ(store.get("1")->saldo, 100);
+  store.note_rejected("2", "wrong_type", 1, 4, 1000);  // a customer with no good value
+  EXPECT_FALSE(store.get("2"));
+  EXPECT_EQ(store.rejected("2"), (RejectedRecord{"wrong_type", 1, 4}));
+  store.set("1", 200, kTs, 0, 2, 1000);
+  EXPECT_FALSE(store.get("1")->newer_rejected);
+  EXPECT_TRUE(store.rejected("2"));
+  store.clear();
+  EXPECT_FALSE(store.rejected("2"));
+}
+
+TEST(BalanceStore, OnlyOneWriterThread) {
+  BalanceStore store;
+  store.set("1", 1, kTs, 0, 0);
+  bool threw = false;
+  std::thread other([&] {
+    try {
+      store.set("2", 1, kTs, 0, 1);
+    } catch (const std::logic_error&) {
+      threw = true;
+    }
+  });
+  other.join();
+  EXPECT_TRUE(threw);
+  EXPECT_FALSE(store.get("2"));
+}
+
+TEST(BalanceStore, IdsFollowTheIdRule) {
+  BalanceStore store;
+  EXPECT_EQ(store.set(std::string(65, 'x'), 1, kTs, 0, 0), ApplyResult::kRejected);
+  EXPECT_EQ(store.set(std::string(64, 'x'), 1, kTs, 0, 1), ApplyResult::kInserted);
+}
+
+TEST(BalanceStore, ClearEmptiesTheTable) {
+  BalanceStore store;
+  for (int i = 0; i < 1000; ++i) store.set(std::to_string(i), i, kTs, 0, i);
+  store.erase("5", 0, 2000);
+  store.clear();
+  EXPECT_EQ(store.size(), 0u);
+  EXPECT_EQ(store.tombstones(), 0u);
+  EXPECT_FALSE(store.get("1"));
+  EXPECT_EQ(store.set("1", 7, kTs, 0, 0), ApplyResult::kInserted);  // offsets start over
+  EXPECT_EQ(store.get("1")->saldo, 7);
 }
 
 TEST(BalanceStore, DeleteAndDeleteOfUnknown) {
@@ -63,11 +185,11 @@ TEST(BalanceStore, LongIdsAndUnusualTimestampsRoundTrip) {
   const std::string long_id(64, 'x');
   const std::string odd_ts = "2025-10-14T10:30:45-03:00";
   store.set(long_id, 1, odd_ts, 0, 0);
-  store.set("12345678901234", 2, "2025-10-14 10:30:45.123456", 0, 1);  // 14 chars: inline
-  store.set("123456789012345", 3, "2025-10-14T10:30:45Z", 0, 2);      // 15 chars: heap
-  EXPECT_EQ(*store.get(long_id), (BalanceSnapshot{1, odd_ts, 0, 0}));
+  store.set("12345678901234", 2, "2025-10-14 10:30:45.123456", 0, 1);  // 14 chars: heap
+  store.set("1234567890123", 3, "2025-10-14T10:30:45Z", 0, 2);        // 13 chars: inline
+  EXPECT_EQ(*store.get(long_id), (BalanceSnapshot{1, odd_ts, 0, 0, std::nullopt}));
   EXPECT_EQ(store.get("12345678901234")->timestamp, "2025-10-14 10:30:45.123456");
-  EXPECT_EQ(store.get("123456789012345")->timestamp, "2025-10-14T10:30:45Z");
+  EXPECT_EQ(store.get("1234567890123")->timestamp, "2025-10-14T10:30:45Z");
   EXPECT_FALSE(store.get(std::string(63, 'x')));
   store.set(long_id, 5, kTs, 0, 3);
   EXPECT_EQ(store.get(long_id)->timestamp, kTs);
@@ -96,11 +218,12 @@ TEST(BalanceStore, MatchesAReferenceMapUnderRandomChurn) {
     const std::string id = std::to_string(rng() % 20000);
     if (rng() % 4 == 0) {
       store.erase(id, 0, offset);
+      if (rng() % 8 == 0) store.purge_tombstones(offset + 1);  // every delete so far is settled
       expected.erase(id);
     } else {
       const auto saldo = static_cast<Centavos>(rng() % 1000000) - 500000;
       store.set(id, saldo, kTs, 0, offset);
-      expected[id] = BalanceSnapshot{saldo, kTs, 0, offset};
+      expected[id] = BalanceSnapshot{saldo, kTs, 0, offset, std::nullopt};
     }
     ++offset;
   }

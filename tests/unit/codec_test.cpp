@@ -2,6 +2,7 @@
 
 #include <random>
 #include <set>
+#include <utility>
 #include <string>
 
 #include <gtest/gtest.h>
@@ -124,10 +125,11 @@ TEST(Codec, EveryDecodeError) {
   EXPECT_EQ(error_of("1", "\"x\""), DecodeError::kNotAnObject);
   EXPECT_EQ(error_of("1", "null"), DecodeError::kNotAnObject);
   EXPECT_EQ(error_of("1", "{}"), DecodeError::kMissingField);
-  EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":1})"), DecodeError::kMissingField);
   EXPECT_EQ(error_of("1", R"({"cliente_id":"1","timestamp":"2025-10-14T10:30:45"})"), DecodeError::kMissingField);
   EXPECT_EQ(error_of("1", R"({"saldo":1,"timestamp":"2025-10-14T10:30:45"})"), DecodeError::kMissingField);
-  EXPECT_EQ(error_of("1", R"({"cliente_id":1,"saldo":1,"timestamp":"2025-10-14T10:30:45"})"), DecodeError::kWrongType);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":true,"saldo":1,"timestamp":"2025-10-14T10:30:45"})"), DecodeError::kWrongType);
+  EXPECT_EQ(error_of("2", R"({"cliente_id":1,"saldo":1,"timestamp":"2025-10-14T10:30:45"})"), DecodeError::kIdMismatch);
+  EXPECT_EQ(error_of("1", R"({"cliente_id":1.0,"saldo":1,"timestamp":"2025-10-14T10:30:45"})"), DecodeError::kIdMismatch);
   EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":null,"timestamp":"2025-10-14T10:30:45"})"),
             DecodeError::kWrongType);
   EXPECT_EQ(error_of("1", R"({"cliente_id":"1","saldo":[1],"timestamp":"2025-10-14T10:30:45"})"),
@@ -141,25 +143,88 @@ TEST(Codec, EveryDecodeError) {
 
 TEST(Codec, ErrorNamesAreDistinct) {
   std::set<std::string_view> names;
-  for (int i = 0; i < kDecodeErrorCount; ++i) names.insert(to_string(static_cast<DecodeError>(i)));
-  EXPECT_EQ(names.size(), static_cast<std::size_t>(kDecodeErrorCount));
+  for (std::size_t i = 0; i < kDecodeErrorCount; ++i) names.insert(to_string(static_cast<DecodeError>(i)));
+  EXPECT_EQ(names.size(), kDecodeErrorCount);
   EXPECT_EQ(names.count("unknown"), 0u);
 }
 
 TEST(Codec, Timestamps) {
   for (const char* ok : {"2025-10-14T10:30:45", "2025-10-14 10:30:45", "2025-10-14T10:30:45.1", "2025-10-14T10:30:45.123456789",
                          "2025-10-14T10:30:45Z", "2025-10-14T10:30:45.5+01:00", "2025-10-14T10:30:45-0300",
-                         "2025-10-14T10:30:45+05", "2025-12-31T23:59:60Z"}) {
+                         "2025-10-14T10:30:45+05", "2025-12-31T23:59:60Z", "2024-02-29T10:30:45", "2025-10-14T10:30:45,5"}) {
     EXPECT_TRUE(is_valid_timestamp(ok)) << ok;
   }
   for (const char* bad : {"", "2025-10-14", "2025-10-14T10:30", "2025-13-14T10:30:45", "2025-10-00T10:30:45",
                           "2025-10-14T24:00:00", "2025-10-14T10:60:45", "2025-10-14X10:30:45", "2025-10-14T10:30:45.",
                           "2025-10-14T10:30:45.1234567890", "2025-10-14T10:30:45Zx", "2025-10-14T10:30:45+1",
-                          "2025-10-14T10:30:45+01:", "25-10-14T10:30:45", "2025/10/14T10:30:45", "2025-10-14T10:30:45 "}) {
+                          "2025-10-14T10:30:45+01:", "25-10-14T10:30:45", "2025/10/14T10:30:45", "2025-10-14T10:30:45 ",
+                          "2025-02-29T10:30:45", "2025-04-31T10:30:45"}) {
     EXPECT_FALSE(is_valid_timestamp(bad)) << bad;
   }
   EXPECT_TRUE(is_valid_timestamp(now_timestamp())) << now_timestamp();
   EXPECT_EQ(now_timestamp().size(), 19u);
+}
+
+RecordDecode decode(std::optional<std::string_view> key, std::optional<std::string_view> value, BalanceUpdate& u,
+                    std::int64_t record_ms = 1760437845123) {
+  return decode_record(key, value, record_ms, u);
+}
+
+TEST(DecodeRecord, SetEraseOrInvalid) {
+  BalanceUpdate u;
+  EXPECT_EQ(decode("1", kGood, u).kind, RecordKind::kSet);
+  EXPECT_EQ(u.saldo, 15000);
+  EXPECT_EQ(decode("1", std::nullopt, u).kind, RecordKind::kErase);
+  const RecordDecode no_key = decode(std::nullopt, std::nullopt, u);
+  EXPECT_EQ(no_key.kind, RecordKind::kInvalid);
+  EXPECT_EQ(no_key.error, DecodeError::kNullKey);
+  EXPECT_EQ(decode("a b", std::nullopt, u).error, DecodeError::kInvalidKey);
+  EXPECT_EQ(decode("1", std::string_view(), u).error, DecodeError::kInvalidJson);  // empty, not null: no delete
+}
+
+// What other clients write, accepted and noted (each note is a metric).
+TEST(DecodeRecord, OtherClientsForms) {
+  BalanceUpdate u;
+  RecordDecode d = decode("3", R"({"cliente_id":3,"saldo":10,"timestamp":"2025-10-14T10:30:45"})", u);
+  ASSERT_EQ(d.kind, RecordKind::kSet);
+  EXPECT_TRUE(d.notes.id_was_number);
+  EXPECT_EQ(u.cliente_id, "3");
+
+  d = decode("1", R"({"cliente_id":"1","saldo":1})", u);
+  ASSERT_EQ(d.kind, RecordKind::kSet);
+  EXPECT_TRUE(d.notes.timestamp_from_record);
+  EXPECT_EQ(u.timestamp, "2025-10-14T10:30:45.123Z");  // the record's timestamp, UTC
+
+  d = decode("1", with_saldo("150.00000000000003"), u);
+  ASSERT_EQ(d.kind, RecordKind::kSet);
+  EXPECT_TRUE(d.notes.amount_rounded);
+  EXPECT_EQ(u.saldo, 15000);
+  EXPECT_FALSE(decode("1", kGood, u).notes.amount_rounded);
+  // The same digits in a string are a person's decimal, not a float's noise: rejected.
+  EXPECT_EQ(decode("1", with_saldo("\"150.00000000000003\""), u).error, DecodeError::kInvalidAmount);
+}
+
+// The tolerance rule (money.h): within kMaxNoiseUlps doubles of a whole centavo.
+TEST(Money, FloatNoiseIsRoundedARealThirdDecimalIsNot) {
+  const auto amount = [](std::string_view text) {
+    bool rounded = false;
+    const auto c = parse_json_amount(text, &rounded);
+    return c ? std::optional<std::pair<Centavos, bool>>({*c, rounded}) : std::nullopt;
+  };
+  EXPECT_EQ(amount("150.00000000000003"), (std::pair<Centavos, bool>{15000, true}));  // 150.0-0.1-0.2+0.3
+  EXPECT_EQ(amount("0.30000000000000004"), (std::pair<Centavos, bool>{30, true}));    // 0.1+0.2
+  EXPECT_EQ(amount("-0.30000000000000004"), (std::pair<Centavos, bool>{-30, true}));
+  EXPECT_EQ(amount("2.6799999999999997"), (std::pair<Centavos, bool>{268, true}));   // 2.68 one ulp below
+  EXPECT_EQ(amount("1.15"), (std::pair<Centavos, bool>{115, false}));
+  EXPECT_EQ(amount("1.150"), (std::pair<Centavos, bool>{115, false}));  // a zero third decimal is exact
+  EXPECT_FALSE(amount("1234.567"));
+  EXPECT_FALSE(amount("1e-05"));
+  EXPECT_FALSE(amount("0.005"));
+  EXPECT_FALSE(amount("150.0000000001"));   // far more than a few ulps from 150 at this magnitude
+  EXPECT_FALSE(amount("1e300"));
+  // Edges of the tolerance: 0.3 is 5404319552844595 x 2^-54; 4 ulps away is accepted, 5 is not.
+  EXPECT_EQ(amount("0.30000000000000021"), (std::pair<Centavos, bool>{30, true}));  // +4 ulps
+  EXPECT_FALSE(amount("0.30000000000000027"));                                        // +5 ulps
 }
 
 // Whatever bytes arrive, the decoder answers (no crash, no exception) and agrees with nlohmann

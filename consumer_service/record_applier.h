@@ -1,0 +1,77 @@
+#pragma once
+// From records of the topic to the table, with no Kafka in it: decodes each record (common/codec.h),
+// gives it its ordering time, applies the batch to the store, counts what happened, names what it
+// could not apply, and tells the reader where each partition stands. The reader (table_reader.h)
+// only fetches; unit tests drive this class directly.
+#include <cstdint>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string_view>
+#include <vector>
+
+#include "common/codec.h"
+#include "consumer_service/balance_store.h"
+#include "consumer_service/log_limiter.h"
+#include "consumer_service/metrics.h"
+#include "consumer_service/readiness.h"
+
+namespace saldo {
+
+// One record as the reader hands it over (views into the consumer's buffers).
+struct TopicRecord {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int64_t timestamp_ms = 0;             // the Kafka record timestamp
+  std::optional<std::string_view> key;       // nullopt: no key
+  std::optional<std::string_view> value;     // nullopt: a tombstone
+};
+
+class RecordApplier {
+ public:
+  // Called for each record that could not be applied (the dead-letter copy).
+  using InvalidHook = std::function<void(const TopicRecord&, DecodeError)>;
+
+  RecordApplier(BalanceStore& store, Readiness& readiness, Metrics& metrics);
+  void on_invalid(InvalidHook hook) { on_invalid_ = std::move(hook); }
+
+  // A new table of `partitions` partitions, nothing read yet.
+  void begin(std::int32_t partitions);
+  // The topic grew to `partitions`; the new ones start unread.
+  void add_partitions(std::int32_t partitions);
+  std::int32_t partitions() const noexcept { return static_cast<std::int32_t>(positions_.size()); }
+
+  // Applies a batch in order. Returns a partition whose records went back below what was already
+  // read (the topic was recreated or truncated under us), after which the table must be rebuilt.
+  std::optional<std::int32_t> apply(std::span<const TopicRecord> batch);
+  // The consumer reached the end of `partition`; `next` is the offset it will read next. Same return.
+  std::optional<std::int32_t> end_of_partition(std::int32_t partition, std::int64_t next);
+
+  // The next offset of a partition (-1: nothing read yet).
+  std::int64_t position(std::int32_t partition) const { return positions_.at(static_cast<std::size_t>(partition)); }
+  // A time no record still to be read can be ordered before: every partition's ordering time has
+  // passed it (nullopt while some partition has not been read). Deletes before it can be forgotten.
+  std::optional<std::int64_t> settled_time() const;
+  void flush_logs() { invalid_log_.flush(); misrouted_log_.flush(); }
+
+ private:
+  bool advance(std::int32_t partition, std::int64_t next);  // false: went backwards
+  void invalid(const TopicRecord& r, DecodeError why, std::int64_t order_time);
+
+  BalanceStore& store_;
+  Readiness& readiness_;
+  Metrics& metrics_;
+  InvalidHook on_invalid_;
+  LogLimiter invalid_log_{"skipped-record lines", 10, std::chrono::seconds(10)};
+  LogLimiter misrouted_log_{"misrouted-record lines", 5, std::chrono::seconds(60)};
+
+  std::vector<std::int64_t> positions_;    // next offset per partition
+  std::vector<std::int64_t> order_times_;  // the greatest record timestamp read per partition
+  std::vector<char> touched_;              // partitions of the current batch
+  // Kept between batches: decoding into them allocates nothing once they have grown.
+  std::vector<BalanceUpdate> updates_;
+  std::vector<StoreEvent> events_;
+  std::vector<ApplyResult> results_;
+};
+
+}  // namespace saldo

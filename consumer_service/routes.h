@@ -1,0 +1,36 @@
+#pragma once
+// The service's routes, in one place: the API dispatches on them and the metrics label by them.
+#include <cstddef>
+#include <cstdint>
+#include <string_view>
+
+namespace saldo {
+
+enum class Route : std::uint8_t { kSaldo, kHealth, kReady, kMetrics, kPage, kOther, kCount };
+inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(Route::kCount);
+
+// The label of a route in /metrics ("/saldo", "/health", ..., "other").
+constexpr std::string_view to_string(Route r) {
+  switch (r) {
+    case Route::kSaldo: return "/saldo";
+    case Route::kHealth: return "/health";
+    case Route::kReady: return "/ready";
+    case Route::kMetrics: return "/metrics";
+    case Route::kPage: return "/";
+    case Route::kOther:
+    case Route::kCount: break;
+  }
+  return "other";
+}
+
+// The route a request path belongs to; kOther for a path the service does not serve.
+constexpr Route route_of(std::string_view path) noexcept {
+  if (path.starts_with("/saldo/")) return Route::kSaldo;
+  if (path == "/health") return Route::kHealth;
+  if (path == "/ready") return Route::kReady;
+  if (path == "/metrics") return Route::kMetrics;
+  if (path == "/") return Route::kPage;
+  return Route::kOther;
+}
+
+}  // namespace saldo
