@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <chrono>
 #include <condition_variable>
+#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -350,7 +351,7 @@ struct TableReader::Impl {
 };
 
 TableReader::TableReader(TableReaderOptions options, BalanceStore& store, Readiness& readiness, Metrics& metrics)
-    : impl_(std::make_unique<Impl>(std::move(options), store, readiness, metrics)) {}
+    : impl_(std::make_shared<Impl>(std::move(options), store, readiness, metrics)) {}
 
 TableReader::~TableReader() {
   try {
@@ -379,9 +380,21 @@ void TableReader::stop() {
   }
   impl_->wake.notify_all();
   thread_.join();
-  // No group and no commits: closing only stops the fetchers.
-  rd_kafka_consumer_close(impl_->rk.get());
-  impl_->rk.reset();
+  // No group and no commits: closing only stops the fetchers. librdkafka 2.0.2 can hang in
+  // rd_kafka_destroy() after a topic was deleted and recreated under the consumer (its broker thread
+  // never lets go of the vanished partitions): bounded here, the process exits anyway. The closing
+  // thread keeps Impl alive, since librdkafka's threads may still call its callbacks.
+  auto closed = std::make_shared<std::promise<void>>();
+  std::future<void> done = closed->get_future();
+  std::thread([impl = impl_, closed] {
+    rd_kafka_consumer_close(impl->rk.get());
+    impl->rk.reset();
+    closed->set_value();
+  }).detach();
+  if (done.wait_for(std::chrono::seconds(2)) == std::future_status::timeout) {
+    spdlog::warn("the Kafka consumer did not close within 2 s (librdkafka 2.0.2 after a recreated topic); exiting "
+                 "without waiting for it");
+  }
 }
 
 }  // namespace saldo

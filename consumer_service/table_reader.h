@@ -43,7 +43,7 @@ class TableReader {
   struct Impl;
 
  private:
-  std::unique_ptr<Impl> impl_;
+  std::shared_ptr<Impl> impl_;  // shared with the thread that closes the consumer (see stop())
   std::thread thread_;
   std::atomic<bool> failed_{false};
 };

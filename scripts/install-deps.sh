@@ -18,7 +18,7 @@ TEST_PACKAGES=(
   # test and benchmark libraries
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks
-  wrk postgresql python3
+  wrk postgresql python3 python3-venv
   # fuzzing (libFuzzer) and metrics checks (promtool)
   clang libclang-rt-14-dev prometheus
   # e2e: the page in headless Chromium (playwright-core from npm), compose file checks (PyYAML)

@@ -71,6 +71,15 @@ run_ctest() {  # dir label [extra ctest args]
   rm -f "$out"
 }
 
+step "the tests' second Kafka client: confluent-kafka from PyPI in build/pyenv"
+venv=$root/build/pyenv
+if ! "$venv/bin/python" -c 'import confluent_kafka' 2>/dev/null; then
+  rm -rf "$venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt
+fi
+export SALDO_TEST_PYTHON=$venv/bin/python
+
 step "building (build/test)"
 configure_and_build build/test -DSALDO_BUILD_TESTS=ON -DSALDO_BUILD_BENCH=ON
 
