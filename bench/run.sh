@@ -104,7 +104,7 @@ if [ "${BENCH_PREBUILT:-}" = 1 ]; then
   log "using the binaries in $build as they are (BENCH_PREBUILT=1)"
 else
   log "building release binaries into $build"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_WERROR=ON -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness \
     $([ $micro = 1 ] && echo micro_bench) >&2
 fi
