@@ -9,17 +9,12 @@
 #include <sstream>
 
 namespace saldo {
+#include "common/text.h"
+
 namespace {
 
 // No abbreviated option names: "--top" must not silently mean "--topic".
 constexpr int kStyle = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
-
-std::string_view trim(std::string_view s) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool is_env_key(std::string_view k) {
   if (k.empty() || std::isdigit(static_cast<unsigned char>(k[0]))) return false;

@@ -4,17 +4,12 @@
 #include <vector>
 
 #include <nlohmann/json.hpp>
+#include "common/text.h"
 
 #include "common/customer_id.h"
 
 namespace saldo {
 namespace {
-
-std::string_view trim(std::string_view s) {
-  while (!s.empty() && (s.front() == ' ' || s.front() == '\t' || s.front() == '\r')) s.remove_prefix(1);
-  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
-  return s;
-}
 
 std::string shown(std::string_view s) {
   constexpr std::size_t kMax = 40;

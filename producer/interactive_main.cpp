@@ -15,6 +15,7 @@
 #include "common/customer_id.h"
 #include "common/logging.h"
 #include "common/shutdown.h"
+#include "common/text.h"
 #include "producer/balance_sender.h"
 #include "producer/presets.h"
 
@@ -34,13 +35,6 @@ constexpr const char* kHelp =
     "  quit            flush and leave (end of input does the same)\n"
     "  ids: 1 to 64 of [A-Za-z0-9._-]; balances: at most 2 decimals with a dot, e.g. -12.50\n";
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 class Prompt {
  public:
   Prompt(BalanceSender& sender, std::chrono::milliseconds timeout)
@@ -53,7 +47,7 @@ class Prompt {
     for (;;) {
       std::optional<std::string> line = ask("cliente_id> ");
       if (!line) break;
-      std::string cmd = trim(*line);
+      std::string cmd(trim(*line));
       if (cmd.empty()) continue;
       if (cmd == "quit" || cmd == "exit" || cmd == "q") break;
       if (cmd == "help" || cmd == "?") {
@@ -124,7 +118,7 @@ class Prompt {
     for (;;) {
       std::optional<std::string> line = ask("saldo> ");
       if (!line) return std::nullopt;
-      std::string text = trim(*line);
+      std::string text(trim(*line));
       if (text.empty()) continue;
       if (auto amount = check_amount(text)) return amount;
     }
