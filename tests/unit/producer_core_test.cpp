@@ -127,6 +127,24 @@ TEST(InputFile, JsonLines) {
   EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1)").find("JSON"), std::string::npos);
   EXPECT_NE(bad(R"([1,2])").find("object"), std::string::npos);
   EXPECT_NE(bad("{\"cliente_id\":\"1\xff\",\"saldo\":1}").find("JSON"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1,"timestamp":"yesterday"})").find("timestamp"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","timestamp":"2025-10-14T10:30:45"})").find("missing saldo"), std::string::npos);
+  EXPECT_NE(bad(R"({})").find("missing cliente_id"), std::string::npos);
+}
+
+// The line is judged by the service's decoder: what the service would reject is rejected here.
+TEST(InputFile, JsonLinesFollowTheWireFormatsStrictRules) {
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1,"saldo":2})").find("twice"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","cliente_id":"2","saldo":1})").find("twice"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1,"timestamp":"2025-10-14T10:30:45","timestamp":"x"})").find("twice"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1} x)").find("JSON"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"bad id","saldo":1})").find("invalid cliente_id"), std::string::npos);
+  // A nested "cliente_id" is not the line's id; an escaped id is still the id it spells.
+  EXPECT_EQ(good(R"({"x":{"cliente_id":"9"},"cliente_id":"1","saldo":2})"), (BalanceUpdate{"1", 200, ""}));
+  EXPECT_EQ(good(R"({"cliente_id":"\u0030","saldo":2})"), (BalanceUpdate{"0", 200, ""}));
+  EXPECT_EQ(good(R"( {"timestamp":"2025-10-14 10:30:45","saldo":"2.5","cliente_id":"a"} )"),
+            (BalanceUpdate{"a", 250, "2025-10-14 10:30:45"}));
 }
 
 }  // namespace
