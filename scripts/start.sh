@@ -104,7 +104,7 @@ else
     logged "$build_log" scripts/build.sh
     bin=$(tail -n 1 "$build_log")
   fi
-  for b in producer/producer producer/producer_interactive producer/saldo_admin consumer_service/consumer_service; do
+  for b in producer/producer producer/producer_interactive tools/saldo_admin consumer_service/consumer_service; do
     [ -x "$bin/$b" ] || fail "$bin/$b is missing (run scripts/build.sh, or unset SALDO_BIN_DIR)"
   done
 
@@ -144,7 +144,7 @@ else
   else
     step "checking the Kafka broker at $BOOTSTRAP_SERVERS (external: started elsewhere, never stopped here)"
     printf 'mode=external\nhttp_port=%s\n' "$HTTP_PORT" > "$state_file"
-    logged "$kafka_log" "$bin/producer/saldo_admin" wait-for-broker --timeout 30
+    logged "$kafka_log" "$bin/tools/saldo_admin" wait-for-broker --timeout 30
   fi
 
 # ------------------------------------------------------------------------------------------- topic

@@ -10,7 +10,7 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/logging.h"
-#include "producer/topic_admin_args.h"
+#include "tools/topic_admin_args.h"
 
 namespace saldo {
 namespace {
