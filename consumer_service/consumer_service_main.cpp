@@ -1,7 +1,6 @@
 // consumer_service: rebuilds the balances table from the compacted topic and serves it over HTTP.
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -92,25 +91,22 @@ int run(int argc, const char* const argv[]) {
                     "HTTP worker threads; each open keep-alive connection holds one");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
-  const po::variables_map vm = loader.parse_or_exit(argc, argv);
+  const std::optional<po::variables_map> parsed = loader.parse(argc, argv);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
 
   KafkaOptions kafka;
   HttpServerOptions http;
   std::string dead_letter_topic;
-  try {
-    kafka = kafka_options(vm);
-    const HttpOptions h = http_options(vm);
-    http.host = h.host;
-    http.port = h.port;
-    http.threads = vm["http-threads"].as<int>();
-    if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
-    dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
-    if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
-    setup_logging(log_options(vm), "consumer_service");
-  } catch (const ConfigError& e) {
-    std::cerr << "consumer_service: " << e.what() << std::endl;
-    return 2;
-  }
+  kafka = kafka_options(vm);
+  const HttpOptions h = http_options(vm);
+  http.host = h.host;
+  http.port = h.port;
+  http.threads = vm["http-threads"].as<int>();
+  if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
+  dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
+  if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
+  setup_logging(log_options(vm), "consumer_service");
   log_config(kafka, http);
   install_shutdown_handlers();
 
@@ -129,9 +125,8 @@ int run(int argc, const char* const argv[]) {
     }
     reader.start();
     server.start();
-  } catch (const ConfigError& e) {
-    std::cerr << "consumer_service: " << e.what() << std::endl;
-    return 2;
+  } catch (const ConfigError&) {
+    throw;  // run_main: one line on stderr, exit 2
   } catch (const std::exception& e) {
     spdlog::critical("{}", e.what());
     return 1;

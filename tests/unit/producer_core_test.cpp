@@ -6,6 +6,7 @@
 #include "producer/input_file.h"
 #include "producer/load_generator.h"
 #include "producer/presets.h"
+#include "producer/send_timeout.h"
 
 namespace saldo {
 namespace {
@@ -145,6 +146,21 @@ TEST(InputFile, JsonLinesFollowTheWireFormatsStrictRules) {
   EXPECT_EQ(good(R"({"cliente_id":"\u0030","saldo":2})"), (BalanceUpdate{"0", 200, ""}));
   EXPECT_EQ(good(R"( {"timestamp":"2025-10-14 10:30:45","saldo":"2.5","cliente_id":"a"} )"),
             (BalanceUpdate{"a", 250, "2025-10-14 10:30:45"}));
+}
+
+po::variables_map timeout_args(std::vector<const char*> args) {
+  ConfigLoader loader("prog", "usage");
+  add_timeout_option(loader, "seconds");
+  args.insert(args.begin(), "prog");
+  return *loader.parse(static_cast<int>(args.size()), args.data());
+}
+
+TEST(SendTimeout, SecondsInRange) {
+  EXPECT_EQ(timeout_option(timeout_args({})), std::chrono::milliseconds(30000));
+  EXPECT_EQ(timeout_option(timeout_args({"--timeout", "0.25"})), std::chrono::milliseconds(250));
+  EXPECT_THROW(timeout_option(timeout_args({"--timeout", "0"})), ConfigError);
+  EXPECT_THROW(timeout_option(timeout_args({"--timeout", "3601"})), ConfigError);
+  EXPECT_THROW(timeout_option(timeout_args({"--timeout", "nan"})), ConfigError);
 }
 
 }  // namespace
