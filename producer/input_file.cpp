@@ -32,20 +32,21 @@ InputLine make_update(std::string_view id, std::string_view saldo, std::optional
 // A JSON line is judged by the service's own decoder (one rule for what a valid value is), which
 // takes the id as a separate key, as a Kafka record has it. A file line has no key: the candidates
 // are the plain "cliente_id":"..." texts in the line, and the decoder confirms the right one.
-std::vector<std::string_view> id_candidates(std::string_view line) {
+// Returns the next candidate from `pos` on, and moves `pos` past it.
+std::optional<std::string_view> next_id_candidate(std::string_view line, std::size_t& pos) {
   constexpr std::string_view kName = "\"cliente_id\"";
-  std::vector<std::string_view> out;
-  for (std::size_t p = line.find(kName); p != std::string_view::npos; p = line.find(kName, p)) {
-    p += kName.size();
-    const std::size_t colon = line.find_first_not_of(" \t", p);
+  while ((pos = line.find(kName, pos)) != std::string_view::npos) {
+    pos += kName.size();
+    const std::size_t colon = line.find_first_not_of(" \t", pos);
     if (colon == std::string_view::npos || line[colon] != ':') continue;
     const std::size_t quote = line.find_first_not_of(" \t", colon + 1);
     if (quote == std::string_view::npos || line[quote] != '"') continue;
     const std::size_t end = line.find('"', quote + 1);
-    if (end == std::string_view::npos) break;
-    out.push_back(line.substr(quote + 1, end - quote - 1));
+    if (end == std::string_view::npos) return std::nullopt;
+    pos = end + 1;
+    return line.substr(quote + 1, end - quote - 1);
   }
-  return out;
+  return std::nullopt;
 }
 
 // The one call of the strict decoder.
@@ -71,16 +72,17 @@ DecodeResult decode_line(std::string_view key, std::string_view line) {
   return std::get<DecodeError>(again) == DecodeError::kInvalidJson ? r : again;
 }
 
-std::string describe(DecodeError why, const std::vector<std::string_view>& ids) {
+// `first_id`: the first id candidate of the line, if it has one.
+std::string describe(DecodeError why, std::optional<std::string_view> first_id) {
   switch (why) {
     case DecodeError::kInvalidJson: return "not valid JSON (or not UTF-8, or a field given twice)";
     case DecodeError::kNotAnObject: return "not a JSON object";
-    case DecodeError::kMissingField: return ids.empty() ? "missing cliente_id" : "missing saldo";
+    case DecodeError::kMissingField: return first_id ? "missing saldo" : "missing cliente_id";
     case DecodeError::kWrongType:
       return "a field of the wrong type (cliente_id and timestamp are strings, saldo a number or a decimal string)";
     case DecodeError::kIdMismatch:
-      return ids.empty() ? "cliente_id must be written without escapes"
-                         : "invalid cliente_id " + shown(ids.front()) + " (1 to 64 of [A-Za-z0-9._-])";
+      return first_id ? "invalid cliente_id " + shown(*first_id) + " (1 to 64 of [A-Za-z0-9._-])"
+                      : "cliente_id must be written without escapes";
     case DecodeError::kInvalidAmount: return "invalid saldo: more than 2 decimal places, out of range or not a number";
     case DecodeError::kInvalidTimestamp: return "invalid timestamp (expected YYYY-MM-DDTHH:MM:SS)";
     case DecodeError::kTooLarge: return "longer than " + std::to_string(kMaxValueBytes) + " bytes";
@@ -91,18 +93,20 @@ std::string describe(DecodeError why, const std::vector<std::string_view>& ids) 
 }
 
 InputLine parse_json_line(std::string_view line) {
-  const std::vector<std::string_view> ids = id_candidates(line);
-  for (std::string_view id : ids) {
-    if (!is_valid_customer_id(id)) continue;
-    DecodeResult r = decode_line(id, line);
+  std::optional<std::string_view> first_id;
+  std::size_t pos = 0;
+  while (const auto id = next_id_candidate(line, pos)) {
+    if (!first_id) first_id = id;
+    if (!is_valid_customer_id(*id)) continue;
+    DecodeResult r = decode_line(*id, line);
     if (auto* u = std::get_if<BalanceUpdate>(&r)) return std::move(*u);
-    if (std::get<DecodeError>(r) != DecodeError::kIdMismatch) return BadLine{describe(std::get<DecodeError>(r), ids)};
+    if (std::get<DecodeError>(r) != DecodeError::kIdMismatch) return BadLine{describe(std::get<DecodeError>(r), first_id)};
   }
   // No candidate is the line's id: decode with any valid key to learn what else is wrong (an id
   // written with escapes that happens to equal it decodes, correctly).
   DecodeResult r = decode_line("0", line);
   if (auto* u = std::get_if<BalanceUpdate>(&r)) return std::move(*u);
-  return BadLine{describe(std::get<DecodeError>(r), ids)};
+  return BadLine{describe(std::get<DecodeError>(r), first_id)};
 }
 
 // One CSV record on one line: fields split at commas, optionally "quoted" with "" for a quote.
