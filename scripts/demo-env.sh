@@ -15,16 +15,14 @@
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
+# The scripts run the binaries in <repo> (where they look for .env): a relative ENV_FILE is made
+# absolute here, so it names the file it named for the caller.
+if [ -n "${ENV_FILE:-}" ]; then ENV_FILE=$(realpath -m -- "$ENV_FILE"); export ENV_FILE; fi
+
 # Exports the resolved settings: `command... --print-config` prints shell-quoted NAME='value' lines.
-# It runs in <repo> (where the binaries look for .env); a relative ENV_FILE is made absolute first,
-# so it still names the file it named for the caller.
 load_config() {  # command that runs consumer_service...
   local out
-  if [ -n "${ENV_FILE:-}" ]; then ENV_FILE=$(realpath -m -- "$ENV_FILE"); export ENV_FILE; fi
-  out=$(cd "$root" && "$@" --print-config) || {
-    echo "$(basename "$0"): the configuration is not valid (from: $* --print-config)" >&2
-    return 2
-  }
+  out=$(cd "$root" && "$@" --print-config) || return 2  # the binary said why on stderr
   set -a
   eval "$out"
   set +a

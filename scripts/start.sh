@@ -77,7 +77,7 @@ prepare_binaries() {
   for b in producer/producer producer/producer_interactive tools/saldo_admin consumer_service/consumer_service; do
     [ -x "$bin/$b" ] || fail "$bin/$b is missing (run scripts/build.sh, or unset SALDO_BIN_DIR)"
   done
-  load_config "$bin/consumer_service/consumer_service" || fail "the configuration above is not valid"
+  load_config "$bin/consumer_service/consumer_service" || fail "the configuration is not valid (consumer_service --print-config, above)"
 }
 
 # ---------------------------------------------------------------------------------------------- mode
