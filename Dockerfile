@@ -18,10 +18,11 @@ COPY CMakeLists.txt ./
 COPY common common
 COPY producer producer
 COPY consumer_service consumer_service
+COPY tools tools
 RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=OFF \
  && cmake --build /build \
  && install -D -m 0755 -t /out /build/consumer_service/consumer_service /build/producer/producer \
-      /build/producer/producer_interactive /build/producer/saldo_admin \
+      /build/producer/producer_interactive /build/tools/saldo_admin \
  && strip /out/*
 
 # ---- runtime: the shared libraries the binaries link, curl for the health check, nothing else

@@ -104,17 +104,17 @@ if [ "${BENCH_PREBUILT:-}" = 1 ]; then
   log "using the binaries in $build as they are (BENCH_PREBUILT=1)"
 else
   log "building release binaries into $build"
-  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
+  cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_WERROR=ON -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
   cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness \
     $([ $micro = 1 ] && echo micro_bench) >&2
 fi
-for b in consumer_service/consumer_service producer/producer producer/saldo_admin bench/bare_http_server \
+for b in consumer_service/consumer_service producer/producer tools/saldo_admin bench/bare_http_server \
          bench/freshness; do
   [ -x "$build/$b" ] || die "$build/$b is not built"
 done
 service_bin=$build/consumer_service/consumer_service
 producer_bin=$build/producer/producer
-admin_bin=$build/producer/saldo_admin
+admin_bin=$build/tools/saldo_admin
 cd "$work"  # no project .env here: every binary gets its settings on the command line
 
 # ---------------------------------------------------------------- broker and topics

@@ -2,24 +2,20 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdint>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <sstream>
 
+#include "common/text.h"
+
 namespace saldo {
 namespace {
 
 // No abbreviated option names: "--top" must not silently mean "--topic".
 constexpr int kStyle = po::command_line_style::unix_style & ~po::command_line_style::allow_guessing;
-
-std::string_view trim(std::string_view s) {
-  auto is_space = [](char c) { return c == ' ' || c == '\t' || c == '\r' || c == '\n'; };
-  while (!s.empty() && is_space(s.front())) s.remove_prefix(1);
-  while (!s.empty() && is_space(s.back())) s.remove_suffix(1);
-  return s;
-}
 
 bool is_env_key(std::string_view k) {
   if (k.empty() || std::isdigit(static_cast<unsigned char>(k[0]))) return false;
@@ -47,11 +43,38 @@ void store_from(const po::options_description& desc, const std::vector<std::stri
   }
 }
 
+// The text of an option's value, whatever type it was declared with.
+std::string value_text(const po::variable_value& v) {
+  const boost::any& a = v.value();
+  if (const auto* s = boost::any_cast<std::string>(&a)) return *s;
+  if (const auto* i = boost::any_cast<int>(&a)) return std::to_string(*i);
+  if (const auto* u = boost::any_cast<std::uint64_t>(&a)) return std::to_string(*u);
+  if (const auto* b = boost::any_cast<bool>(&a)) return *b ? "true" : "false";
+  if (const auto* d = boost::any_cast<double>(&a)) {
+    std::ostringstream out;
+    out << *d;
+    return out.str();
+  }
+  throw std::logic_error("--print-config: an option has a type without a text form");
+}
+
+// 'value' with every ' written as '\'' : one word to a POSIX shell, whatever the value holds.
+std::string shell_quoted(std::string_view value) {
+  std::string out = "'";
+  for (char c : value) {
+    if (c == '\'') out += "'\\''";
+    else out += c;
+  }
+  out += '\'';
+  return out;
+}
+
 }  // namespace
 
 ConfigLoader::ConfigLoader(std::string program, std::string usage)
     : program_(std::move(program)), usage_(std::move(usage)), cli_only_("Options"), with_env_("Options (also from the environment or .env, under the NAME shown)") {
-  cli_only_.add_options()("help,h", "print this help and exit");
+  cli_only_.add_options()("help,h", "print this help and exit")(
+      "print-config", "print the resolved NAME='value' settings (no secrets) and exit");
   env_option("env-file", "ENV_FILE", po::value<std::string>(),
              "a .env file of NAME=value lines (default ./.env when it exists)");
 }
@@ -143,18 +166,19 @@ std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const
   } catch (const po::error& e) {
     throw ConfigError(e.what());
   }
+  if (vm.count("print-config") != 0) {
+    print_config(vm);
+    return std::nullopt;
+  }
   return vm;
 }
 
-po::variables_map ConfigLoader::parse_or_exit(int argc, const char* const argv[]) {
-  try {
-    std::optional<po::variables_map> vm = parse(argc, argv);
-    if (!vm) std::exit(0);
-    return std::move(*vm);
-  } catch (const ConfigError& e) {
-    std::cerr << program_ << ": " << e.what() << std::endl;
-    std::exit(2);
+void ConfigLoader::print_config(const po::variables_map& vm) const {
+  for (const auto& [option, env_name] : env_names_) {
+    if (option == "env-file" || masked_value(env_name, "") == "***") continue;
+    std::cout << env_name << '=' << shell_quoted(vm.count(option) != 0 ? value_text(vm[option]) : "") << '\n';
   }
+  std::cout << std::flush;
 }
 
 int run_main(const char* program, int (*run)(int, const char* const[]), int argc, char** argv) {

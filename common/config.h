@@ -52,16 +52,20 @@ class ConfigLoader {
   void add_kafka_options();  // --bootstrap-servers, --topic, --group, -X/--property key=value
   void add_http_options();   // --http-host, --http-port
   void add_log_options();    // --log-level, --log-format
-  // Always present: --help, --env-file PATH (ENV_FILE; default ./.env when it exists).
+  // Always present: --help, --env-file PATH (ENV_FILE; default ./.env when it exists), and
+  // --print-config: the resolved value of every option that has a NAME, as shell-quoted
+  // NAME='value' lines (names that look secret are left out), so that scripts read .env through
+  // this parser instead of their own.
 
-  // Returns nullopt when --help was printed to stdout. Throws ConfigError on bad input.
+  // Returns nullopt when --help or --print-config was answered on stdout (main returns 0).
+  // Throws ConfigError on bad input.
   std::optional<po::variables_map> parse(int argc, const char* const argv[]);
-  // parse() at the edge of main(): --help exits 0; a ConfigError prints "<program>: <message>" and exits 2.
-  po::variables_map parse_or_exit(int argc, const char* const argv[]);
 
   const std::string& program() const { return program_; }
 
  private:
+  void print_config(const po::variables_map& vm) const;
+
   std::string program_;
   std::string usage_;
   po::options_description cli_only_;
@@ -69,8 +73,9 @@ class ConfigLoader {
   std::vector<std::pair<std::string, std::string>> env_names_;  // option name -> ENV_NAME
 };
 
-// The edge of every binary's main(): runs `run`, and turns an escaping ConfigError into one line
-// "<program>: <message>" and exit code 2, any other exception into that line and exit code 1.
+// The edge of every binary's main(), its one way to fail: runs `run`, and turns an escaping
+// ConfigError into one line "<program>: <message>" on stderr and exit code 2, any other exception
+// into that line and exit code 1.
 int run_main(const char* program, int (*run)(int, const char* const[]), int argc, char** argv);
 
 KafkaOptions kafka_options(const po::variables_map& vm);  // validates; throws ConfigError

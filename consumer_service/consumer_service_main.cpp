@@ -1,7 +1,6 @@
 // consumer_service: rebuilds the balances table from the compacted topic and serves it over HTTP.
 #include <algorithm>
 #include <chrono>
-#include <iostream>
 #include <optional>
 
 #include <spdlog/spdlog.h>
@@ -94,27 +93,23 @@ int run(int argc, const char* const argv[]) {
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
   loader.env_option("require-compacted", "REQUIRE_COMPACTED", po::value<bool>()->default_value(false),
                     "refuse a topic whose cleanup.policy is not compact (else a warning in the log and /ready)");
-  const po::variables_map vm = loader.parse_or_exit(argc, argv);
+  const std::optional<po::variables_map> parsed = loader.parse(argc, argv);
+  if (!parsed) return 0;
+  const po::variables_map& vm = *parsed;
 
   KafkaOptions kafka;
   HttpServerOptions http;
   std::string dead_letter_topic;
-  bool require_compacted = false;
-  try {
-    kafka = kafka_options(vm);
-    const HttpOptions h = http_options(vm);
-    http.host = h.host;
-    http.port = h.port;
-    http.threads = vm["http-threads"].as<int>();
-    if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
-    dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
-    if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
-    require_compacted = vm["require-compacted"].as<bool>();
-    setup_logging(log_options(vm), "consumer_service");
-  } catch (const ConfigError& e) {
-    std::cerr << "consumer_service: " << e.what() << std::endl;
-    return 2;
-  }
+  kafka = kafka_options(vm);
+  const HttpOptions h = http_options(vm);
+  http.host = h.host;
+  http.port = h.port;
+  http.threads = vm["http-threads"].as<int>();
+  if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
+  dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
+  if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
+  const bool require_compacted = vm["require-compacted"].as<bool>();
+  setup_logging(log_options(vm), "consumer_service");
   log_config(kafka, http);
   install_shutdown_handlers();
 

@@ -1,6 +1,5 @@
 #include "producer/balance_sender.h"
 
-#include <iostream>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -196,26 +195,14 @@ void BalanceSender::on_log(const rd_kafka_t*, int level, const char* fac, const 
   }
 }
 
-std::unique_ptr<BalanceSender> open_sender(const char* program, KafkaOptions kafka, Preset preset,
-                                           std::chrono::milliseconds timeout, int& exit_code) {
+std::unique_ptr<BalanceSender> open_sender(KafkaOptions kafka, Preset preset, std::chrono::milliseconds timeout) {
   KeyValues props = preset_properties(preset);
   props.emplace_back("message.timeout.ms", std::to_string(timeout.count()));
   props.insert(props.end(), kafka.properties.begin(), kafka.properties.end());
   kafka.properties = std::move(props);
 
-  std::unique_ptr<BalanceSender> sender;
-  try {
-    sender = std::make_unique<BalanceSender>(kafka);
-  } catch (const ConfigError& e) {
-    std::cerr << program << ": " << e.what() << std::endl;
-    exit_code = 2;
-    return nullptr;
-  }
-  if (auto problem = sender->check_broker(timeout)) {
-    std::cerr << program << ": " << *problem << std::endl;
-    exit_code = 1;
-    return nullptr;
-  }
+  auto sender = std::make_unique<BalanceSender>(kafka);
+  if (auto problem = sender->check_broker(timeout)) throw KafkaException(*problem);
   return sender;
 }
 

@@ -81,10 +81,8 @@ class BalanceSender {
 };
 
 // The sender both producers start with: `preset`'s properties, then message.timeout.ms = `timeout`,
-// then the user's -X (so the user has the last word); then the broker check. On failure it prints
-// "<program>: <why>" on stderr, sets `exit_code` (2 bad configuration, 1 broker or topic not
-// available) and returns nullptr.
-std::unique_ptr<BalanceSender> open_sender(const char* program, KafkaOptions kafka, Preset preset,
-                                           std::chrono::milliseconds timeout, int& exit_code);
+// then the user's -X (so the user has the last word); then the broker check. Throws ConfigError when
+// librdkafka refuses a property, KafkaException when the broker or the topic does not answer in time.
+std::unique_ptr<BalanceSender> open_sender(KafkaOptions kafka, Preset preset, std::chrono::milliseconds timeout);
 
 }  // namespace saldo

@@ -1,7 +1,8 @@
 #pragma once
 // Lines of an import file, parsed without Kafka: JSON lines ({"cliente_id":"1","saldo":150.0} with an
-// optional "timestamp") or CSV (cliente_id,saldo[,timestamp], an optional header line). Each line
-// gives an update, nothing (blank, '#' comment, header) or the reason it was rejected.
+// optional "timestamp", judged by the wire format's own decoder) or CSV (cliente_id,saldo[,timestamp],
+// an optional header line). Each line gives an update, nothing (blank, '#' comment, header) or the
+// reason it was rejected.
 #include <string>
 #include <string_view>
 #include <variant>

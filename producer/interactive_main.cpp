@@ -15,8 +15,10 @@
 #include "common/customer_id.h"
 #include "common/logging.h"
 #include "common/shutdown.h"
+#include "common/text.h"
 #include "producer/balance_sender.h"
 #include "producer/presets.h"
+#include "producer/send_timeout.h"
 
 namespace saldo {
 namespace {
@@ -34,13 +36,6 @@ constexpr const char* kHelp =
     "  quit            flush and leave (end of input does the same)\n"
     "  ids: 1 to 64 of [A-Za-z0-9._-]; balances: at most 2 decimals with a dot, e.g. -12.50\n";
 
-std::string trim(const std::string& s) {
-  auto b = s.find_first_not_of(" \t\r");
-  if (b == std::string::npos) return {};
-  auto e = s.find_last_not_of(" \t\r");
-  return s.substr(b, e - b + 1);
-}
-
 class Prompt {
  public:
   Prompt(BalanceSender& sender, std::chrono::milliseconds timeout)
@@ -53,7 +48,7 @@ class Prompt {
     for (;;) {
       std::optional<std::string> line = ask("cliente_id> ");
       if (!line) break;
-      std::string cmd = trim(*line);
+      std::string cmd(trim(*line));
       if (cmd.empty()) continue;
       if (cmd == "quit" || cmd == "exit" || cmd == "q") break;
       if (cmd == "help" || cmd == "?") {
@@ -124,7 +119,7 @@ class Prompt {
     for (;;) {
       std::optional<std::string> line = ask("saldo> ");
       if (!line) return std::nullopt;
-      std::string text = trim(*line);
+      std::string text(trim(*line));
       if (text.empty()) continue;
       if (auto amount = check_amount(text)) return amount;
     }
@@ -162,27 +157,16 @@ int run(int argc, const char* const argv[]) {
   ConfigLoader loader("producer_interactive", kUsage);
   loader.add_kafka_options();
   loader.add_log_options();
-  loader.options()("timeout", po::value<double>()->default_value(30),
-                   "seconds to wait for the broker and for each acknowledgement");
-  po::variables_map vm = loader.parse_or_exit(argc, argv);
+  add_timeout_option(loader, "seconds to wait for the broker and for each acknowledgement");
+  const std::optional<po::variables_map> vm = loader.parse(argc, argv);
+  if (!vm) return 0;
 
-  KafkaOptions kafka;
-  std::chrono::milliseconds timeout;
-  try {
-    kafka = kafka_options(vm);
-    setup_logging(log_options(vm), "producer_interactive");
-    double t = vm["timeout"].as<double>();
-    if (!(t > 0 && t <= 3600)) throw ConfigError("--timeout: must be in (0, 3600] seconds");
-    timeout = std::chrono::milliseconds(static_cast<long long>(t * 1000));
-  } catch (const ConfigError& e) {
-    std::cerr << "producer_interactive: " << e.what() << std::endl;
-    return 2;
-  }
+  const KafkaOptions kafka = kafka_options(*vm);
+  setup_logging(log_options(*vm), "producer_interactive");
+  const std::chrono::milliseconds timeout = timeout_option(*vm);
   install_shutdown_handlers();
   // One record at a time, each awaited: no batching to wait for.
-  int exit_code = 0;
-  std::unique_ptr<BalanceSender> sender = open_sender("producer_interactive", kafka, Preset::kEventByEvent, timeout, exit_code);
-  if (!sender) return exit_code;
+  std::unique_ptr<BalanceSender> sender = open_sender(kafka, Preset::kEventByEvent, timeout);
   return Prompt(*sender, timeout).loop();
 }
 

@@ -6,7 +6,6 @@
 #include <cstdio>
 #include <ctime>
 #include <fstream>
-#include <iostream>
 #include <string>
 #include <thread>
 
@@ -21,6 +20,7 @@
 #include "producer/input_file.h"
 #include "producer/load_generator.h"
 #include "producer/presets.h"
+#include "producer/send_timeout.h"
 
 namespace saldo {
 namespace {
@@ -60,9 +60,7 @@ Args read_args(const po::variables_map& vm) {
   auto p = parse_preset(preset);
   if (!p) throw ConfigError("--preset: '" + preset + "' is not reliable, fast or event-by-event");
   a.preset = *p;
-  double timeout = vm["timeout"].as<double>();
-  if (!(timeout > 0 && timeout <= 3600)) throw ConfigError("--timeout: must be in (0, 3600] seconds");
-  a.timeout = std::chrono::milliseconds(static_cast<long long>(timeout * 1000));
+  a.timeout = timeout_option(vm);
 
   int modes = 0;
   if (vm.count("id") || vm.count("saldo")) {
@@ -225,7 +223,6 @@ int run(int argc, const char* const argv[]) {
   loader.add_log_options();
   loader.options()
       ("preset", po::value<std::string>()->default_value("reliable"), "reliable, fast or event-by-event")
-      ("timeout", po::value<double>()->default_value(30), "seconds to wait for the broker and for the last acknowledgements")
       ("id", po::value<std::string>(), "cliente_id of the one balance to send")
       ("saldo", po::value<std::string>(), "the balance, e.g. 123.45 (at most 2 decimals)")
       ("delete", po::value<std::string>()->value_name("ID"), "send a tombstone for this cliente_id")
@@ -235,38 +232,26 @@ int run(int argc, const char* const argv[]) {
       ("seed", po::value<std::uint64_t>()->default_value(1), "load: seed of the ids and amounts")
       ("rate", po::value<double>()->default_value(0), "load: records per second (0 = as fast as possible)")
       ("duration", po::value<double>(), "load: stop after this many seconds");
-  po::variables_map vm = loader.parse_or_exit(argc, argv);
+  add_timeout_option(loader, "seconds to wait for the broker and for the last acknowledgements");
+  const std::optional<po::variables_map> vm = loader.parse(argc, argv);
+  if (!vm) return 0;
 
-  Args a;
-  KafkaOptions kafka;
-  try {
-    a = read_args(vm);
-    kafka = kafka_options(vm);
-    setup_logging(log_options(vm), "producer");
-  } catch (const ConfigError& e) {
-    std::cerr << "producer: " << e.what() << std::endl;
-    return 2;
-  }
+  const Args a = read_args(*vm);
+  const KafkaOptions kafka = kafka_options(*vm);
+  setup_logging(log_options(*vm), "producer");
   install_shutdown_handlers();
-  int exit_code = 0;
-  std::unique_ptr<BalanceSender> sender = open_sender("producer", kafka, a.preset, a.timeout, exit_code);
-  if (!sender) return exit_code;
+  std::unique_ptr<BalanceSender> sender = open_sender(kafka, a.preset, a.timeout);
   spdlog::info("producing to {} at {} with preset {}", kafka.topic, kafka.bootstrap_servers, to_string(a.preset));
 
   Progress progress(*sender);
   auto start = Clock::now();
   std::uint64_t rejected = 0;
-  try {
-    switch (a.mode) {
-      case Mode::kSamples: send_samples(*sender); break;
-      case Mode::kOne: sender->send({a.id, a.saldo, now_timestamp()}); break;
-      case Mode::kDelete: sender->send_tombstone(a.id); break;
-      case Mode::kFile: rejected = send_file(*sender, a.file, progress); break;
-      case Mode::kLoad: send_load(*sender, a, progress); break;
-    }
-  } catch (const ConfigError& e) {
-    std::cerr << "producer: " << e.what() << std::endl;
-    return 2;
+  switch (a.mode) {
+    case Mode::kSamples: send_samples(*sender); break;
+    case Mode::kOne: sender->send({a.id, a.saldo, now_timestamp()}); break;
+    case Mode::kDelete: sender->send_tombstone(a.id); break;
+    case Mode::kFile: rejected = send_file(*sender, a.file, progress); break;
+    case Mode::kLoad: send_load(*sender, a, progress); break;
   }
 
   // Wait for the acknowledgements, giving up only when none arrives for a whole --timeout.

@@ -5,6 +5,6 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 dir=${SALDO_BUILD_DIR:-$root/build/release}
 "$root/scripts/install-deps.sh" --demo >&2
-cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=OFF >/dev/null
+cmake -S "$root" -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_WERROR=ON -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=OFF >/dev/null
 cmake --build "$dir" -j "$(nproc)" >&2
 echo "$dir"

@@ -8,8 +8,8 @@
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 bin=${SALDO_BIN_DIR:-$root/build/release}
-if [ ! -x "$bin/producer/saldo_admin" ]; then
+if [ ! -x "$bin/tools/saldo_admin" ]; then
   bin=$("$root/scripts/build.sh" | tail -n 1)
 fi
 cd "$root"   # so the project's .env is found
-exec "$bin/producer/saldo_admin" create-topic "$@"
+exec "$bin/tools/saldo_admin" create-topic "$@"

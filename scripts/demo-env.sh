@@ -1,6 +1,9 @@
 # Sourced by scripts/start.sh and scripts/stop.sh: the demo's settings, read once in one place.
 #
-# Precedence, as for the binaries: environment > .env (ENV_FILE, default <repo>/.env) > defaults.
+# The saldo settings (BOOTSTRAP_SERVERS, TOPIC, HTTP_PORT, ...) are never parsed here: load_config
+# asks consumer_service --print-config, which resolves them as every binary does (command line >
+# environment > .env, ENV_FILE default <repo>/.env > defaults), so a .env line means the same thing
+# to the scripts as to the binaries.
 # Settings of the scripts themselves (environment only):
 #   SALDO_KAFKA          auto | docker | local | external   (default auto: docker when a Docker engine
 #                        answers and BOOTSTRAP_SERVERS is local; external when it names another host;
@@ -12,47 +15,31 @@
 
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 
-# Exports NAME=value lines of a .env file for names the environment does not set (an empty variable
-# counts as unset, as in the binaries). Same syntax as the binaries: comments, "export ", quotes.
-load_dotenv() {
-  local file=$1 line key value
-  [ -f "$file" ] || return 0
-  while IFS= read -r line || [ -n "$line" ]; do
-    line=${line%$'\r'}
-    line=${line#"${line%%[![:space:]]*}"}
-    [[ -z $line || $line == \#* ]] && continue
-    line=${line#export }
-    [[ $line == *=* ]] || continue
-    key=${line%%=*}; key=${key%"${key##*[![:space:]]}"}
-    value=${line#*=}; value=${value#"${value%%[![:space:]]*}"}; value=${value%"${value##*[![:space:]]}"}
-    if [[ ${#value} -ge 2 && ( ($value == \"*\") || ($value == \'*\') ) ]]; then
-      value=${value:1:${#value}-2}
-    fi
-    [[ $key =~ ^[A-Za-z_][A-Za-z0-9_]*$ ]] || continue
-    if [ -z "${!key:-}" ]; then export "$key=$value"; fi
-  done < "$file"
+# The scripts run the binaries in <repo> (where they look for .env): a relative ENV_FILE is made
+# absolute here, so it names the file it named for the caller.
+if [ -n "${ENV_FILE:-}" ]; then ENV_FILE=$(realpath -m -- "$ENV_FILE"); export ENV_FILE; fi
+
+# Exports the resolved settings: `command... --print-config` prints shell-quoted NAME='value' lines.
+load_config() {  # command that runs consumer_service...
+  local out
+  out=$(cd "$root" && "$@" --print-config) || return 2  # the binary said why on stderr
+  set -a
+  eval "$out"
+  set +a
 }
 
-load_dotenv "${ENV_FILE:-$root/.env}"
-export BOOTSTRAP_SERVERS=${BOOTSTRAP_SERVERS:-localhost:9092}
-export TOPIC=${TOPIC:-contas}
-export GROUP=${GROUP:-consulta-saldo}
-export HTTP_HOST=${HTTP_HOST:-0.0.0.0}
-export HTTP_PORT=${HTTP_PORT:-5000}
-export LOG_LEVEL=${LOG_LEVEL:-info}
-export LOG_FORMAT=${LOG_FORMAT:-text}
+# Where a client on this machine reaches the service (a wildcard listen address means loopback).
+http_url_of() {  # host port
+  case "$1" in
+    0.0.0.0 | :: | "") echo "http://127.0.0.1:$2" ;;
+    *) echo "http://$1:$2" ;;
+  esac
+}
 
 run_dir=${SALDO_RUN_DIR:-$root/run}
 state_file=$run_dir/state
 service_pidfile=$run_dir/consumer_service.pid
 service_log=$run_dir/consumer_service.log
-
-# Where a client on this machine reaches the service (a wildcard listen address means loopback).
-case "$HTTP_HOST" in
-  0.0.0.0 | :: | "") http_client_host=127.0.0.1 ;;
-  *) http_client_host=$HTTP_HOST ;;
-esac
-http_url="http://$http_client_host:$HTTP_PORT"
 
 # The pid in a pid file, if that process is alive and runs the given program (a recycled pid must not
 # be mistaken for ours).

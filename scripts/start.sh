@@ -50,29 +50,79 @@ wait_samples_visible() {  # log to name on failure
 
 mkdir -p "$run_dir"
 
+is_local_bootstrap() {  # bootstrap servers
+  local host=${1%%,*}
+  host=${host%:*}
+  case "$host" in localhost | 127.0.0.1 | "[::1]" | ::1) return 0 ;; *) return 1 ;; esac
+}
+
+# One resolved setting, without exporting anything: config_value NAME command-that-runs-consumer_service...
+config_value() {
+  (load_config "${@:2}" >/dev/null && printf '%s' "${!1}")
+}
+
+# The binaries: prebuilt (SALDO_BIN_DIR) or built now; then the settings, as they resolve them.
+prepare_binaries() {
+  if [ -n "${SALDO_BIN_DIR:-}" ]; then
+    bin=$SALDO_BIN_DIR
+    step "using the binaries in $bin"
+  else
+    build_log=$run_dir/build.log
+    step "installing missing Debian packages and building the binaries (scripts/build.sh; log: $build_log)"
+    [ -x build/release/consumer_service/consumer_service ] || info "the first build takes a few minutes"
+    : > "$build_log"
+    logged "$build_log" scripts/build.sh
+    bin=$(tail -n 1 "$build_log")
+  fi
+  for b in producer/producer producer/producer_interactive tools/saldo_admin consumer_service/consumer_service; do
+    [ -x "$bin/$b" ] || fail "$bin/$b is missing (run scripts/build.sh, or unset SALDO_BIN_DIR)"
+  done
+  load_config "$bin/consumer_service/consumer_service" || fail "the configuration is not valid (consumer_service --print-config, above)"
+}
+
 # ---------------------------------------------------------------------------------------------- mode
 mode=${SALDO_KAFKA:-auto}
-if [ "$mode" = auto ]; then
-  bootstrap_host=${BOOTSTRAP_SERVERS%%,*}; bootstrap_host=${bootstrap_host%:*}
-  case "$bootstrap_host" in
-    localhost | 127.0.0.1 | "[::1]" | ::1) if docker_answers; then mode=docker; else mode=local; fi ;;
-    *) mode=external ;;
-  esac
-fi
 case "$mode" in
-  docker | local | external) ;;
+  auto | docker | local | external) ;;
   *) echo "start.sh: SALDO_KAFKA must be auto, docker, local or external, not '$mode'" >&2; exit 2 ;;
 esac
+compose_log=$run_dir/compose.log
+bin=""
+if [ "$mode" = auto ]; then
+  if docker_answers; then
+    # Whether BOOTSTRAP_SERVERS is local decides; the image's consumer_service resolves it (with the
+    # .env and the environment's value), so no binary has to be built on this machine.
+    step "building saldo's image to read the configuration (docker compose build saldo; log: $compose_log)"
+    info "the first run builds the image, which takes a few minutes"
+    logged "$compose_log" docker compose build saldo
+    env_file=$(realpath -m -- "${ENV_FILE:-$root/.env}")
+    mount=(); [ -f "$env_file" ] && mount=(-v "$env_file:/app/.env:ro")
+    bootstrap=$(config_value BOOTSTRAP_SERVERS docker run --rm "${mount[@]}" \
+                  -e "BOOTSTRAP_SERVERS=${BOOTSTRAP_SERVERS:-}" saldo:local consumer_service) \
+      || fail "the configuration is not valid" "$compose_log"
+    if is_local_bootstrap "$bootstrap"; then mode=docker; else mode=external; fi
+  else
+    prepare_binaries
+    if is_local_bootstrap "$BOOTSTRAP_SERVERS"; then mode=local; else mode=external; fi
+  fi
+fi
+[ "$mode" = docker ] || [ -n "$bin" ] || prepare_binaries
 
 # -------------------------------------------------------------------------------------------- docker
 if [ "$mode" = docker ]; then
-  compose_log=$run_dir/compose.log
   step "starting Kafka, the topic and the service with Docker Compose (docker compose up -d --wait saldo; log: $compose_log)"
   info "the first run builds the image, which takes a few minutes"
-  printf 'mode=docker\nhttp_port=%s\nkafka_port=%s\n' "$HTTP_PORT" "${KAFKA_PORT:-9092}" > "$state_file"
+  echo "mode=docker" > "$state_file"
   # Naming the long-running service: older Compose versions count the exited one-shot topic-init as a
   # failure of a bare `up --wait`. Its dependencies (kafka, topic-init) start first anyway.
   logged "$compose_log" docker compose up -d --wait saldo
+  # The host ports are Compose's own reading of .env: ask it where it published them.
+  http_port=$(docker compose port saldo 5000 | sed 's/.*://') || fail "no published port for saldo" "$compose_log"
+  kafka_port=$(docker compose port kafka 9092 | sed 's/.*://') || fail "no published port for kafka" "$compose_log"
+  printf 'mode=docker\nhttp_port=%s\nkafka_port=%s\n' "$http_port" "$kafka_port" > "$state_file"
+  http_url=$(http_url_of 127.0.0.1 "$http_port")
+  BOOTSTRAP_SERVERS=localhost:$kafka_port
+  TOPIC=$(config_value TOPIC docker compose exec -T saldo consumer_service) || TOPIC="?"
   step "waiting until the service has rebuilt the balances ($http_url/ready, up to ${ready_timeout}s)"
   deadline=$((SECONDS + ready_timeout))
   until [ "$(http_status /ready)" = 200 ]; do
@@ -92,21 +142,7 @@ if [ "$mode" = docker ]; then
   producer_cmd="docker compose run --rm producer producer"
   interactive_cmd="docker compose run --rm -it producer producer_interactive"
 else
-# --------------------------------------------------------------------------------- binaries (local)
-  if [ -n "${SALDO_BIN_DIR:-}" ]; then
-    bin=$SALDO_BIN_DIR
-    step "using the binaries in $bin"
-  else
-    build_log=$run_dir/build.log
-    step "installing missing Debian packages and building the binaries (scripts/build.sh; log: $build_log)"
-    [ -x build/release/consumer_service/consumer_service ] || info "the first build takes a few minutes"
-    : > "$build_log"
-    logged "$build_log" scripts/build.sh
-    bin=$(tail -n 1 "$build_log")
-  fi
-  for b in producer/producer producer/producer_interactive producer/saldo_admin consumer_service/consumer_service; do
-    [ -x "$bin/$b" ] || fail "$bin/$b is missing (run scripts/build.sh, or unset SALDO_BIN_DIR)"
-  done
+  http_url=$(http_url_of "$HTTP_HOST" "$HTTP_PORT")
 
 # ------------------------------------------------------------------------------------ Kafka (local)
   kafka_started=0
@@ -144,7 +180,7 @@ else
   else
     step "checking the Kafka broker at $BOOTSTRAP_SERVERS (external: started elsewhere, never stopped here)"
     printf 'mode=external\nhttp_port=%s\n' "$HTTP_PORT" > "$state_file"
-    logged "$kafka_log" "$bin/producer/saldo_admin" wait-for-broker --timeout 30
+    logged "$kafka_log" "$bin/tools/saldo_admin" wait-for-broker --timeout 30
   fi
 
 # ------------------------------------------------------------------------------------------- topic
@@ -191,14 +227,14 @@ else
 fi
 
 # ------------------------------------------------------------------------------------- what next
-browser_host=$http_client_host; [ "$browser_host" = 127.0.0.1 ] && browser_host=localhost
+browser_url=${http_url/\/\/127.0.0.1:/\/\/localhost:}
 try_line() { printf '  %-62s # %s\n' "$1" "$2"; }
 echo
 echo "saldo is up in $((SECONDS - t0))s (Kafka: $mode at $BOOTSTRAP_SERVERS, topic $TOPIC). Try:"
 echo
 try_line "curl $http_url/saldo/1" "a balance: saldo, timestamp, partition, offset"
 try_line "curl $http_url/saldo/999" "404: unknown customer"
-try_line "http://$browser_host:$HTTP_PORT/" "the lookup page: open it in a browser"
+try_line "$browser_url/" "the lookup page: open it in a browser"
 try_line "$interactive_cmd" "type an id, then a balance; query it again"
 try_line "$producer_cmd --id 4 --saldo 99.90" "one update (--delete 4 removes it)"
 try_line "curl $http_url/ready" "state and per-partition progress (also /metrics)"

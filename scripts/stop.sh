@@ -34,7 +34,7 @@ wait_ports_free() {  # port...
 }
 
 mode=$(state_get mode "")
-http_port=$(state_get http_port "$HTTP_PORT")
+http_port=$(state_get http_port "")  # start.sh records it; stop.sh reads no configuration
 ports=()
 status=0
 
@@ -47,7 +47,7 @@ if [ "$mode" = docker ]; then
   [ $clean = 1 ] && args+=(-v)
   say "stopping the Compose project (docker compose ${args[*]})"
   docker compose "${args[@]}" || status=1
-  ports+=("$http_port" "$(state_get kafka_port 9092)")
+  ports+=($http_port $(state_get kafka_port ""))
 fi
 
 if pid=$(live_pid "$service_pidfile" consumer_service); then
@@ -59,7 +59,7 @@ if pid=$(live_pid "$service_pidfile" consumer_service); then
     kill -KILL "$pid" 2>/dev/null || true
     for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
   fi
-  ports+=("$http_port")
+  ports+=($http_port)
 elif [ -f "$service_pidfile" ]; then
   say "the consumer service is not running"
 fi

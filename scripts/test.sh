@@ -49,7 +49,7 @@ configure_and_build() {  # dir, extra cmake args..., then -- targets (optional)
   local args=() targets=()
   while [ $# -gt 0 ] && [ "$1" != -- ]; do args+=("$1"); shift; done
   [ $# -gt 0 ] && shift && targets=("$@")
-  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo "${args[@]}" >/dev/null
+  cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSALDO_WERROR=ON "${args[@]}" >/dev/null
   cmake --build "$dir" -j "$jobs" ${targets[@]:+--target "${targets[@]}"}
 }
 

@@ -21,7 +21,7 @@ SRC = Path(os.environ.get("SALDO_SOURCE_DIR") or Path(__file__).resolve().parent
 BUILD = Path(os.environ.get("SALDO_BUILD_DIR") or os.environ.get("SALDO_E2E_DEFAULT_BUILD_DIR") or SRC / "build/release")
 SALDO_IMAGE_SERVICES = ("topic-init", "saldo", "producer")
 BINARIES = ("consumer_service/consumer_service", "producer/producer", "producer/producer_interactive",
-            "producer/saldo_admin")
+            "tools/saldo_admin")
 
 
 def dotenv_names():

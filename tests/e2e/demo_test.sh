@@ -2,7 +2,8 @@
 # e2e: the README's first command on a machine without Docker. scripts/start.sh brings the demo up with
 # its own local broker (on ports of its own); curl answers a sample balance; a second start.sh is
 # harmless; producer_interactive driven through a pipe changes a balance that the API then shows;
-# scripts/stop.sh leaves no process and no listening port behind; --clean removes the data.
+# scripts/stop.sh leaves no process and no listening port behind; --clean removes the data. The
+# scripts read .env through the binaries' parser (consumer_service --print-config).
 set -euo pipefail
 
 src=${SALDO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -17,11 +18,15 @@ ok() { echo "demo_test: ok: $*"; }
 export SALDO_KAFKA=local
 export SALDO_RUN_DIR=$work/run
 export SALDO_BIN_DIR=$build
-export KAFKA_PORT; KAFKA_PORT=$(free_port 19392)
+export KAFKA_PORT; KAFKA_PORT=$(free_port "${SALDO_E2E_KAFKA_PORT:-19392}")
 export KAFKA_DATA_DIR=$work/kafka
 export KAFKA_HEAP=384m
 export HTTP_HOST=127.0.0.1
-export HTTP_PORT; HTTP_PORT=$(free_port 15392)
+unset HTTP_PORT; HTTP_PORT=$(free_port "${SALDO_E2E_HTTP_PORT:-15392}")
+# The HTTP port comes from a .env file only, written as the binaries read it (the last assignment
+# wins, an inline comment is no part of the value): start.sh must find the port the service uses.
+export ENV_FILE=$work/demo.env
+printf 'HTTP_PORT=1 # not this one\nHTTP_PORT=%s # the last assignment wins\n' "$HTTP_PORT" > "$ENV_FILE"
 export TOPIC=contas
 export LOG_LEVEL=info
 url=http://127.0.0.1:$HTTP_PORT

@@ -30,7 +30,7 @@ TEST(Compaction, BrokerCleanerKeepsOnlyTheLatestValuePerKey) {
   constexpr int kVersions = 200;
   for (int v = 0; v < kVersions; ++v) {
     for (int k = 0; k < kKeys; ++k) {
-      producer.send(topic, "k" + std::to_string(k), "v" + std::to_string(v), 0);
+      producer.send(topic, numbered("k", k), numbered("v", v), 0);
     }
   }
   producer.send(topic, std::string("k0"), std::nullopt, 0);  // tombstone
@@ -51,7 +51,7 @@ TEST(Compaction, BrokerCleanerKeepsOnlyTheLatestValuePerKey) {
     std::map<std::string, int> per_key;
     for (const auto& r : records) per_key[*r.key]++;
     compacted = true;
-    for (int k = 1; k < kKeys; ++k) compacted &= per_key["k" + std::to_string(k)] == 1;
+    for (int k = 1; k < kKeys; ++k) compacted &= per_key[numbered("k", k)] == 1;
     if (compacted) break;
   }
   ASSERT_TRUE(compacted) << "the broker's cleaner did not compact " << topic << " within 90 s";
@@ -64,9 +64,9 @@ TEST(Compaction, BrokerCleanerKeepsOnlyTheLatestValuePerKey) {
   }
   EXPECT_LT(records.size(), written.size());
   for (int k = 1; k < kKeys; ++k) {
-    const std::string key = "k" + std::to_string(k);
+    const std::string key = numbered("k", k);
     EXPECT_EQ(count[key], 1) << key;
-    EXPECT_EQ(latest[key], "v" + std::to_string(kVersions - 1)) << key;
+    EXPECT_EQ(latest[key], numbered("v", kVersions - 1)) << key;
   }
   // The deleted key: every old value is gone; at most its tombstone remains (until delete.retention.ms).
   EXPECT_LE(count["k0"], 1);

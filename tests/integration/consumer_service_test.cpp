@@ -12,6 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/money.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/http_api.h"
 #include "consumer_service/http_server.h"
@@ -73,15 +74,8 @@ struct Service {
   int port = 0;
 };
 
-std::string money_text(Centavos c) {
-  const Centavos a = c < 0 ? -c : c;
-  std::string cents = std::to_string(a % 100);
-  if (cents.size() < 2) cents.insert(0, "0");
-  return (c < 0 ? "-" : "") + std::to_string(a / 100) + "." + cents;
-}
-
 std::string value_of(const std::string& id, Centavos c, const std::string& ts) {
-  return R"({"cliente_id":")" + id + R"(","saldo":)" + money_text(c) + R"(,"timestamp":")" + ts + R"("})";
+  return R"({"cliente_id":")" + id + R"(","saldo":)" + format_money(c) + R"(,"timestamp":")" + ts + R"("})";
 }
 
 struct Expected {
@@ -107,7 +101,7 @@ void expect_answers(Service& svc, const std::string& topic, const ExpectedMap& e
       continue;
     }
     ASSERT_EQ(res->status, 200) << id << " " << res->body;
-    EXPECT_NE(res->body.find("\"saldo\":" + money_text(want->saldo) + ","), std::string::npos)
+    EXPECT_NE(res->body.find("\"saldo\":" + format_money(want->saldo) + ","), std::string::npos)
         << id << " " << res->body;
     const json body = json::parse(res->body);
     EXPECT_EQ(body["cliente_id"], id);
@@ -140,7 +134,7 @@ TEST(ConsumerService, RebuildsTailsSurvivesPoisonAndRestartsTheSame) {
 
   for (int round = 0; round < 4; ++round) {
     for (int k = 0; k < 300; ++k) {
-      const std::string id = "c" + std::to_string(k);
+      const std::string id = test::numbered("c", k);
       const auto c = static_cast<Centavos>(rng() % 2000000) - 500000;
       // Every tenth key is deleted in round 2; half of those come back in round 3.
       if (k % 10 == 3 && round == 2) {
@@ -204,7 +198,7 @@ TEST(ConsumerService, Answers503NeverA404BeforeReady) {
   test::create_topic(topic, 3);
   test::RawProducer producer;
   for (int k = 0; k < 50; ++k) {
-    producer.send(topic, "c" + std::to_string(k), value_of("c" + std::to_string(k), k, "2025-10-14T10:30:45"));
+    producer.send(topic, test::numbered("c", k), value_of(test::numbered("c", k), k, "2025-10-14T10:30:45"));
   }
   producer.flush();
 

@@ -34,6 +34,12 @@ std::string bootstrap_servers() {
   return v;
 }
 
+std::string numbered(std::string_view prefix, std::int64_t n) {
+  std::string s(prefix);
+  s += std::to_string(n);
+  return s;
+}
+
 std::string unique_topic(std::string_view prefix) {
   static std::atomic<int> counter{0};
   auto now = std::chrono::system_clock::now().time_since_epoch();

@@ -20,6 +20,10 @@ std::string bootstrap_servers();
 // A topic name no other test (or earlier run) uses: "<prefix>-<pid>-<counter>-<time>".
 std::string unique_topic(std::string_view prefix);
 
+// prefix followed by n: "k" + std::to_string(n) inserts at the front of a temporary, where GCC 12
+// at -O3 reports a false -Wrestrict (GCC bug 105651); appending to a named string does not.
+std::string numbered(std::string_view prefix, std::int64_t n);
+
 // Creates a topic (cleanup.policy=compact unless `configs` says otherwise) and waits until its
 // metadata shows every partition with a leader. Throws on failure.
 void create_topic(const std::string& topic, int partitions, const KeyValues& configs = {});

@@ -1,5 +1,7 @@
 #include "common/config.h"
 
+#include "common/text.h"
+
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -200,22 +202,70 @@ TEST_F(ConfigTest, HelpPrintsUsageAndOptions) {
   EXPECT_THAT(out, HasSubstr("BOOTSTRAP_SERVERS"));
 }
 
-void parse_bad_port_or_exit() {
+// A main() body as the binaries write it: --help and --print-config answered by parse() return 0.
+int run_with_http_options(int argc, const char* const argv[]) {
   ConfigLoader loader("prog", "usage");
   loader.add_http_options();
-  const char* argv[] = {"prog", "--http-port", "x"};
-  loader.parse_or_exit(3, argv);
+  return loader.parse(argc, argv) ? 7 : 0;
 }
 
-void parse_help_or_exit() {
+int run_that_throws(int, const char* const[]) { throw std::runtime_error("the broker said no"); }
+
+int run_main_with(int (*run)(int, const char* const[]), std::vector<std::string> args, std::string* err) {
+  args.insert(args.begin(), "prog");
+  std::vector<char*> argv;
+  for (std::string& a : args) argv.push_back(a.data());
+  argv.push_back(nullptr);
+  ::testing::internal::CaptureStderr();
+  ::testing::internal::CaptureStdout();
+  const int code = run_main("prog", run, static_cast<int>(args.size()), argv.data());
+  ::testing::internal::GetCapturedStdout();
+  *err = ::testing::internal::GetCapturedStderr();
+  return code;
+}
+
+TEST_F(ConfigTest, RunMainIsTheOneWayToFail) {
+  std::string err;
+  EXPECT_EQ(run_main_with(run_with_http_options, {"--http-port", "x"}, &err), 2);
+  EXPECT_THAT(err, ::testing::MatchesRegex("prog: [^\n]*http-port[^\n]*\n"));
+  EXPECT_EQ(run_main_with(run_that_throws, {}, &err), 1);
+  EXPECT_EQ(err, "prog: the broker said no\n");
+  EXPECT_EQ(run_main_with(run_with_http_options, {"--help"}, &err), 0);
+  EXPECT_EQ(err, "");
+  EXPECT_EQ(run_main_with(run_with_http_options, {}, &err), 7);
+}
+
+TEST_F(ConfigTest, PrintConfigShowsTheResolvedValuesShellQuotedWithoutSecrets) {
+  env_.set("TOPIC", "from-env");
+  env_.set("SASL_PASSWORD", "hunter2");
+  write_dotenv("TOPIC=from-file\nHTTP_PORT=6000 # inline comment\nHTTP_PORT=6001\nLOG_FORMAT='json'\n"
+               "GROUP=\"it's\"\n");
   ConfigLoader loader("prog", "usage");
-  const char* argv[] = {"prog", "--help"};
-  loader.parse_or_exit(2, argv);
+  loader.add_kafka_options();
+  loader.add_http_options();
+  loader.add_log_options();
+  loader.env_option("sasl-password", "SASL_PASSWORD", po::value<std::string>(), "a secret");
+  const char* argv[] = {"prog", "--print-config", "--http-host", "127.0.0.1"};
+  ::testing::internal::CaptureStdout();
+  auto vm = loader.parse(4, argv);
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_FALSE(vm.has_value());
+  EXPECT_EQ(out,
+            "BOOTSTRAP_SERVERS='localhost:9092'\n"  // default
+            "TOPIC='from-env'\n"                    // environment over .env
+            "GROUP='it'\\''s'\n"                   // one shell word whatever the value holds
+            "HTTP_HOST='127.0.0.1'\n"               // command line over all
+            "HTTP_PORT='6001'\n"                    // the last assignment in .env
+            "LOG_LEVEL='info'\n"
+            "LOG_FORMAT='json'\n");
+  EXPECT_THAT(out, ::testing::Not(HasSubstr("hunter2")));
 }
 
-TEST_F(ConfigTest, ParseOrExitExitsTwoWithOneLine) {
-  EXPECT_EXIT(parse_bad_port_or_exit(), ::testing::ExitedWithCode(2), "^prog: .*http-port");
-  EXPECT_EXIT(parse_help_or_exit(), ::testing::ExitedWithCode(0), "");
+TEST(Text, TrimRemovesSpacesTabsAndLineEnds) {
+  EXPECT_EQ(trim("  a b\t\r\n"), "a b");
+  EXPECT_EQ(trim("\t"), "");
+  EXPECT_EQ(trim(""), "");
+  EXPECT_EQ(trim("x"), "x");
 }
 
 TEST(Dotenv, Parses) {

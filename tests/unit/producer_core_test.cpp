@@ -6,6 +6,7 @@
 #include "producer/input_file.h"
 #include "producer/load_generator.h"
 #include "producer/presets.h"
+#include "producer/send_timeout.h"
 
 namespace saldo {
 namespace {
@@ -127,6 +128,39 @@ TEST(InputFile, JsonLines) {
   EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1)").find("JSON"), std::string::npos);
   EXPECT_NE(bad(R"([1,2])").find("object"), std::string::npos);
   EXPECT_NE(bad("{\"cliente_id\":\"1\xff\",\"saldo\":1}").find("JSON"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1,"timestamp":"yesterday"})").find("timestamp"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","timestamp":"2025-10-14T10:30:45"})").find("missing saldo"), std::string::npos);
+  EXPECT_NE(bad(R"({})").find("missing cliente_id"), std::string::npos);
+}
+
+// The line is judged by the service's decoder: what the service would reject is rejected here.
+TEST(InputFile, JsonLinesFollowTheWireFormatsStrictRules) {
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1,"saldo":2})").find("twice"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","cliente_id":"2","saldo":1})").find("twice"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1,"timestamp":"2025-10-14T10:30:45","timestamp":"x"})").find("twice"),
+            std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"1","saldo":1} x)").find("JSON"), std::string::npos);
+  EXPECT_NE(bad(R"({"cliente_id":"bad id","saldo":1})").find("invalid cliente_id"), std::string::npos);
+  // A nested "cliente_id" is not the line's id; an escaped id is still the id it spells.
+  EXPECT_EQ(good(R"({"x":{"cliente_id":"9"},"cliente_id":"1","saldo":2})"), (BalanceUpdate{"1", 200, ""}));
+  EXPECT_EQ(good(R"({"cliente_id":"\u0030","saldo":2})"), (BalanceUpdate{"0", 200, ""}));
+  EXPECT_EQ(good(R"( {"timestamp":"2025-10-14 10:30:45","saldo":"2.5","cliente_id":"a"} )"),
+            (BalanceUpdate{"a", 250, "2025-10-14 10:30:45"}));
+}
+
+po::variables_map timeout_args(std::vector<const char*> args) {
+  ConfigLoader loader("prog", "usage");
+  add_timeout_option(loader, "seconds");
+  args.insert(args.begin(), "prog");
+  return *loader.parse(static_cast<int>(args.size()), args.data());
+}
+
+TEST(SendTimeout, SecondsInRange) {
+  EXPECT_EQ(timeout_option(timeout_args({})), std::chrono::milliseconds(30000));
+  EXPECT_EQ(timeout_option(timeout_args({"--timeout", "0.25"})), std::chrono::milliseconds(250));
+  EXPECT_THROW(timeout_option(timeout_args({"--timeout", "0"})), ConfigError);
+  EXPECT_THROW(timeout_option(timeout_args({"--timeout", "3601"})), ConfigError);
+  EXPECT_THROW(timeout_option(timeout_args({"--timeout", "nan"})), ConfigError);
 }
 
 }  // namespace

@@ -1,4 +1,4 @@
-#include "producer/topic_admin_args.h"
+#include "tools/topic_admin_args.h"
 
 #include <gtest/gtest.h>
 

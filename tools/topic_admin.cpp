@@ -10,7 +10,7 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/logging.h"
-#include "producer/topic_admin_args.h"
+#include "tools/topic_admin_args.h"
 
 namespace saldo {
 namespace {
@@ -183,19 +183,14 @@ int run(int argc, const char* const argv[]) {
   if (command.empty()) rest.push_back("--help");
   const bool command_is_option = command.starts_with("-");
   for (int i = command_is_option ? 1 : 2; i < argc; ++i) rest.push_back(argv[i]);
-  po::variables_map vm = loader.parse_or_exit(static_cast<int>(rest.size()), rest.data());
+  const std::optional<po::variables_map> vm = loader.parse(static_cast<int>(rest.size()), rest.data());
+  if (!vm) return 0;
 
-  KafkaOptions kafka;
-  try {
-    setup_logging(log_options(vm), "saldo_admin");
-    args.command = parse_admin_command(command);
-    for (const auto& kv : configs) args.topic_configs.push_back(parse_kafka_property(kv));
-    validate(args);
-    kafka = kafka_options(vm);
-  } catch (const ConfigError& e) {
-    std::cerr << "saldo_admin: " << e.what() << "\n";
-    return 2;
-  }
+  setup_logging(log_options(*vm), "saldo_admin");
+  args.command = parse_admin_command(command);
+  for (const auto& kv : configs) args.topic_configs.push_back(parse_kafka_property(kv));
+  validate(args);
+  const KafkaOptions kafka = kafka_options(*vm);
 
   Admin admin(kafka, args.timeout_seconds);
   switch (args.command) {
