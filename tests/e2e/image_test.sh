@@ -48,9 +48,11 @@ canary=saldo-canary-$(od -An -N8 -tx8 /dev/urandom | tr -d ' ')
 ctx=$work/context
 mkdir -p "$ctx"
 if git -C "$src" rev-parse --git-dir >/dev/null 2>&1; then
-  git -C "$src" ls-files -z --cached --others --exclude-standard | tar -C "$src" --null -T - -cf - | tar -C "$ctx" -xf -
+  git -C "$src" ls-files -z --cached --others --exclude-standard \
+    | tar -C "$src" --null --ignore-failed-read -T - -cf - | tar -C "$ctx" -xf - || fail "could not copy $src"
 else
-  tar -C "$src" --exclude='./build*' --exclude=./.git --exclude=node_modules -cf - . | tar -C "$ctx" -xf -
+  tar -C "$src" --exclude='./build*' --exclude=./.git --exclude=node_modules -cf - . \
+    | tar -C "$ctx" -xf - || fail "could not copy $src"
 fi
 printf 'BOOTSTRAP_SERVERS=%s.example:9092\nKAFKA_SASL_PASSWORD=%s\n' "$canary" "$canary" > "$ctx/.env"
 printf 'POSTGRES_URL=postgresql://saldo:%s@db/saldo\n' "$canary" > "$ctx/.env.production"
@@ -58,9 +60,14 @@ mkdir -p "$ctx/run" "$ctx/build-local"
 echo "$canary" > "$ctx/run/token"
 echo "$canary" > "$ctx/build-local/secret.txt"
 
+old_image=$(podman image inspect --format '{{.Id}}' "$tag" 2>/dev/null || true)
 t=$SECONDS
 podman build --network host --format docker --pull=never -t "$tag" "$ctx" > "$work/build.log" 2>&1 \
   || { tail -n 40 "$work/build.log"; fail "podman build failed"; }
+# The image this tag named before (and its untagged parents) would otherwise pile up, run after run.
+if [ -n "$old_image" ] && [ "$old_image" != "$(podman image inspect --format '{{.Id}}' "$tag")" ]; then
+  podman rmi "$old_image" > /dev/null 2>&1 || true
+fi
 size=$(podman image inspect --format '{{.Size}}' "$tag")
 size_mb=$((size / 1000000))
 ok "image $tag built in $((SECONDS - t))s, $size_mb MB"
