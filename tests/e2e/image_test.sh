@@ -153,7 +153,7 @@ ids=$(podman exec "$ctr" id)
 cwd=$(podman exec "$ctr" readlink /proc/1/cwd)
 listing=$(podman exec "$ctr" ls -A "$cwd")
 [ -z "$listing" ] || fail "the service's working directory $cwd is not empty: $listing"
-dotenvs=$(podman exec "$ctr" find / -xdev -name '.env*' 2>/dev/null || true)
+dotenvs=$(podman exec --user 0 "$ctr" find / -xdev -name '.env*')
 [ -z "$dotenvs" ] || fail "the container holds .env files: $dotenvs"
 ok "the service runs as $ids, in the empty directory $cwd, with no .env anywhere"
 
