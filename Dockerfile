@@ -32,7 +32,8 @@ RUN apt-get update \
       librdkafka1 libcpp-httplib0.11 libpq5 libspdlog1.10 libboost-program-options1.74.0 libfmt9 \
       curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --uid 10001 --user-group --no-create-home --home-dir /nonexistent saldo
+ && groupadd --system --gid 10001 saldo \
+ && useradd --system --uid 10001 --gid saldo --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin saldo
 COPY --from=build /out/ /usr/local/bin/
 # An empty working directory: the binaries would read ./.env, and there is none on purpose.
 WORKDIR /app

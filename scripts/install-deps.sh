@@ -23,6 +23,10 @@ TEST_PACKAGES=(
   clang libclang-rt-14-dev prometheus
   # e2e: the page in headless Chromium (playwright-core from npm), compose file checks (PyYAML)
   chromium nodejs python3-yaml
+  # e2e: the image built and run with podman (runc: see scripts/podman/containers.conf) on Debian
+  # base images made by debootstrap and debuerreotype, which reads the mirror's date with wget
+  # (scripts/podman-base-images.sh)
+  podman runc debootstrap debuerreotype wget
 )
 
 case "${1:-}" in
