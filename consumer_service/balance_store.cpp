@@ -7,6 +7,7 @@
 #include <unordered_map>
 
 #include "common/customer_id.h"
+#include "common/record_order.h"
 
 #include "consumer_service/compact_timestamp.h"
 
@@ -36,11 +37,16 @@ struct Entry {
 };
 static_assert(sizeof(Entry) == 48, "the memory budget assumes 48-byte entries");
 
-// The order of records for one key (see the header): (record_time, partition, offset).
+// common/record_order.h's order; the packed position (partition << 48 | offset) compares the same.
 struct Order {
   std::int64_t time;
   std::uint64_t position;
-  bool operator>(const Order& o) const noexcept { return time != o.time ? time > o.time : position > o.position; }
+  bool operator>(const Order& o) const noexcept {
+    return RecordOrder{time, static_cast<std::int32_t>(position >> kOffsetBits),
+                       static_cast<std::int64_t>(position & ((std::uint64_t{1} << kOffsetBits) - 1))} >
+           RecordOrder{o.time, static_cast<std::int32_t>(o.position >> kOffsetBits),
+                       static_cast<std::int64_t>(o.position & ((std::uint64_t{1} << kOffsetBits) - 1))};
+  }
 };
 Order order_of(const Entry& e) noexcept { return {e.record_time, e.position}; }
 

@@ -1,23 +1,18 @@
 #include "consumer_service/record_applier.h"
 
 #include <algorithm>
-#include <limits>
 
 #include <spdlog/spdlog.h>
 
 #include "common/partitioner.h"
 
 namespace saldo {
-namespace {
-constexpr std::int64_t kUnread = std::numeric_limits<std::int64_t>::min();
-}
-
 RecordApplier::RecordApplier(BalanceStore& store, Readiness& readiness, Metrics& metrics)
     : store_(store), readiness_(readiness), metrics_(metrics) {}
 
 void RecordApplier::begin(std::int32_t partitions) {
   positions_.assign(static_cast<std::size_t>(partitions), -1);
-  order_times_.assign(static_cast<std::size_t>(partitions), kUnread);
+  clock_.reset(static_cast<std::size_t>(partitions));
   touched_.assign(static_cast<std::size_t>(partitions), 0);
 }
 
@@ -25,14 +20,13 @@ void RecordApplier::add_partitions(std::int32_t partitions) {
   const auto n = static_cast<std::size_t>(partitions);
   if (n <= positions_.size()) return;
   positions_.resize(n, -1);
-  order_times_.resize(n, kUnread);
+  clock_.grow(n);
   touched_.resize(n, 0);
 }
 
 std::optional<std::int64_t> RecordApplier::settled_time() const {
-  if (order_times_.empty()) return std::nullopt;
-  const std::int64_t t = *std::min_element(order_times_.begin(), order_times_.end());
-  if (t == kUnread) return std::nullopt;
+  const std::int64_t t = clock_.settled();
+  if (t == OrderClock::kUnread) return std::nullopt;
   return t;
 }
 
@@ -79,9 +73,7 @@ std::optional<std::int32_t> RecordApplier::apply(std::span<const TopicRecord> ba
       went_back = r.partition;
       break;
     }
-    // The ordering time never goes back within a partition (ARCHITECTURE.md, "Consistency").
-    auto& order_time = order_times_[static_cast<std::size_t>(r.partition)];
-    order_time = std::max(order_time, r.timestamp_ms);
+    const std::int64_t order_time = clock_.next(r.partition, r.timestamp_ms);
 
     BalanceUpdate& u = updates_[used];
     const RecordDecode d = decode_record(r.key, r.value, r.timestamp_ms, u);

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "common/codec.h"
+#include "common/record_order.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/log_limiter.h"
 #include "consumer_service/metrics.h"
@@ -65,8 +66,8 @@ class RecordApplier {
   LogLimiter invalid_log_{"skipped-record lines", 10, std::chrono::seconds(10)};
   LogLimiter misrouted_log_{"misrouted-record lines", 5, std::chrono::seconds(60)};
 
-  std::vector<std::int64_t> positions_;    // next offset per partition
-  std::vector<std::int64_t> order_times_;  // the greatest record timestamp read per partition
+  std::vector<std::int64_t> positions_;  // next offset per partition
+  OrderClock clock_;
   std::vector<char> touched_;              // partitions of the current batch
   // Kept between batches: decoding into them allocates nothing once they have grown.
   std::vector<BalanceUpdate> updates_;

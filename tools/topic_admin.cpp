@@ -10,6 +10,7 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/logging.h"
+#include "tools/fix_routing.h"
 #include "tools/topic_admin_args.h"
 
 namespace saldo {
@@ -23,6 +24,11 @@ constexpr const char* kUsage =
     "                   and cleanup policy and fail when the policy is not compact\n"
     "  describe-topic   print the topic's partitions and cleanup policy\n"
     "  wait-for-broker  return once the broker answers a metadata request (or fail at --timeout)\n"
+    "  fix-routing      list the customers with records off their murmur2 partition (written by a\n"
+    "                   producer with another partitioner, or before partitions were added); with\n"
+    "                   --apply, tombstone the strays and write each one's latest record again on its\n"
+    "                   murmur2 partition, so compaction leaves one partition per customer. Exit 1\n"
+    "                   when a dry run found customers to repair\n"
     "\n"
     "Example: saldo_admin create-topic --bootstrap-servers localhost:9092 --topic contas --partitions 3";
 
@@ -60,6 +66,9 @@ class Admin {
                                       sizeof errstr));
     if (!nt) throw ConfigError(std::string("topic ") + topic + ": " + errstr);
     rd_kafka_NewTopic_set_config(nt.get(), "cleanup.policy", "compact");
+    // Records of one customer on two partitions are ordered by time: the brokers' clock, not the
+    // producers' (README, "Consistency"). --config can still say otherwise.
+    rd_kafka_NewTopic_set_config(nt.get(), "message.timestamp.type", "LogAppendTime");
     for (const auto& [k, v] : args.topic_configs) {
       if (rd_kafka_NewTopic_set_config(nt.get(), k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {
         throw ConfigError("--config " + k + "=" + v + " refused");
@@ -175,7 +184,8 @@ int run(int argc, const char* const argv[]) {
       "replication-factor", po::value<int>(&args.replication_factor)->default_value(1),
       "replication factor of a new topic")("config", po::value<std::vector<std::string>>(&configs),
                                            "topic config key=value for a new topic (repeatable)")(
-      "timeout", po::value<int>(&args.timeout_seconds)->default_value(30), "seconds to wait for the broker");
+      "timeout", po::value<int>(&args.timeout_seconds)->default_value(30), "seconds to wait for the broker")(
+      "apply", po::bool_switch(&args.apply), "fix-routing: write the repair (default: a dry run)");
 
   // The command is the first word; everything after it goes to the option parser.
   std::string command = argc > 1 ? argv[1] : "";
@@ -192,8 +202,12 @@ int run(int argc, const char* const argv[]) {
   validate(args);
   const KafkaOptions kafka = kafka_options(*vm);
 
+  if (args.command == AdminCommand::kFixRouting) {
+    return fix_routing(kafka, args.apply, std::chrono::seconds(args.timeout_seconds), std::cout);
+  }
   Admin admin(kafka, args.timeout_seconds);
   switch (args.command) {
+    case AdminCommand::kFixRouting: break;  // above
     case AdminCommand::kWaitForBroker: {
       Metadata md = admin.metadata();
       std::cout << "broker " << kafka.bootstrap_servers << " answers: " << md->broker_cnt << " broker(s), "

@@ -6,8 +6,9 @@ AdminCommand parse_admin_command(std::string_view word) {
   if (word == "create-topic") return AdminCommand::kCreateTopic;
   if (word == "describe-topic") return AdminCommand::kDescribeTopic;
   if (word == "wait-for-broker") return AdminCommand::kWaitForBroker;
+  if (word == "fix-routing") return AdminCommand::kFixRouting;
   throw ConfigError("unknown command '" + std::string(word) +
-                    "' (expected create-topic, describe-topic or wait-for-broker)");
+                    "' (expected create-topic, describe-topic, wait-for-broker or fix-routing)");
 }
 
 void validate(const AdminArgs& args) {

@@ -7,7 +7,7 @@
 
 namespace saldo {
 
-enum class AdminCommand { kCreateTopic, kDescribeTopic, kWaitForBroker };
+enum class AdminCommand { kCreateTopic, kDescribeTopic, kWaitForBroker, kFixRouting };
 
 struct AdminArgs {
   AdminCommand command = AdminCommand::kCreateTopic;
@@ -15,9 +15,10 @@ struct AdminArgs {
   int replication_factor = 1;
   KeyValues topic_configs;  // --config key=value, on top of cleanup.policy=compact
   int timeout_seconds = 30;
+  bool apply = false;  // fix-routing: write the repair (default: a dry run)
 };
 
-// "create-topic" | "describe-topic" | "wait-for-broker"; throws ConfigError for anything else.
+// "create-topic" | "describe-topic" | "wait-for-broker" | "fix-routing"; throws ConfigError for anything else.
 AdminCommand parse_admin_command(std::string_view word);
 
 // Checks the ranges (partitions 1..10000, replication 1..32, timeout 1..3600) and that no --config

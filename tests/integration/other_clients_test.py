@@ -33,6 +33,7 @@ BOOT = os.environ["SALDO_TEST_BOOTSTRAP_SERVERS"]
 BUILD = os.environ["SALDO_BUILD_DIR"]
 SERVICE = os.path.join(BUILD, "consumer_service", "consumer_service")
 PRODUCER = os.path.join(BUILD, "producer", "producer")
+ADMIN = os.path.join(BUILD, "tools", "saldo_admin")
 TS = "2025-10-14T10:30:45"
 admin = AdminClient({"bootstrap.servers": BOOT})
 
@@ -47,6 +48,33 @@ def wait_for(what, check, limit=60.0, step=0.05):
             return last
         time.sleep(step)
     raise AssertionError(f"timed out after {limit:.0f} s waiting for {what} (last: {last!r})")
+
+
+def murmur2(data: bytes) -> int:
+    """The Java client's murmur2, written here on its own (not saldo's), as an unsigned 32-bit value."""
+    m, h = 0x5BD1E995, (0x9747B28C ^ len(data)) & 0xFFFFFFFF
+    n4 = len(data) // 4
+    for i in range(n4):
+        k = int.from_bytes(data[4 * i:4 * i + 4], "little")
+        k = (k * m) & 0xFFFFFFFF
+        k ^= k >> 24
+        k = (k * m) & 0xFFFFFFFF
+        h = ((h * m) & 0xFFFFFFFF) ^ k
+    rest = data[4 * n4:]
+    if len(rest) >= 3:
+        h ^= rest[2] << 16
+    if len(rest) >= 2:
+        h ^= rest[1] << 8
+    if rest:
+        h ^= rest[0]
+        h = (h * m) & 0xFFFFFFFF
+    h ^= h >> 13
+    h = (h * m) & 0xFFFFFFFF
+    return h ^ (h >> 15)
+
+
+def home_partition(key, partitions):
+    return (murmur2(key.encode()) & 0x7FFFFFFF) % partitions
 
 
 def unique_topic(prefix):
@@ -264,6 +292,56 @@ class OtherClients(unittest.TestCase):
             self.assertEqual(sorted(table), sorted(keys[:50]))
             self.assertGreaterEqual(svc.metric("saldo_full_rebuilds_total"), 1)
             self.assertIn("rebuild_reason", svc.ready())
+        finally:
+            svc.stop()
+
+    def test_fix_routing_moves_every_customer_home_and_keeps_the_table(self):
+        topic = unique_topic("fix-routing")
+        create_topic(topic, 3)
+        keys = [f"r{i}" for i in range(60)]
+        py = python_producer()
+        saldo_file(topic, [f"{k},{i}.00" for i, k in enumerate(keys)])
+        for i, k in enumerate(keys[:40]):
+            py_send(py, topic, k, {"cliente_id": k, "saldo": f"{100 + i}.10", "timestamp": TS})
+        for k in keys[:5]:
+            saldo_delete(topic, k)  # deletes at home while the python value sits elsewhere
+        for k in keys[30:35]:
+            py_send(py, topic, k, None)  # deletes off home
+        before = read_back(topic)
+        table = expected_table(before)
+
+        dry = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic], capture_output=True, text=True)
+        self.assertEqual(dry.returncode, 1, dry.stdout + dry.stderr)
+        self.assertIn("dry run", dry.stdout)
+        self.assertEqual(len(read_back(topic)), len(before))  # a dry run writes nothing
+
+        fixed = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic, "--apply"], capture_output=True, text=True)
+        self.assertEqual(fixed.returncode, 0, fixed.stdout + fixed.stderr)
+        after = read_back(topic)
+        self.assertEqual(expected_table(after), table)  # the same customers and balances
+        # Every customer's latest record is now on its murmur2 partition, and no other partition ends
+        # with a value for it: compaction will leave it on one partition.
+        latest, last_on = {}, {}
+        order_time = {}
+        for p, off, ts, key, value in sorted(after, key=lambda r: (r[0], r[1])):
+            order_time[p] = max(order_time.get(p, ts), ts)
+            rank = (order_time[p], p, off)
+            if key not in latest or rank > latest[key]:
+                latest[key] = rank
+            last_on[(key, p)] = value
+        for key, (_, p, _) in latest.items():
+            self.assertEqual(p, home_partition(key, 3), key)
+        for (key, p), value in last_on.items():
+            if p != home_partition(key, 3):
+                self.assertIsNone(value, f"{key} still ends with a value on partition {p}")
+
+        again = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic, "--apply"], capture_output=True, text=True)
+        self.assertEqual(again.returncode, 0, again.stderr)
+        self.assertIn(" 0 customers to repair", again.stdout)
+        svc = Service(topic)
+        try:
+            svc.wait_ready()
+            self.assertEqual(svc.mismatches(table, keys), [], svc.logs())
         finally:
             svc.stop()
 
