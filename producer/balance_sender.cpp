@@ -4,6 +4,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/topic_config.h"
+
 namespace saldo {
 namespace {
 
@@ -57,6 +59,17 @@ std::optional<std::string> BalanceSender::check_broker(std::chrono::milliseconds
       lerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
     return "topic '" + topic_name_ + "' has partitions without a serving leader at " + bootstrap_ + " within " +
            seconds_text(timeout) + " (" + rd_kafka_err2str(lerr) + ")";
+  }
+  // A balance topic that is not compacted loses customers to retention: say so, but still send (the
+  // user may know better; the service says it too).
+  try {
+    const TopicConfig config = describe_topic(rk_.get(), topic_name_, timeout);
+    if (!config.compacted()) {
+      spdlog::warn("topic '{}' has cleanup.policy={}, not compact: retention will drop customers from the table",
+                   topic_name_, config.get("cleanup.policy"));
+    }
+  } catch (const KafkaException& e) {
+    spdlog::warn("cannot check the topic's cleanup.policy: {}", e.what());
   }
   return std::nullopt;
 }

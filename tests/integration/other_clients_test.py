@@ -394,6 +394,10 @@ class OtherClients(unittest.TestCase):
         with socket.socket() as s:
             s.bind(("127.0.0.1", 0))
             port = s.getsockname()[1]
+        # saldo's producer still sends, and says so.
+        sent = subprocess.run([PRODUCER, "-b", BOOT, "-t", topic, "--id", "1", "--saldo", "1"], capture_output=True, text=True)
+        self.assertEqual(sent.returncode, 0, sent.stderr)
+        self.assertIn("not compact", sent.stdout + sent.stderr)
         refused = subprocess.run([SERVICE, "-b", BOOT, "-t", topic, "--http-host", "127.0.0.1", "--http-port", str(port),
                                   "--require-compacted", "1"], capture_output=True, text=True, timeout=60)
         self.assertNotEqual(refused.returncode, 0)
