@@ -111,14 +111,16 @@ if [ -z "${SALDO_SKIP_SANITIZERS:-}" ]; then
   configure_and_build build/asan -DSALDO_SANITIZE=address,undefined -DSALDO_BUILD_BENCH=OFF
   export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
   export SALDO_BUILD_DIR=$root/build/asan
-  for label in unit integration; do
+  for label in unit integration faults; do
     case " $labels " in *" $label "*) run_ctest build/asan "$label" ;; esac
   done
   unset ASAN_OPTIONS UBSAN_OPTIONS
 
-  step "building the store's concurrency test with ThreadSanitizer (build/tsan)"
-  configure_and_build build/tsan -DSALDO_SANITIZE=thread -DSALDO_BUILD_BENCH=OFF -- store_concurrency_test
-  TSAN_OPTIONS=halt_on_error=1 run_ctest build/tsan unit -R '^StoreConcurrency\.' 
+  step "the store's concurrency test and the in-process reader + HTTP test under ThreadSanitizer (build/tsan)"
+  configure_and_build build/tsan -DSALDO_SANITIZE=thread -DSALDO_BUILD_BENCH=OFF -- store_concurrency_test \
+    consumer_service_test
+  TSAN_OPTIONS=halt_on_error=1 run_ctest build/tsan unit -R '^StoreConcurrency\.'
+  TSAN_OPTIONS=halt_on_error=1 run_ctest build/tsan integration -R '^ConsumerService\.' 
 fi
 
 if [ -z "${SALDO_SKIP_FUZZ:-}" ]; then
