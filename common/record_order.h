@@ -27,6 +27,9 @@ class OrderClock {
   void grow(std::size_t partitions) {
     if (partitions > max_.size()) max_.resize(partitions, kUnread);
   }
+  // Continues from saved ordering times (a snapshot's), one per partition.
+  void restore(std::vector<std::int64_t> times) { max_ = std::move(times); }
+  std::int64_t at(std::int32_t partition) const { return max_[static_cast<std::size_t>(partition)]; }
   // The ordering time of the next record of `partition`, whose own timestamp is `timestamp_ms`.
   std::int64_t next(std::int32_t partition, std::int64_t timestamp_ms) {
     auto& t = max_[static_cast<std::size_t>(partition)];

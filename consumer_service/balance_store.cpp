@@ -509,6 +509,62 @@ std::size_t BalanceStore::size() const noexcept {
   return n;
 }
 
+bool BalanceStore::restore(const StoredEntry& in) {
+  check_writer();
+  if (in.id.empty() || in.id.size() > kMaxCustomerIdLength || !within_limits(in.partition, in.offset)) return false;
+  const std::uint64_t h = hash_id(in.id);
+  Shard& shard = *shards_[shard_of(h)];
+  std::unique_lock lock(shard.mutex);
+  if (shard.find(in.id, h) != nullptr) return false;  // a snapshot holds each id once
+  Entry* e = shard.insert(in.id, h);
+  if (e == nullptr) return false;
+  e->position = pack_position(in.partition, in.offset);
+  e->record_time = in.record_time;
+  if (in.deleted) {
+    e->flags = kTombstone;
+    e->saldo = 0;
+    shard.tombstones.fetch_add(1, std::memory_order_relaxed);
+    return true;
+  }
+  e->saldo = in.saldo;
+  if (in.ts_format != 0) {
+    e->ts_format = in.ts_format;
+    e->ts_bits = in.ts_bits;
+  } else {
+    shard.store_timestamp(*e, in.ts_text);
+  }
+  shard.live.fetch_add(1, std::memory_order_relaxed);
+  return true;
+}
+
+void BalanceStore::visit_shard(std::size_t s, const std::function<void(const StoredEntry&)>& fn) const {
+  const Shard& shard = *shards_[s];
+  std::shared_lock lock(shard.mutex);
+  for (std::uint32_t i = 0; i < shard.used; ++i) {
+    const Entry& e = shard.entry(i);
+    if (e.id_len == 0) continue;
+    StoredEntry out;
+    out.id = id_of(e);
+    out.deleted = (e.flags & kTombstone) != 0;
+    out.saldo = e.saldo;
+    out.partition = static_cast<std::int32_t>(e.position >> kOffsetBits);
+    out.offset = static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1));
+    out.record_time = e.record_time;
+    if (!out.deleted) {
+      out.ts_format = e.ts_format;
+      if (e.ts_format != 0) {
+        out.ts_bits = e.ts_bits;
+      } else {
+        const auto* p = reinterpret_cast<const char*>(static_cast<std::uintptr_t>(e.ts_bits));
+        std::uint32_t len;
+        std::memcpy(&len, p, sizeof len);
+        out.ts_text = std::string_view(p + sizeof len, len);
+      }
+    }
+    fn(out);
+  }
+}
+
 std::size_t BalanceStore::tombstones() const noexcept {
   std::size_t n = 0;
   for (const auto& s : shards_) n += s->tombstones.load(std::memory_order_relaxed);

@@ -4,6 +4,7 @@
 #include <array>
 #include <atomic>
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <shared_mutex>
@@ -44,6 +45,19 @@ struct StoreEvent {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::int64_t record_time = 0;  // the record's ordering time in ms (ARCHITECTURE.md, "Consistency")
+};
+
+// One entry as the store holds it, for the snapshot (snapshot.h): a customer or a remembered delete.
+struct StoredEntry {
+  std::string_view id;
+  bool deleted = false;
+  Centavos saldo = 0;
+  std::uint8_t ts_format = 0;  // compact_timestamp.h's format byte; 0: the timestamp is `ts_text`
+  std::uint64_t ts_bits = 0;
+  std::string_view ts_text;
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int64_t record_time = 0;
 };
 
 enum class ApplyResult : std::uint8_t {
@@ -97,6 +111,15 @@ class BalanceStore {
                      std::int64_t record_time);
   // Empties the table (a full rebuild begins).
   void clear();
+  // Puts an entry read from a snapshot into the store (writer thread, before reading the topic).
+  // Returns false when it is outside the store's limits.
+  bool restore(const StoredEntry& e);
+  // Calls `fn` for every entry, one shard at a time under that shard's shared lock (a writer waits
+  // at most for one shard). Any thread.
+  template <class Fn>
+  void visit(Fn&& fn) const {
+    for (std::size_t s = 0; s < kShardCount; ++s) visit_shard(s, [&](const StoredEntry& e) { fn(e); });
+  }
   // Forgets deletes ordered before `record_time`: the reader passes a time no record still to come
   // can be older than. Returns how many it forgot.
   std::size_t purge_tombstones(std::int64_t record_time);
@@ -114,6 +137,7 @@ class BalanceStore {
 
  private:
   void check_writer();
+  void visit_shard(std::size_t shard, const std::function<void(const StoredEntry&)>& fn) const;
 
   static constexpr std::size_t kShardCount = 256;
   std::array<std::unique_ptr<Shard>, kShardCount> shards_;

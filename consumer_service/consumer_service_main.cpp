@@ -15,6 +15,7 @@
 #include "consumer_service/http_server.h"
 #include "consumer_service/metrics.h"
 #include "consumer_service/readiness.h"
+#include "consumer_service/snapshot_writer.h"
 #include "consumer_service/table_reader.h"
 
 namespace saldo {
@@ -93,6 +94,11 @@ int run(int argc, const char* const argv[]) {
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
   loader.env_option("require-compacted", "REQUIRE_COMPACTED", po::value<bool>()->default_value(false),
                     "refuse a topic whose cleanup.policy is not compact (else a warning in the log and /ready)");
+  loader.env_option("state-dir", "STATE_DIR", po::value<std::string>()->default_value(""),
+                    "keep a snapshot of the table here and start warm from it when it may be trusted "
+                    "(README, \"State directory\"); empty: every start replays the topic");
+  loader.env_option("snapshot-interval", "SNAPSHOT_INTERVAL", po::value<int>()->default_value(60),
+                    "seconds between snapshots (written only when something changed, and at shutdown)");
   const std::optional<po::variables_map> parsed = loader.parse(argc, argv);
   if (!parsed) return 0;
   const po::variables_map& vm = *parsed;
@@ -109,6 +115,9 @@ int run(int argc, const char* const argv[]) {
   dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
   if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
   const bool require_compacted = vm["require-compacted"].as<bool>();
+  const std::string state_dir = vm["state-dir"].as<std::string>();
+  const int snapshot_interval = vm["snapshot-interval"].as<int>();
+  if (snapshot_interval < 1 || snapshot_interval > 86400) throw ConfigError("--snapshot-interval must be 1..86400 seconds");
   setup_logging(log_options(vm), "consumer_service");
   log_config(kafka, http);
   install_shutdown_handlers();
@@ -118,6 +127,7 @@ int run(int argc, const char* const argv[]) {
   BalanceStore store;
   Readiness readiness(kafka.topic);
   Metrics metrics;
+  CheckpointBoard checkpoints;
   const HttpApi api(store, readiness, metrics);
   std::optional<DeadLetterSink> dead_letter;
   if (!dead_letter_topic.empty()) {
@@ -125,10 +135,16 @@ int run(int argc, const char* const argv[]) {
     spdlog::info("invalid records are copied to the dead-letter topic '{}'", dead_letter_topic);
   }
   HttpServer server(api, metrics, http);
-  TableReader reader({kafka, require_compacted, dead_letter ? &*dead_letter : nullptr}, store, readiness, metrics);
+  TableReader reader({kafka, require_compacted, dead_letter ? &*dead_letter : nullptr, state_dir, &checkpoints}, store,
+                     readiness, metrics);
+  std::optional<SnapshotWriter> snapshots;
+  if (!state_dir.empty()) {
+    snapshots.emplace(state_dir, std::chrono::seconds(snapshot_interval), store, readiness, metrics, checkpoints);
+  }
   // The port first: when it is taken, nothing has started reading yet.
   server.start();
   reader.start();
+  if (snapshots) snapshots->start();
   spdlog::info("serving HTTP on {}:{}", http.host, server.port());
 
   RebuildReporter reporter(readiness, metrics, store);
@@ -141,6 +157,8 @@ int run(int argc, const char* const argv[]) {
   spdlog::info("shutting down");
   server.stop();
   reader.stop();
+  // After the reader: the table no longer changes, so the last snapshot matches its positions.
+  if (snapshots) snapshots->stop_and_write();
   // After the reader: it sends no more copies. Bounded so shutdown stays well under 2 s.
   if (dead_letter) dead_letter->close(std::chrono::milliseconds(1000));
   spdlog::info("stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stopping).count());

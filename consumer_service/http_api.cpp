@@ -46,6 +46,15 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
     out.append(",\"topic_warning\":");
     append_json_string(out, r.topic_config_warning);
   }
+  out.append(",\"start\":\"").append(r.start).append("\"");
+  if (r.snapshot_age_s >= 0) {
+    out.append(",\"snapshot_age_s\":");
+    append_double(out, r.snapshot_age_s);
+  }
+  if (!r.start_note.empty()) {
+    out.append(",\"start_note\":");
+    append_json_string(out, r.start_note);
+  }
   if (!r.rebuild_reason.empty()) {
     out.append(",\"rebuild_reason\":");
     append_json_string(out, r.rebuild_reason);

@@ -7,6 +7,22 @@
 
 namespace saldo {
 
+void Metrics::snapshot_loaded(const std::string& result) {
+  std::lock_guard lock(snapshot_mutex_);
+  ++snapshot_loads_[result];
+}
+
+void Metrics::snapshot_written(bool ok, double seconds, std::size_t bytes) noexcept {
+  std::lock_guard lock(snapshot_mutex_);
+  if (!ok) {
+    ++snapshot_writes_failed_;
+    return;
+  }
+  ++snapshot_writes_ok_;
+  snapshot_write_seconds_ = seconds;
+  snapshot_bytes_ = bytes;
+}
+
 std::size_t Metrics::status_index(int status) noexcept {
   for (std::size_t i = 0; i + 1 < kStatuses.size(); ++i) {
     if (kStatuses[i] == status) return i;
@@ -105,6 +121,19 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   sample(out, "saldo_full_rebuilds_total", "", static_cast<std::uint64_t>(r.full_rebuilds));
   header(out, "saldo_topic_not_compacted", "gauge", "1 when the topic's cleanup.policy does not include compact.");
   sample(out, "saldo_topic_not_compacted", "", static_cast<std::uint64_t>(!r.topic_config_warning.empty()));
+  {
+    std::lock_guard lock(snapshot_mutex_);
+    header(out, "saldo_snapshot_loads_total", "counter",
+           "Snapshot loads at start, by result: ok, or why the table was rebuilt from offset 0 instead.");
+    for (const auto& [result, n] : snapshot_loads_) sample(out, "saldo_snapshot_loads_total", "result=\"" + result + "\"", n);
+    header(out, "saldo_snapshot_writes_total", "counter", "Snapshots written, by result.");
+    sample(out, "saldo_snapshot_writes_total", "result=\"ok\"", snapshot_writes_ok_);
+    sample(out, "saldo_snapshot_writes_total", "result=\"failed\"", snapshot_writes_failed_);
+    header(out, "saldo_snapshot_write_seconds", "gauge", "Time the last snapshot took to write.");
+    sample(out, "saldo_snapshot_write_seconds", "", snapshot_write_seconds_);
+    header(out, "saldo_snapshot_bytes", "gauge", "Size of the last snapshot written.");
+    sample(out, "saldo_snapshot_bytes", "", static_cast<std::uint64_t>(snapshot_bytes_));
+  }
   header(out, "saldo_customers", "gauge", "Customers in the table.");
   sample(out, "saldo_customers", "", static_cast<std::uint64_t>(table.customers));
   header(out, "saldo_deleted_ids_remembered", "gauge",

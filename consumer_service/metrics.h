@@ -6,6 +6,8 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <map>
+#include <mutex>
 
 #include "common/codec.h"
 #include "consumer_service/readiness.h"
@@ -21,6 +23,9 @@ class Metrics {
   void stale(std::uint64_t n) noexcept { stale_.fetch_add(n, std::memory_order_relaxed); }
   void misrouted() noexcept { misrouted_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t misrouted_count() const noexcept { return misrouted_.load(std::memory_order_relaxed); }
+  // A snapshot load at start: "ok" or why it was not used (snapshot.h, SnapshotRejected::result).
+  void snapshot_loaded(const std::string& result);
+  void snapshot_written(bool ok, double seconds, std::size_t bytes) noexcept;
   // What valid records needed to be accepted (codec.h, DecodeNotes).
   void decode_notes(const DecodeNotes& n) noexcept {
     if (n.amount_rounded) amounts_rounded_.fetch_add(1, std::memory_order_relaxed);
@@ -70,6 +75,11 @@ class Metrics {
   std::atomic<std::uint64_t> tombstones_{0};
   std::atomic<std::uint64_t> stale_{0};
   std::atomic<std::uint64_t> misrouted_{0};
+  mutable std::mutex snapshot_mutex_;
+  std::map<std::string, std::uint64_t> snapshot_loads_;  // by result; a few at most
+  std::uint64_t snapshot_writes_ok_ = 0, snapshot_writes_failed_ = 0;
+  double snapshot_write_seconds_ = 0;
+  std::size_t snapshot_bytes_ = 0;
   std::atomic<std::uint64_t> amounts_rounded_{0};
   std::atomic<std::uint64_t> timestamps_from_record_{0};
   std::atomic<std::uint64_t> ids_as_number_{0};

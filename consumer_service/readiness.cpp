@@ -83,6 +83,13 @@ void Readiness::restart_rebuild(std::string_view reason) {
   state_.store(ServiceState::kStarting, std::memory_order_release);
 }
 
+void Readiness::set_start(std::string_view kind, double snapshot_age_s, std::string_view note) {
+  std::lock_guard lock(mutex_);
+  data_.start = kind;
+  data_.snapshot_age_s = snapshot_age_s;
+  data_.start_note = note;
+}
+
 void Readiness::set_topic_config_warning(std::string_view warning) {
   std::lock_guard lock(mutex_);
   data_.topic_config_warning = warning;

@@ -36,6 +36,9 @@ struct ReadinessSnapshot {
   std::string rebuild_reason;        // why the table is being (or was last) rebuilt from offset 0 again
   std::string topic_config_warning;  // e.g. the topic is not compacted
   std::uint32_t full_rebuilds = 0;   // rebuilds after the first one (topic recreated, records deleted)
+  std::string start = "cold";        // "warm": from a snapshot; "cold": from offset 0
+  double snapshot_age_s = -1;        // age of the snapshot a warm start loaded
+  std::string start_note;            // why the start was cold, when a state directory is used
   std::vector<PartitionProgress> partitions;
   std::chrono::steady_clock::time_point rebuild_began{};  // when the start watermarks were known
   std::chrono::steady_clock::time_point ready_at{};       // when the last partition caught up
@@ -68,6 +71,7 @@ class Readiness {
   // stays READY (see README, "Consistency"): they are read from their start right away.
   void add_partitions(const std::vector<Watermarks>& partitions);
   void set_topic_config_warning(std::string_view warning);
+  void set_start(std::string_view kind, double snapshot_age_s, std::string_view note);
   // The reader's next offset in `partition` is `position`. Returns true if this made it READY.
   bool advance(std::int32_t partition, std::int64_t position);
   void set_high_watermark(std::int32_t partition, std::int64_t high);

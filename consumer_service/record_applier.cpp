@@ -16,6 +16,24 @@ void RecordApplier::begin(std::int32_t partitions) {
   touched_.assign(static_cast<std::size_t>(partitions), 0);
 }
 
+void RecordApplier::begin_from(const std::vector<PartitionCheckpoint>& checkpoints) {
+  begin(static_cast<std::int32_t>(checkpoints.size()));
+  std::vector<std::int64_t> times;
+  for (std::size_t p = 0; p < checkpoints.size(); ++p) {
+    positions_[p] = checkpoints[p].next_offset;
+    times.push_back(checkpoints[p].order_time);
+  }
+  clock_.restore(std::move(times));
+}
+
+std::vector<PartitionCheckpoint> RecordApplier::checkpoints() const {
+  std::vector<PartitionCheckpoint> out(positions_.size());
+  for (std::size_t p = 0; p < positions_.size(); ++p) {
+    out[p] = {std::max<std::int64_t>(positions_[p], 0), clock_.at(static_cast<std::int32_t>(p))};
+  }
+  return out;
+}
+
 void RecordApplier::add_partitions(std::int32_t partitions) {
   const auto n = static_cast<std::size_t>(partitions);
   if (n <= positions_.size()) return;

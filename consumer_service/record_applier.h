@@ -16,6 +16,7 @@
 #include "consumer_service/log_limiter.h"
 #include "consumer_service/metrics.h"
 #include "consumer_service/readiness.h"
+#include "consumer_service/snapshot.h"
 
 namespace saldo {
 
@@ -38,6 +39,10 @@ class RecordApplier {
 
   // A new table of `partitions` partitions, nothing read yet.
   void begin(std::int32_t partitions);
+  // A table restored from a snapshot: each partition continues at its checkpoint.
+  void begin_from(const std::vector<PartitionCheckpoint>& checkpoints);
+  // Where each partition stands now (for the next snapshot).
+  std::vector<PartitionCheckpoint> checkpoints() const;
   // The topic grew to `partitions`; the new ones start unread.
   void add_partitions(std::int32_t partitions);
   std::int32_t partitions() const noexcept { return static_cast<std::int32_t>(positions_.size()); }

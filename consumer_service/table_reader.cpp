@@ -21,6 +21,8 @@
 #include "consumer_service/dead_letter.h"
 #include "consumer_service/log_limiter.h"
 #include "consumer_service/record_applier.h"
+#include "consumer_service/snapshot.h"
+#include "consumer_service/snapshot_writer.h"
 
 namespace saldo {
 namespace {
@@ -55,6 +57,9 @@ struct TableReader::Impl {
   LogLimiter error_log{"Kafka error lines", 10, std::chrono::seconds(10)};  // librdkafka's threads: under `mutex`
 
   std::vector<TopicRecord> records;  // the batch, as views into librdkafka's messages
+  std::int64_t delete_retention_ms = -1;  // -1: unknown (then no snapshot is trusted)
+  std::string cluster;
+  bool first_session = true;
 
   Impl(TableReaderOptions o, BalanceStore& s, Readiness& r, Metrics& m)
       : options(std::move(o)), store(s), readiness(r), metrics(m), applier(s, r, m) {
@@ -162,9 +167,13 @@ struct TableReader::Impl {
 
   // A table needs a compacted topic: with cleanup.policy=delete, retention drops customers from
   // every future rebuild. Says so (log, /ready, /metrics), or refuses with --require-compacted.
+  // Also learns delete.retention.ms, which bounds how old a trusted snapshot may be.
   void check_topic_config() {
+    delete_retention_ms = -1;
     try {
       const TopicConfig config = describe_topic(rk.get(), topic, std::chrono::milliseconds(5000));
+      const std::string retention = config.get("delete.retention.ms");
+      if (!retention.empty()) delete_retention_ms = std::stoll(retention);
       if (config.compacted()) {
         readiness.set_topic_config_warning("");
         return;
@@ -197,6 +206,60 @@ struct TableReader::Impl {
     return std::nullopt;
   }
 
+  // Loads the state directory's snapshot when every check passes; `marks` then start at its offsets.
+  // Otherwise the table stays empty for a full replay, and the log and /metrics say why.
+  bool warm_start(std::vector<Readiness::Watermarks>& marks) {
+    if (options.state_dir.empty()) return false;
+    const auto t0 = Clock::now();
+    const auto cold = [&](const SnapshotRejected& why) {
+      store.clear();
+      metrics.snapshot_loaded(why.result);
+      readiness.set_start("cold", -1, why.result + ": " + why.reason);
+      spdlog::warn("cold start, replaying '{}' from offset 0: the snapshot is not used ({}: {})", topic, why.result,
+                   why.reason);
+      return false;
+    };
+    auto loaded = load_snapshot(options.state_dir, store);
+    if (const auto* rejected = std::get_if<SnapshotRejected>(&loaded)) return cold(*rejected);
+    const LoadedSnapshot& snap = std::get<LoadedSnapshot>(loaded);
+    std::vector<std::int64_t> low, high;
+    for (const auto& w : marks) {
+      low.push_back(w.low);
+      high.push_back(w.high);
+    }
+    const std::int64_t now_ms = std::chrono::duration_cast<std::chrono::milliseconds>(
+                                    std::chrono::system_clock::now().time_since_epoch()).count();
+    if (delete_retention_ms < 0) {
+      return cold({"unverifiable", "the topic's delete.retention.ms could not be read"});
+    }
+    if (const auto why = check_snapshot(snap.meta, topic, cluster_id(), low, high, delete_retention_ms, now_ms)) {
+      return cold(*why);
+    }
+    applier.begin_from(snap.meta.partitions);
+    for (std::size_t p = 0; p < marks.size(); ++p) marks[p].low = snap.meta.partitions[p].next_offset;
+    const double age = static_cast<double>(now_ms - snap.meta.written_at_ms) / 1000.0;
+    metrics.snapshot_loaded("ok");
+    readiness.set_start("warm", age, "");
+    spdlog::info("warm start: {} entries from {} ({} bytes, {:.0f} s old) loaded in {:.3f} s", snap.stats.entries,
+                 snapshot_path(options.state_dir), snap.stats.bytes, age,
+                 std::chrono::duration<double>(Clock::now() - t0).count());
+    return true;
+  }
+
+  std::string cluster_id() {
+    char* id = rd_kafka_clusterid(rk.get(), kMetadataTimeoutMs);
+    std::string out = id != nullptr ? id : "";
+    if (id != nullptr) rd_kafka_mem_free(rk.get(), id);
+    return out;
+  }
+
+  // Tells the snapshot writer where the table stands (after the batch is in the store).
+  void publish_checkpoint() {
+    if (options.checkpoints == nullptr) return;
+    if (cluster.empty()) cluster = cluster_id();
+    options.checkpoints->publish(SnapshotMeta{topic, cluster, 0, applier.checkpoints()});
+  }
+
   // Assigns partitions [0, count): each from the applier's position, or from its beginning.
   void assign(int count) {
     const PartitionList list(rd_kafka_topic_partition_list_new(count));
@@ -217,12 +280,16 @@ struct TableReader::Impl {
       check_topic_config();
       const auto marks = read_watermarks(0, *partitions);
       if (!marks) return;
+      std::vector<Readiness::Watermarks> from = *marks;
+      const bool warm = first_session && warm_start(from);
+      first_session = false;
+      if (!warm) applier.begin(*partitions);
       std::int64_t total = 0;
-      for (const auto& w : *marks) total += w.high - w.low;
-      spdlog::info("rebuilding topic '{}': {} partitions, {} records up to the start watermarks", topic, *partitions,
-                   total);
-      applier.begin(*partitions);
-      readiness.begin_rebuild(*marks);
+      for (const auto& w : from) total += w.high - w.low;
+      spdlog::info("{} topic '{}': {} partitions, {} records up to the start watermarks",
+                   warm ? "catching up on" : "rebuilding", topic, *partitions, total);
+      readiness.begin_rebuild(from);
+      publish_checkpoint();
       assign(*partitions);
       const ResetReason reset = read_until_reset();
       if (!reset) return;  // stopping
@@ -252,6 +319,7 @@ struct TableReader::Impl {
       ResetReason reset = apply(std::span(batch.data(), n));
       for (std::size_t i = 0; i < n; ++i) rd_kafka_message_destroy(batch[i]);
       if (reset) return reset;
+      if (n > 0) publish_checkpoint();
       applier.flush_logs();
 
       if (!trimmed && readiness.ready()) {
@@ -346,6 +414,7 @@ struct TableReader::Impl {
     applier.add_partitions(n);
     readiness.add_partitions(*marks);
     assign(n);
+    publish_checkpoint();
     return std::nullopt;
   }
 };

@@ -10,6 +10,8 @@
 #include <memory>
 #include <thread>
 
+#include <string>
+
 #include "common/config.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/metrics.h"
@@ -18,11 +20,14 @@
 namespace saldo {
 
 class DeadLetterSink;
+class CheckpointBoard;
 
 struct TableReaderOptions {
   KafkaOptions kafka;
   bool require_compacted = false;  // refuse a topic whose cleanup.policy lacks "compact"
   DeadLetterSink* dead_letter = nullptr;  // copies of invalid records; must outlive stop()
+  std::string state_dir{};                // not empty: start warm from its snapshot when it may be trusted
+  CheckpointBoard* checkpoints = nullptr;  // where the reader publishes its positions for the snapshot writer
 };
 
 class TableReader {

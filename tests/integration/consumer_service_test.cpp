@@ -44,7 +44,7 @@ struct Service {
       : readiness(topic),
         api(store, readiness, metrics),
         server(api, metrics, HttpServerOptions{.host = "127.0.0.1", .port = 0, .threads = 16}),
-        reader(TableReaderOptions{KafkaOptions{test::bootstrap_servers(), topic, "", {}}}, store, readiness, metrics) {
+        reader(TableReaderOptions{.kafka = KafkaOptions{test::bootstrap_servers(), topic, "", {}}}, store, readiness, metrics) {
     readiness.hold_ready(hold_ready);
     port = server.start();
     reader.start();
