@@ -9,6 +9,7 @@ queries against a live consumer_service that reads a real broker of this test's 
      returns data once the service has answered a few requests.
   4. kill -9 the broker: SaldoBrokerUnreachable goes pending, then firing; start the broker again:
      the alert resolves.
+  5. restart the service twice: SaldoRestarting fires.
 
 The rules are a copy of scripts/docker/alerts.yml with every `for:` cut to FOR_SECONDS (the
 expressions are untouched), so the test takes about a minute and a half, not minutes more.
@@ -148,10 +149,17 @@ class Run:
             fail(f"kafka-local.sh {verb}: {r.stdout}{r.stderr}")
 
     def spawn(self, name, argv):
-        out = open(self.work / f"{name}.log", "w")
+        out = open(self.work / f"{name}.log", "a")
         p = subprocess.Popen(argv, cwd=self.work, stdout=out, stderr=subprocess.STDOUT)
         self.procs.append((name, p))
         return p
+
+    def stop(self, name):
+        for n, p in self.procs:
+            if n == name and p.poll() is None:
+                p.send_signal(signal.SIGTERM)
+                if p.wait(15) != 0:
+                    fail(f"{name} exited {p.returncode} on SIGTERM")
 
     def run_tool(self, argv):
         r = subprocess.run(argv, cwd=self.work, capture_output=True, text=True, timeout=90)
@@ -203,8 +211,9 @@ def scenario(run):
 
     http_port = free_port()
     service = f"http://127.0.0.1:{http_port}"
-    run.spawn("consumer_service", [str(BUILD / "consumer_service/consumer_service"), *kafka_cli,
-                                   "--http-host", "127.0.0.1", "--http-port", str(http_port)])
+    service_argv = [str(BUILD / "consumer_service/consumer_service"), *kafka_cli,
+                    "--http-host", "127.0.0.1", "--http-port", str(http_port)]
+    run.spawn("consumer_service", service_argv)
     wait_for("the service to be READY", lambda: http_get(f"{service}/ready")[0] == 200, 60)
     log(f"broker, topic and READY service in {time.monotonic() - t0:.1f} s")
 
@@ -273,6 +282,10 @@ def scenario(run):
     if held < FOR_SECONDS:
         fail(f"{ALERT} is firing {held:.1f} s after it became active, before its for: {FOR_SECONDS}s")
     log(f"broker killed: {ALERT} pending after {pending - killed:.1f} s, firing after {firing - killed:.1f} s")
+    (firing_panel,) = [expr for title, expr in exprs if title == "Alerts firing"]
+    counted = float(prom.query(firing_panel)[0]["value"][1])
+    if counted < 1:
+        fail(f"the board's 'Alerts firing' shows {counted} while {ALERT} fires")
 
     # The broker is back: the alert resolves and the gauge says so.
     run.kafka("start")
@@ -285,6 +298,19 @@ def scenario(run):
     if status != 200:
         fail(f"GET /saldo/1 after the broker came back: {status} {body}")
     log(f"broker started again: {ALERT} resolved {resolved - back:.1f} s after `kafka-local.sh start` returned")
+
+    # Two restarts of the service on its port: SaldoRestarting (no for:) fires on the second one,
+    # which checks that its counter really falls back at a restart.
+    if prom.alerts("SaldoRestarting"):
+        fail("SaldoRestarting is active before any restart")
+    for n in (1, 2):
+        run.stop("consumer_service")
+        run.spawn("consumer_service", service_argv)
+        wait_for(f"the service to be READY after restart {n}", lambda: http_get(f"{service}/ready")[0] == 200, 60)
+        wait_for(f"Prometheus to see restart {n}",
+                 lambda: prom.query(f"resets(saldo_http_request_duration_seconds_count[5m]) >= {n}"), 30)
+    wait_for("SaldoRestarting firing", lambda: "firing" in prom.alert_states("SaldoRestarting"), 10)
+    log("two restarts of the service: SaldoRestarting firing")
     log(f"total {time.monotonic() - t0:.1f} s")
 
 
