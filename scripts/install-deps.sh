@@ -19,7 +19,7 @@ TEST_PACKAGES=(
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks
   wrk postgresql python3 python3-venv
-  # fuzzing (libFuzzer) and metrics checks (promtool)
+  # fuzzing (libFuzzer); metrics and alerting rules (promtool), a live Prometheus (tests/monitoring)
   clang libclang-rt-14-dev prometheus
   # e2e: the page in headless Chromium (playwright-core from npm), compose file checks (PyYAML)
   chromium nodejs python3-yaml
