@@ -67,6 +67,18 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$HTTP_PORT/s
   sleep 0.2
 done
 
+# Customer 7: a good balance, then a poison record (a real third decimal) that the page must mention.
+BOOTSTRAP_SERVERS=$bootstrap "$build/producer/producer" --id 7 --saldo 10 > "$work/producer7.out" 2>&1 ||
+  fail "producer (customer 7) failed"
+printf '%s\n' '{"cliente_id":"7","saldo":1234.567,"timestamp":"2025-10-14T10:30:45"}' |
+  kcat -P -b "$bootstrap" -t "${TOPIC:-contas}" -k 7 -X partitioner=murmur2_random > "$work/kcat.out" 2>&1 ||
+  fail "kcat could not send the poison record"
+deadline=$((SECONDS + 20))
+until curl -s "http://127.0.0.1:$HTTP_PORT/saldo/7" | grep -q '"warning"'; do
+  [ $SECONDS -lt $deadline ] || fail "customer 7's rejected record not reported 20s after it was sent"
+  sleep 0.2
+done
+
 # A service on a topic that does not exist: it waits for it, so it answers 503 for as long as we like.
 rebuilding_port=$(free_port $((HTTP_PORT + 2)))
 TOPIC=e2e-missing-$$-$RANDOM HTTP_PORT=$rebuilding_port BOOTSTRAP_SERVERS=$bootstrap \

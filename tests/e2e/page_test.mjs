@@ -82,10 +82,25 @@ try {
     await page.screenshot({ path: path.join(artifacts, "page-balance.png"), fullPage: true });
   });
 
+  await check("a balance without a rejected record shows no warning", async () => {
+    assert.ok(await page.isHidden("#r-warning"));
+  });
+
   await check("a negative balance is shown as such", async () => {
     await lookup("5");
     await page.waitForFunction(() => document.getElementById("r-id").textContent === "5");
     assert.equal(nbsp(await page.textContent("#r-saldo")), "-R$ 25,75");
+  });
+
+  await check("a customer whose newest record was rejected shows its last good balance and says so", async () => {
+    await lookup("7");
+    await page.waitForFunction(() => document.getElementById("r-id").textContent === "7");
+    assert.equal(nbsp(await page.textContent("#r-saldo")), "R$ 10,00");
+    await page.waitForSelector("#r-warning:not([hidden])");
+    assert.match(await page.textContent("#r-warning"), /rejeitado \(invalid_amount, partição \d+, offset \d+\)/);
+    await page.waitForFunction(() => document.getElementById("r-start").textContent !== "");
+    assert.match(await page.textContent("#r-start"), /iniciado a (frio|quente)/);
+    await page.screenshot({ path: path.join(artifacts, "page-warning.png"), fullPage: true });
   });
 
   await check("an unknown customer says it was not found", async () => {

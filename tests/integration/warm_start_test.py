@@ -5,7 +5,7 @@ the test computes from the topic itself (other_clients_test's helpers, the same 
 
 Needs SALDO_TEST_BOOTSTRAP_SERVERS and SALDO_BUILD_DIR (scripts/test.sh sets both).
 """
-import json
+import contextlib
 import os
 import shutil
 import signal
@@ -55,6 +55,24 @@ class WarmStart(unittest.TestCase):
         self.assertEqual(svc.mismatches(table, keys), [], svc.logs())
         return table
 
+    def snapshot_of(self, topic):
+        """Runs the service once on `topic`, so the state directory holds its snapshot."""
+        svc = StateService(topic, self.state)
+        svc.wait_ready()
+        svc.stop()
+        return svc
+
+    @contextlib.contextmanager
+    def started(self, topic, kind, *extra, env=None):
+        """The service on `topic`, READY, having started `kind` ("warm" or "cold"); stopped after."""
+        svc = StateService(topic, self.state, *extra, env=env)
+        try:
+            svc.wait_ready()
+            self.assertEqual(svc.start_kind()[0], kind, svc.logs())
+            yield svc
+        finally:
+            svc.stop()
+
     def seed(self, topic, keys, cents=0):
         saldo_file(topic, [f"{k},{i}.{cents:02d}" for i, k in enumerate(keys)])
 
@@ -84,22 +102,15 @@ class WarmStart(unittest.TestCase):
         svc.proc.send_signal(signal.SIGKILL)
         svc.proc.wait(10)
         saldo_delete(topic, keys[20])
-        svc = StateService(topic, self.state)
-        try:
-            svc.wait_ready()
-            self.assertEqual(svc.start_kind()[0], "warm", svc.logs())
+        with self.started(topic, "warm") as svc:
             self.assert_table(svc, topic, keys)
-        finally:
-            svc.stop()
 
     def test_damaged_or_foreign_snapshots_are_never_used(self):
         topic = unique_topic("damaged")
         create_topic(topic, 2)
         keys = [f"d{i}" for i in range(200)]
         self.seed(topic, keys)
-        svc = StateService(topic, self.state)
-        svc.wait_ready()
-        svc.stop()
+        self.snapshot_of(topic)
         path = os.path.join(self.state, "snapshot.bin")
         good = read_bytes(path)
 
@@ -114,53 +125,35 @@ class WarmStart(unittest.TestCase):
             with open(path, "wb") as f:
                 f.write(data)
             saldo_file(topic, [f"{keys[0]},1.{len(data) % 100:02d}"])
-            svc = StateService(topic, self.state)
-            try:
-                svc.wait_ready()
-                kind, note = svc.start_kind()
-                self.assertEqual(kind, "cold", name)
-                self.assertIn(result, note, name)
+            with self.started(topic, "cold") as svc:  # and writes a good snapshot again at the stop
+                self.assertIn(result, svc.start_kind()[1], name)
                 self.assertIn("cold start", svc.logs(), name)
                 self.assertGreaterEqual(svc.metric(f'saldo_snapshot_loads_total{{result="{result}"}}'), 1, name)
                 self.assert_table(svc, topic, keys)
-            finally:
-                svc.stop()  # writes a good snapshot again
 
         # Another topic's snapshot.
         other = unique_topic("damaged-other")
         create_topic(other, 2)
         self.seed(other, keys, cents=55)
-        svc = StateService(other, self.state)
-        try:
-            svc.wait_ready()
-            self.assertEqual(svc.start_kind(), ("cold", svc.start_kind()[1]))
+        with self.started(other, "cold") as svc:
             self.assertIn("other_topic", svc.start_kind()[1])
             self.assert_table(svc, other, keys)
-        finally:
-            svc.stop()
 
     def test_a_topic_recreated_while_down_leaves_no_old_balance(self):
         topic = unique_topic("recreated-down")
         create_topic(topic, 2)
         keys = [f"r{i}" for i in range(100)]
         self.seed(topic, keys)
-        svc = StateService(topic, self.state)
-        svc.wait_ready()
-        svc.stop()
+        self.snapshot_of(topic)
         delete_topic(topic)
         create_topic(topic, 2)
         py = python_producer()
         wait_for("the new topic", lambda: topic in py.list_topics(topic, timeout=5).topics)
         for k in keys[:5]:
             py_send(py, topic, k, {"cliente_id": k, "saldo": "1.00", "timestamp": TS})
-        svc = StateService(topic, self.state)
-        try:
-            svc.wait_ready()
-            self.assertEqual(svc.start_kind()[0], "cold", svc.logs())
+        with self.started(topic, "cold") as svc:
             table = self.assert_table(svc, topic, keys)
             self.assertEqual(sorted(table), sorted(keys[:5]))
-        finally:
-            svc.stop()
 
     def test_a_snapshot_older_than_delete_retention_is_not_trusted(self):
         # The broker's cleaner may drop a tombstone the snapshot never saw: its value must not return.
@@ -173,9 +166,7 @@ class WarmStart(unittest.TestCase):
                                        .topics[topic].partitions.values()))
         keys = [f"t{i}" for i in range(20)]
         self.seed(topic, keys)
-        svc = StateService(topic, self.state)
-        svc.wait_ready()
-        svc.stop()
+        self.snapshot_of(topic)
         saldo_delete(topic, keys[0])
         # More records roll segments, so the cleaner has something to clean; then wait until the
         # tombstone itself is gone from the topic.
@@ -186,25 +177,17 @@ class WarmStart(unittest.TestCase):
                 break
             time.sleep(0.5)  # the cleaner runs on its own schedule; nothing to await but the topic itself
         self.assertFalse(any(r[3] == keys[0] for r in read_back(topic)), "the cleaner never dropped the tombstone")
-        svc = StateService(topic, self.state)
-        try:
-            svc.wait_ready()
-            kind, note = svc.start_kind()
-            self.assertEqual(kind, "cold")
-            self.assertIn("older_than_delete_retention", note)
+        with self.started(topic, "cold") as svc:
+            self.assertIn("older_than_delete_retention", svc.start_kind()[1])
             self.assertEqual(svc.get(f"/saldo/{keys[0]}")[0], 404, "a deleted customer came back")
             self.assert_table(svc, topic, keys)
-        finally:
-            svc.stop()
 
     def test_kill_9_while_a_snapshot_is_written_keeps_the_previous_one(self):
         topic = unique_topic("kill-mid-write")
         create_topic(topic, 2)
         keys = [f"m{i}" for i in range(3000)]
         self.seed(topic, keys)
-        svc = StateService(topic, self.state)
-        svc.wait_ready()
-        svc.stop()
+        self.snapshot_of(topic)
         good = read_bytes(os.path.join(self.state, "snapshot.bin"))
         # A slow write (5 ms every 64 entries: about 0.25 s for 3000) and a short interval.
         saldo_file(topic, [f"{k},3.33" for k in keys[:50]])
@@ -216,13 +199,8 @@ class WarmStart(unittest.TestCase):
         svc.proc.send_signal(signal.SIGKILL)
         svc.proc.wait(10)
         self.assertEqual(read_bytes(os.path.join(self.state, "snapshot.bin"))[:8], good[:8])
-        svc = StateService(topic, self.state)
-        try:
-            svc.wait_ready()
-            self.assertEqual(svc.start_kind()[0], "warm", svc.logs())
+        with self.started(topic, "warm") as svc:
             self.assert_table(svc, topic, keys)
-        finally:
-            svc.stop()
 
 
 if __name__ == "__main__":
