@@ -35,6 +35,7 @@ enum class DecodeError {
   kCount             // not an error: the number of reasons, for arrays indexed by them
 };
 inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::kCount);
+static_assert(kDecodeErrorCount == 10, "a new DecodeError needs a name in to_string() and a README row");
 std::string_view to_string(DecodeError e);
 
 inline constexpr std::size_t kMaxValueBytes = 64 * 1024;

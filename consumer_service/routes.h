@@ -23,6 +23,16 @@ constexpr std::string_view to_string(Route r) {
   return "other";
 }
 
+// Every route but kOther has a label of its own: a new enumerator without one fails to compile.
+constexpr bool every_route_named() {
+  for (std::size_t i = 0; i < kRouteCount; ++i) {
+    const auto r = static_cast<Route>(i);
+    if (r != Route::kOther && to_string(r) == "other") return false;
+  }
+  return true;
+}
+static_assert(every_route_named(), "routes.h: name the new route in to_string(Route)");
+
 // The route a request path belongs to; kOther for a path the service does not serve.
 constexpr Route route_of(std::string_view path) noexcept {
   if (path.starts_with("/saldo/")) return Route::kSaldo;
