@@ -79,7 +79,8 @@ void ConfigLoader::add_kafka_options() {
 }
 
 void ConfigLoader::add_http_options() {
-  env_option("http-host", "HTTP_HOST", po::value<std::string>()->default_value("0.0.0.0"), "HTTP listen address");
+  env_option("http-host", "HTTP_HOST", po::value<std::string>()->default_value("127.0.0.1"),
+             "HTTP listen address (0.0.0.0: every interface, as in a container)");
   env_option("http-port", "HTTP_PORT", po::value<int>()->default_value(5000), "HTTP listen port");
 }
 

@@ -29,7 +29,7 @@ struct KafkaOptions {
 };
 
 struct HttpOptions {
-  std::string host;  // HTTP_HOST, default 0.0.0.0
+  std::string host;  // HTTP_HOST, default 127.0.0.1
   int port = 5000;   // HTTP_PORT
 };
 

@@ -37,7 +37,7 @@ load_dotenv "${ENV_FILE:-$root/.env}"
 export BOOTSTRAP_SERVERS=${BOOTSTRAP_SERVERS:-localhost:9092}
 export TOPIC=${TOPIC:-contas}
 export GROUP=${GROUP:-consulta-saldo}
-export HTTP_HOST=${HTTP_HOST:-0.0.0.0}
+export HTTP_HOST=${HTTP_HOST:-127.0.0.1}
 export HTTP_PORT=${HTTP_PORT:-5000}
 export LOG_LEVEL=${LOG_LEVEL:-info}
 export LOG_FORMAT=${LOG_FORMAT:-text}

@@ -75,7 +75,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(k.group, "consulta-saldo");
   EXPECT_TRUE(k.properties.empty());
   HttpOptions h = http_options(vm);
-  EXPECT_EQ(h.host, "0.0.0.0");
+  EXPECT_EQ(h.host, "127.0.0.1");  // loopback unless told otherwise
   EXPECT_EQ(h.port, 5000);
   LogOptions l = log_options(vm);
   EXPECT_EQ(l.level, "info");
@@ -91,7 +91,7 @@ TEST_F(ConfigTest, PrecedenceCommandLineOverEnvironmentOverDotenvOverDefault) {
   EXPECT_EQ(k.topic, "env-topic");            // environment
   EXPECT_EQ(k.bootstrap_servers, "dotenv:1"); // .env
   EXPECT_EQ(http_options(vm).port, 7001);     // .env
-  EXPECT_EQ(http_options(vm).host, "0.0.0.0");// default
+  EXPECT_EQ(http_options(vm).host, "127.0.0.1");  // default
   EXPECT_EQ(vm["count"].as<int>(), 1);
 }
 
