@@ -23,6 +23,8 @@ TEST_PACKAGES=(
   clang libclang-rt-14-dev prometheus
   # e2e: the page in headless Chromium (playwright-core from npm), compose file checks (PyYAML)
   chromium nodejs python3-yaml
+  # security: throwaway CAs and certificates (openssl), the edge in front of the service (haproxy)
+  openssl haproxy
 )
 
 case "${1:-}" in
