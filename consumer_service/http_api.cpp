@@ -34,6 +34,10 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
     out.append(",\"broker_error\":");
     append_json_string(out, r.broker_error);
   }
+  if (!r.access_error.empty()) {
+    out.append(",\"access_error\":");
+    append_json_string(out, r.access_error);
+  }
   out.append(",\"topic_missing\":").append(r.topic_missing ? "true" : "false");
   out.append(",\"progress\":");
   append_double(out, r.progress());

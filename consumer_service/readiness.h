@@ -33,6 +33,9 @@ struct ReadinessSnapshot {
   bool broker_reachable = true;
   bool topic_missing = false;
   std::string broker_error;  // the last reason the broker was unreachable
+  // Why the broker refuses us, when it does: authentication (wrong password), TLS (untrusted CA),
+  // authorization (no Read on the topic). Empty once the topic is read.
+  std::string access_error;
   std::vector<PartitionProgress> partitions;
   std::chrono::steady_clock::time_point rebuild_began{};  // when the start watermarks were known
   std::chrono::steady_clock::time_point ready_at{};       // when the last partition caught up
@@ -51,6 +54,7 @@ class Readiness {
 
   void set_topic_missing(bool missing);
   void set_broker_reachable(bool reachable, std::string_view reason = {});
+  void set_access_error(std::string_view reason);
 
   struct Watermarks {
     std::int32_t partition;

@@ -135,6 +135,9 @@ struct TableReader::Impl {
       auto* self = static_cast<Impl*>(opaque);
       self->metrics.broker_errors(1);
       if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->readiness.set_broker_reachable(false, reason);
+      if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
+        self->readiness.set_access_error(reason);
+      }
       std::lock_guard lock(self->mutex);
       if (self->error_log.allow()) {
         spdlog::warn("Kafka: {} ({}); still serving what is known and retrying",
@@ -177,6 +180,7 @@ struct TableReader::Impl {
       } else if (md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
                  md->topics[0].partition_cnt > 0) {
         readiness.set_topic_missing(false);
+        readiness.set_access_error("");
         partitions = md->topics[0].partition_cnt;
         return true;
       } else {
@@ -186,9 +190,12 @@ struct TableReader::Impl {
           if (!said_missing) spdlog::warn("topic '{}' does not exist yet; waiting for it", options.topic);
           said_missing = true;
         } else {
-          spdlog::warn("topic '{}' not usable yet: {}; retrying", options.topic, rd_kafka_err2str(terr));
+          const std::string why = "topic '" + options.topic + "': " + rd_kafka_err2str(terr);
+          if (why != readiness.snapshot().access_error) spdlog::error("{}; retrying", why);  // once per cause
+          readiness.set_access_error(why);
         }
       }
+      rd_kafka_poll(rk.get(), 0);  // serves the error callback: why the broker refuses us, for /ready
       if (!pause(kRetryDelay)) return false;
     }
     return false;
@@ -310,6 +317,10 @@ struct TableReader::Impl {
       if (m->err) {
         if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
           readiness.set_topic_missing(true);
+        }
+        if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+          readiness.set_access_error("topic '" + options.topic + "': " + rd_kafka_err2str(m->err) +
+                                    " (this user needs Read on it)");
         }
         std::lock_guard lock(mutex);
         if (error_log.allow()) spdlog::warn("Kafka consume error: {}", rd_kafka_message_errstr(m));
