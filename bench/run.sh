@@ -94,10 +94,10 @@ stop_pid() {  # stop_pid PID: TERM, bounded wait, then KILL
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for c in kcat wrk curl python3 java awk; do
+for c in kcat wrk curl python3 java awk openssl haproxy; do
   command -v "$c" >/dev/null || die "$c is missing: run scripts/install-deps.sh"
 done
-for p in "$http_port" "$bare_port"; do port_free "$p" || die "port $p is in use: set BENCH_HTTP_PORT"; done
+for p in "$http_port" "$bare_port" $((http_port + 2)) $((http_port + 3)); do port_free "$p" || die "port $p is in use: set BENCH_HTTP_PORT"; done
 
 # ---------------------------------------------------------------- build
 if [ "${BENCH_PREBUILT:-}" = 1 ]; then
@@ -208,6 +208,37 @@ conn_line=$(python3 "$root/bench/conn_check.py" --port "$http_port" --connection
   --customers "$customers" --timeout 120 || true)
 case "$conn_line" in CONN*) ;; *) failures+=("conn_check.py") ;; esac
 stop_pid "$bare_pid"
+
+# GET at c64 over HTTPS (a second service on the same topic, a throwaway certificate) and through
+# HAProxy (scripts/haproxy-local.sh) in front of the plain one, next to the plain run above.
+tls_port=$((http_port + 2)); edge_port=$((http_port + 3))
+openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj "/CN=127.0.0.1" -addext "subjectAltName=IP:127.0.0.1" \
+  -keyout "$work/tls.key" -out "$work/tls.pem" 2>/dev/null || failures+=("openssl (TLS certificate)")
+"$service_bin" --bootstrap-servers "$bootstrap" --topic bench --http-host 127.0.0.1 --http-port "$tls_port" \
+  --tls-cert "$work/tls.pem" --tls-key "$work/tls.key" --log-level warn >"$work/service-tls.log" 2>&1 &
+tls_pid=$!; pids+=("$tls_pid")
+deadline=$((SECONDS + 900))
+until curl -fs --cacert "$work/tls.pem" -o /dev/null "https://127.0.0.1:$tls_port/ready"; do
+  [ $SECONDS -lt $deadline ] && kill -0 "$tls_pid" 2>/dev/null || { failures+=("HTTPS service not ready"); break; }
+  sleep 0.05
+done
+log "wrk -t2 -c64 -d${wrk_seconds}s over HTTPS"
+wrk_out[tls-64]=$(wrk -t2 -c64 -d"${wrk_seconds}s" --latency -s "$root/bench/saldo.lua" "https://127.0.0.1:$tls_port" |
+  grep '^WRK ') || failures+=("wrk -c64 over HTTPS")
+stop_pid "$tls_pid"
+edge_env=(EDGE_PORT="$edge_port" SALDO_BACKEND="127.0.0.1:$http_port" EDGE_RUN_DIR="$work/edge")
+if env "${edge_env[@]}" "$root/scripts/haproxy-local.sh" start >&2; then
+  deadline=$((SECONDS + 20))
+  until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$edge_port/ready")" = 200 ]; do
+    [ $SECONDS -lt $deadline ] || break; sleep 0.1
+  done
+  log "wrk -t2 -c64 -d${wrk_seconds}s through HAProxy"
+  wrk_out[edge-64]=$(wrk -t2 -c64 -d"${wrk_seconds}s" --latency -s "$root/bench/saldo.lua" "http://127.0.0.1:$edge_port" |
+    grep '^WRK ') || failures+=("wrk -c64 through HAProxy")
+  env "${edge_env[@]}" "$root/scripts/haproxy-local.sh" stop >&2 || true
+else
+  failures+=("haproxy-local.sh start")
+fi
 field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 # ---------------------------------------------------------------- 4. freshness
@@ -327,6 +358,10 @@ report=$work/report.md
       met=$(yes_no "$(errs ours-256) == 0 && $(w ours-256 status) == 0 && ${conn_complete:-0} == 256 && ${conn_errors:-1} == 0")
     fi
     echo "| GET /saldo, wrk -t2 -c$c | $local_target | $(w ours-$c rps) req/s, p50 $(w ours-$c p50_ms) ms, p99 $(w ours-$c p99_ms) ms, $(errs ours-$c) socket errors, $(w ours-$c status) non-2xx | bare httplib: $(w bare-$c rps) req/s, p50 $(w bare-$c p50_ms) ms, p99 $(w bare-$c p99_ms) ms, $(errs bare-$c) errors | $(calc "%.2f" "$(w ours-$c rps) / $(w bare-$c rps)") | $met |"
+  done
+  for v in tls edge; do
+    what="over HTTPS (TLS 1.3, same service)"; [ $v = edge ] && what="through HAProxy (scripts/haproxy)"
+    echo "| GET /saldo $what, wrk -t2 -c64 | — | $(w $v-64 rps) req/s, p50 $(w $v-64 p50_ms) ms, p99 $(w $v-64 p99_ms) ms, $(errs $v-64) socket errors, $(w $v-64 status) non-2xx | plain, direct: $(w ours-64 rps) req/s | $(calc "%.2f" "$(w $v-64 rps) / $(w ours-64 rps)") | — |"
   done
   echo "| GET, 256 keep-alive connections × $conn_requests requests each | every connection answered | fewest answers on one connection: ${conn_min:-?}/$conn_requests, ${conn_complete:-?}/256 complete, ${conn_errors:-?} errors | | | $(yes_no "${conn_complete:-0} == 256 && ${conn_errors:-1} == 0") |"
   echo "| freshness: produce → GET shows it | p50 < 5 ms, p99 < 25 ms | p50 ${fresh_p50:-?} ms, p99 ${fresh_p99:-?} ms (max $(field "$fresh_line" max_ms) ms, $(field "$fresh_line" samples) samples) | | | $(yes_no "${fresh_p50:-99} < 5 && ${fresh_p99:-99} < 25") |"

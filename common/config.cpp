@@ -99,10 +99,16 @@ void ConfigLoader::add_kafka_options() {
              "consumer group name (kept for the original .env; the table reader uses no group)");
   cli_only_.add_options()("property,X", po::value<std::vector<std::string>>()->value_name("key=value"),
                           "any librdkafka property, e.g. -X security.protocol=SASL_SSL (repeatable)");
+  env_option("kafka-password", "KAFKA_PASSWORD", po::value<std::string>(),
+             "sasl.password, from the environment or .env only (a command line is visible in ps)");
+  env_option("kafka-password-file", "KAFKA_PASSWORD_FILE", po::value<std::string>(),
+             "a file whose first line is sasl.password");
+  env_only_.push_back("kafka-password");
 }
 
 void ConfigLoader::add_http_options() {
-  env_option("http-host", "HTTP_HOST", po::value<std::string>()->default_value("0.0.0.0"), "HTTP listen address");
+  env_option("http-host", "HTTP_HOST", po::value<std::string>()->default_value("127.0.0.1"),
+             "HTTP listen address (0.0.0.0: every interface, as in a container)");
   env_option("http-port", "HTTP_PORT", po::value<int>()->default_value(5000), "HTTP listen port");
 }
 
@@ -124,6 +130,22 @@ std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const
     auto stray = po::collect_unrecognized(parsed.options, po::include_positional);
     if (!stray.empty()) throw ConfigError("unexpected argument '" + stray.front() + "' (see --help)");
     po::store(parsed, vm);
+    for (const std::string& name : env_only_) {
+      if (vm.count(name) != 0) {
+        throw ConfigError("--" + name + " is not taken on the command line (visible in ps): set " +
+                          env_name_of(name) + " in the environment or .env");
+      }
+    }
+    if (vm.count("property") != 0) {
+      for (const std::string& kv : vm["property"].as<std::vector<std::string>>()) {
+        const std::string name = parse_kafka_property(kv).first;
+        if (name == "sasl.password" || name == "ssl.key.password" || name == "ssl.keystore.password") {
+          throw ConfigError("-X " + name + " is not taken on the command line (visible in ps): set KAFKA_PASSWORD "
+                            "or KAFKA_PASSWORD_FILE (sasl.password), or use an unencrypted key file readable by "
+                            "this user only");
+        }
+      }
+    }
   } catch (const po::error& e) {
     throw ConfigError(e.what());
   }
@@ -173,6 +195,13 @@ std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const
   return vm;
 }
 
+std::string ConfigLoader::env_name_of(const std::string& option) const {
+  for (const auto& [name, env] : env_names_) {
+    if (name == option) return env;
+  }
+  return option;
+}
+
 void ConfigLoader::print_config(const po::variables_map& vm) const {
   for (const auto& [option, env_name] : env_names_) {
     if (option == "env-file" || masked_value(env_name, "") == "***") continue;
@@ -210,6 +239,23 @@ KafkaOptions kafka_options(const po::variables_map& vm) {
     for (const std::string& kv : vm["property"].as<std::vector<std::string>>()) {
       o.properties.push_back(parse_kafka_property(kv));
     }
+  }
+  if (vm.count("kafka-password") != 0 && vm.count("kafka-password-file") != 0) {
+    throw ConfigError("KAFKA_PASSWORD and KAFKA_PASSWORD_FILE are both set: keep one");
+  }
+  if (vm.count("kafka-password") != 0) {
+    o.properties.emplace_back("sasl.password", vm["kafka-password"].as<std::string>());
+  } else if (vm.count("kafka-password-file") != 0) {
+    const std::string path = vm["kafka-password-file"].as<std::string>();
+    std::string text;
+    try {
+      text = read_file(path);
+    } catch (const ConfigError&) {
+      throw ConfigError("KAFKA_PASSWORD_FILE: cannot read " + path);
+    }
+    const std::string_view first_line = trim(std::string_view(text).substr(0, text.find('\n')));
+    if (first_line.empty()) throw ConfigError("KAFKA_PASSWORD_FILE: " + path + " is empty");
+    o.properties.emplace_back("sasl.password", std::string(first_line));
   }
   return o;
 }
@@ -318,13 +364,32 @@ std::pair<std::string, std::string> parse_kafka_property(std::string_view key_va
   return {std::string(key), std::string(key_value.substr(eq + 1))};
 }
 
-std::string masked_value(std::string_view name, std::string_view value) {
-  std::string lower(name);
-  std::transform(lower.begin(), lower.end(), lower.begin(), [](unsigned char c) { return std::tolower(c); });
-  for (std::string_view secret : {"password", "secret", "key", "jaas", "token", "credential"}) {
-    if (lower.find(secret) != std::string::npos) return "***";
+bool is_secret_property(std::string_view name, std::string_view value) {
+  auto lower = [](std::string_view s) {
+    std::string out(s);
+    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
+    return out;
+  };
+  const std::string n = lower(name);
+  // By name: librdkafka's passwords and secrets (sasl.password, ssl.key.password,
+  // ssl.keystore.password, sasl.oauthbearer.client.secret, *.passphrase), inline key material and
+  // every inline PEM (ssl.key.pem, ssl.certificate.pem may carry a key too), the OAUTHBEARER
+  // config and extensions (clientSecret=..., free-form key=value), JAAS configs, tokens.
+  for (std::string_view secret : {"password", "passphrase", "secret", "key", "jaas", "token", "credential",
+                                  "sasl.oauthbearer.config", "sasl.oauthbearer.extensions"}) {
+    if (n.find(secret) != std::string::npos) return true;
   }
-  return std::string(value);
+  if (n.ends_with(".pem")) return true;
+  // By value: whatever the name, text that names a secret or holds PEM key material.
+  const std::string v = lower(value);
+  for (std::string_view secret : {"password", "secret", "passphrase", "private key", "token="}) {
+    if (v.find(secret) != std::string::npos) return true;
+  }
+  return false;
+}
+
+std::string masked_value(std::string_view name, std::string_view value) {
+  return is_secret_property(name, value) ? "***" : std::string(value);
 }
 
 }  // namespace saldo

@@ -29,7 +29,7 @@ struct KafkaOptions {
 };
 
 struct HttpOptions {
-  std::string host;  // HTTP_HOST, default 0.0.0.0
+  std::string host;  // HTTP_HOST, default 127.0.0.1
   int port = 5000;   // HTTP_PORT
 };
 
@@ -49,7 +49,9 @@ class ConfigLoader {
   ConfigLoader& env_option(const char* name, const char* env_name, const po::value_semantic* semantic,
                            const char* help);
 
-  void add_kafka_options();  // --bootstrap-servers, --topic, --group, -X/--property key=value
+  // --bootstrap-servers, --topic, --group, -X/--property key=value; sasl.password from KAFKA_PASSWORD
+  // (environment or .env only) or KAFKA_PASSWORD_FILE. -X with a password is refused (argv is public).
+  void add_kafka_options();
   void add_http_options();   // --http-host, --http-port
   void add_log_options();    // --log-level, --log-format
   // Always present: --help, --env-file PATH (ENV_FILE; default ./.env when it exists), and
@@ -71,6 +73,9 @@ class ConfigLoader {
   po::options_description cli_only_;
   po::options_description with_env_;
   std::vector<std::pair<std::string, std::string>> env_names_;  // option name -> ENV_NAME
+  std::vector<std::string> env_only_;  // options refused on the command line (secrets)
+
+  std::string env_name_of(const std::string& option) const;
 };
 
 // The edge of every binary's main(), its one way to fail: runs `run`, and turns an escaping
@@ -89,7 +94,10 @@ KeyValues parse_dotenv(std::string_view text);
 // "key=value" -> {key, value}; throws ConfigError when '=' or the key is missing.
 std::pair<std::string, std::string> parse_kafka_property(std::string_view key_value);
 
-// For logs: the value of a property whose name says it is secret (password, secret, key) as "***".
+// True for a librdkafka property that can carry a secret: by its name (passwords, secrets, keys,
+// inline PEM, OAUTHBEARER config and extensions, JAAS) or by its value (names a password or secret).
+bool is_secret_property(std::string_view name, std::string_view value);
+// For logs and errors: the value, or "***" when is_secret_property.
 std::string masked_value(std::string_view name, std::string_view value);
 
 }  // namespace saldo

@@ -10,7 +10,9 @@ namespace saldo {
 void set_kafka_property(rd_kafka_conf_t* conf, const std::string& name, const std::string& value) {
   char errstr[512];
   if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
-    throw ConfigError("Kafka property " + name + ": " + errstr);
+    // librdkafka's message quotes the value it refused: not when that value is a secret.
+    throw ConfigError("Kafka property " + name + ": " +
+                      (is_secret_property(name, value) ? std::string("invalid value") : std::string(errstr)));
   }
 }
 

@@ -8,15 +8,18 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/logging.h"
+#include "common/reload_signal.h"
 #include "common/shutdown.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/dead_letter.h"
 #include "consumer_service/http_api.h"
+#include "consumer_service/http_auth.h"
 #include "consumer_service/http_server.h"
 #include "consumer_service/metrics.h"
 #include "consumer_service/readiness.h"
 #include "consumer_service/snapshot_writer.h"
 #include "consumer_service/table_reader.h"
+#include "consumer_service/tls_credentials.h"
 
 namespace saldo {
 namespace {
@@ -28,9 +31,30 @@ constexpr const char* kUsage =
     "consumer group), then tails it and answers GET /saldo/<id>, /health, /ready and /metrics.\n"
     "Example: consumer_service -b localhost:9092 -t contas --http-port 5000";
 
-void log_config(const KafkaOptions& kafka, const HttpServerOptions& http) {
-  spdlog::info("config: bootstrap.servers={} topic={} http={}:{} http-threads={}", kafka.bootstrap_servers,
-               kafka.topic, http.host, http.port, http.threads);
+struct HttpSecurity {
+  std::string tokens_file;
+  bool metrics_public = false;
+  std::string tls_cert;
+  std::string tls_key;
+};
+
+HttpSecurity http_security(const po::variables_map& vm) {
+  HttpSecurity s;
+  s.tokens_file = vm["http-tokens-file"].as<std::string>();
+  s.metrics_public = vm["metrics-public"].as<bool>();
+  s.tls_cert = vm["tls-cert"].as<std::string>();
+  s.tls_key = vm["tls-key"].as<std::string>();
+  if (s.tls_cert.empty() != s.tls_key.empty()) throw ConfigError("--tls-cert and --tls-key go together");
+  return s;
+}
+
+bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::" || host == "[::]"; }
+
+void log_config(const KafkaOptions& kafka, const HttpServerOptions& http, const HttpSecurity& sec) {
+  spdlog::info("config: bootstrap.servers={} topic={} http={}://{}:{} http-threads={} tokens={} metrics={}",
+               kafka.bootstrap_servers, kafka.topic, sec.tls_cert.empty() ? "http" : "https", http.host, http.port,
+               http.threads, sec.tokens_file.empty() ? "off" : sec.tokens_file,
+               sec.tokens_file.empty() || sec.metrics_public ? "public" : "token");
   for (const auto& [name, value] : kafka.properties) spdlog::info("config: -X {}={}", name, masked_value(name, value));
 }
 
@@ -83,6 +107,27 @@ class RebuildReporter {
   bool done_ = false;
 };
 
+// SIGHUP: the tokens and the certificate are re-read; a bad file keeps the old one in force.
+void reload_files(HttpAuth* auth, TlsCredentials* tls) {
+  if (auth == nullptr && tls == nullptr) {
+    spdlog::info("SIGHUP: no tokens file or certificate to re-read");
+    return;
+  }
+  try {
+    if (auth != nullptr) spdlog::info("SIGHUP: {} tokens in force from {}", auth->reload(), auth->path());
+  } catch (const ConfigError& e) {
+    spdlog::error("SIGHUP: {}; the previous tokens stay in force", e.what());
+  }
+  try {
+    if (tls != nullptr) {
+      tls->reload();
+      spdlog::info("SIGHUP: certificate re-read from {}", tls->cert_path());
+    }
+  } catch (const ConfigError& e) {
+    spdlog::error("SIGHUP: {}; the previous certificate stays in force", e.what());
+  }
+}
+
 int run(int argc, const char* const argv[]) {
   ConfigLoader loader("consumer_service", kUsage);
   loader.add_kafka_options();
@@ -92,6 +137,15 @@ int run(int argc, const char* const argv[]) {
                     "HTTP worker threads; each open keep-alive connection holds one");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
+  loader.env_option("http-tokens-file", "HTTP_TOKENS_FILE", po::value<std::string>()->default_value(""),
+                    "name:token lines; when set, /saldo/... and /ready need 'Authorization: Bearer <token>' "
+                    "(re-read on SIGHUP)");
+  loader.env_option("metrics-public", "METRICS_PUBLIC", po::value<bool>()->default_value(false)->implicit_value(true),
+                    "with --http-tokens-file, leave /metrics open (for a scraper without a token)");
+  loader.env_option("tls-cert", "TLS_CERT", po::value<std::string>()->default_value(""),
+                    "PEM certificate (chain, leaf first): serve HTTPS only, TLS 1.2+ (re-read on SIGHUP)");
+  loader.env_option("tls-key", "TLS_KEY", po::value<std::string>()->default_value(""),
+                    "PEM private key of --tls-cert (unencrypted; keep the file readable by the service only)");
   loader.env_option("require-compacted", "REQUIRE_COMPACTED", po::value<bool>()->default_value(false),
                     "refuse a topic whose cleanup.policy is not compact (else a warning in the log and /ready)");
   loader.env_option("state-dir", "STATE_DIR", po::value<std::string>()->default_value(""),
@@ -105,6 +159,7 @@ int run(int argc, const char* const argv[]) {
 
   KafkaOptions kafka;
   HttpServerOptions http;
+  HttpSecurity security;
   std::string dead_letter_topic;
   kafka = kafka_options(vm);
   const HttpOptions h = http_options(vm);
@@ -118,9 +173,20 @@ int run(int argc, const char* const argv[]) {
   const std::string state_dir = vm["state-dir"].as<std::string>();
   const int snapshot_interval = vm["snapshot-interval"].as<int>();
   if (snapshot_interval < 1 || snapshot_interval > 86400) throw ConfigError("--snapshot-interval must be 1..86400 seconds");
+  security = http_security(vm);
   setup_logging(log_options(vm), "consumer_service");
-  log_config(kafka, http);
+  // Bad token or certificate files end here, before anything starts (run_main: one line, exit 2).
+  std::optional<HttpAuth> auth;
+  if (!security.tokens_file.empty()) auth.emplace(security.tokens_file, security.metrics_public);
+  std::optional<TlsCredentials> tls;
+  if (!security.tls_cert.empty()) tls.emplace(security.tls_cert, security.tls_key);
+  log_config(kafka, http, security);
+  if (is_wildcard(http.host) && !auth) {
+    spdlog::warn("listening on {} without --http-tokens-file: anyone who reaches this port reads every balance",
+                 http.host);
+  }
   install_shutdown_handlers();
+  install_reload_handler();
 
   // Declared in the order they must be built; they die in reverse: the reader (which writes the store
   // and the dead-letter copies) first, then the server, then what both use.
@@ -128,13 +194,14 @@ int run(int argc, const char* const argv[]) {
   Readiness readiness(kafka.topic);
   Metrics metrics;
   CheckpointBoard checkpoints;
-  const HttpApi api(store, readiness, metrics);
+  HttpApi api(store, readiness, metrics);
+  if (auth) api.set_auth(&*auth);
   std::optional<DeadLetterSink> dead_letter;
   if (!dead_letter_topic.empty()) {
     dead_letter.emplace(kafka, dead_letter_topic, metrics);
     spdlog::info("invalid records are copied to the dead-letter topic '{}'", dead_letter_topic);
   }
-  HttpServer server(api, metrics, http);
+  HttpServer server(api, metrics, http, tls ? &*tls : nullptr);
   TableReader reader({kafka, require_compacted, dead_letter ? &*dead_letter : nullptr, state_dir, &checkpoints}, store,
                      readiness, metrics);
   std::optional<SnapshotWriter> snapshots;
@@ -145,11 +212,12 @@ int run(int argc, const char* const argv[]) {
   server.start();
   reader.start();
   if (snapshots) snapshots->start();
-  spdlog::info("serving HTTP on {}:{}", http.host, server.port());
+  spdlog::info("serving {} on {}:{}", tls ? "HTTPS" : "HTTP", http.host, server.port());
 
   RebuildReporter reporter(readiness, metrics, store);
   while (!wait_for_shutdown(std::chrono::milliseconds(200))) {
     reporter.tick();
+    if (take_reload_request()) reload_files(auth ? &*auth : nullptr, tls ? &*tls : nullptr);
     if (dead_letter) dead_letter->poll();  // delivery reports of the copies
   }
 

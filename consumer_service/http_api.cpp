@@ -41,6 +41,10 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
     out.append(",\"broker_error\":");
     append_json_string(out, r.broker_error);
   }
+  if (!r.access_error.empty()) {
+    out.append(",\"access_error\":");
+    append_json_string(out, r.access_error);
+  }
   out.append(",\"topic_missing\":").append(r.topic_missing ? "true" : "false");
   if (!r.topic_config_warning.empty()) {
     out.append(",\"topic_warning\":");
@@ -67,9 +71,19 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
 
 }  // namespace
 
-ApiReply HttpApi::handle(std::string_view method, std::string_view path) const {
+ApiReply HttpApi::handle(std::string_view method, std::string_view path, std::string_view authorization) const {
   const auto start = std::chrono::steady_clock::now();
+  std::string token_name;
+  if (auth_ != nullptr && route_needs_token(route_of(path), auth_->metrics_public())) {
+    AuthOutcome outcome = auth_->check(authorization);
+    if (!outcome.name) {
+      metrics_.auth_failure(outcome.failure);
+      return unauthorized(outcome.failure);
+    }
+    token_name = std::move(*outcome.name);
+  }
   ApiReply reply = route(method, path);
+  reply.token_name = std::move(token_name);
   metrics_.request_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
   return reply;
 }
@@ -92,6 +106,15 @@ ApiReply HttpApi::route(std::string_view method, std::string_view path) const {
     case Route::kCount: break;
   }
   return json_error(404, "rota não encontrada");
+}
+
+ApiReply HttpApi::unauthorized(AuthFailure why) {
+  ApiReply r = json_error(401, why == AuthFailure::kWrong ? "token inválido" : "token necessário");
+  // RFC 6750: a request without credentials gets no error code; a bad token gets invalid_token.
+  r.www_authenticate = why == AuthFailure::kMissing ? "Bearer realm=\"saldo\""
+                                                    : "Bearer realm=\"saldo\", error=\"invalid_token\"";
+  r.auth_failure = why;
+  return r;
 }
 
 ApiReply HttpApi::library_error(int status) {
@@ -185,6 +208,7 @@ ApiReply HttpApi::page() {
   ApiReply r;
   r.content_type = "text/html; charset=utf-8";
   r.body = std::string(page_html());
+  r.content_security_policy = page_content_security_policy();
   return r;
 }
 

@@ -4,10 +4,14 @@
 #include <netinet/tcp.h>
 #include <sys/socket.h>
 
+#include <atomic>
 #include <chrono>
 #include <stdexcept>
 
 #include <httplib.h>
+#include <spdlog/spdlog.h>
+
+#include "consumer_service/tls_credentials.h"
 
 namespace saldo {
 namespace {
@@ -17,12 +21,44 @@ void apply(const ApiReply& reply, httplib::Response& res) {
   res.set_content(reply.body, std::string(reply.content_type));
   if (reply.retry_after_s > 0) res.set_header("Retry-After", std::to_string(reply.retry_after_s));
   if (!reply.allow.empty()) res.set_header("Allow", std::string(reply.allow));
+  if (!reply.www_authenticate.empty()) res.set_header("WWW-Authenticate", std::string(reply.www_authenticate));
+  if (!reply.content_security_policy.empty()) {
+    res.set_header("Content-Security-Policy", std::string(reply.content_security_policy));
+  }
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  // Balances are personal data: no shared cache keeps them, and a browser does not either.
+  res.set_header("Cache-Control", "no-store");
+}
+
+// At most one line a second about refused tokens (a scanner must not flood the log), with how
+// many were not logged since.
+void log_refused(const httplib::Request& req, AuthFailure why) {
+  static std::atomic<std::int64_t> last_s{0};
+  static std::atomic<std::uint64_t> skipped{0};
+  const std::int64_t now_s =
+      std::chrono::duration_cast<std::chrono::seconds>(std::chrono::steady_clock::now().time_since_epoch()).count();
+  std::int64_t last = last_s.load();
+  if (now_s <= last || !last_s.compare_exchange_strong(last, now_s)) {
+    skipped.fetch_add(1);
+    return;
+  }
+  spdlog::warn("401 {} {} from {}: {} bearer token ({} more refusals not logged)", req.method,
+               route_of(req.path) == Route::kSaldo ? "/saldo/…" : req.path, req.remote_addr, to_string(why),
+               skipped.exchange(0));
+}
+
+std::unique_ptr<httplib::Server> make_server(TlsCredentials* tls) {
+  if (tls == nullptr) return std::make_unique<httplib::Server>();
+  auto server = std::make_unique<httplib::SSLServer>([tls](SSL_CTX& ctx) { return tls->configure(ctx); });
+  if (!server->is_valid()) throw std::runtime_error("cannot set up TLS (OpenSSL refused the settings)");
+  return server;
 }
 
 }  // namespace
 
-HttpServer::HttpServer(const HttpApi& api, Metrics& metrics, HttpServerOptions options)
-    : api_(api), metrics_(metrics), options_(std::move(options)), server_(std::make_unique<httplib::Server>()) {
+HttpServer::HttpServer(const HttpApi& api, Metrics& metrics, HttpServerOptions options, TlsCredentials* tls)
+    : api_(api), metrics_(metrics), options_(std::move(options)), server_(make_server(tls)) {
   configure();
 }
 
@@ -74,7 +110,17 @@ void HttpServer::configure() {
   // Routing by our own pure dispatcher: no std::regex per request, and JSON for every answer.
   s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
     if (req.method != "GET" && req.method != "HEAD") return httplib::Server::HandlerResponse::Unhandled;
-    apply(api_.handle(req.method, req.path), res);
+    // Range is ignored (RFC 9110 allows it): every answer is small, and the library would otherwise
+    // turn 500 ranges of the page into a multi-megabyte multipart answer. The Request is the
+    // library's own non-const object, handed to this hook as const.
+    const_cast<httplib::Request&>(req).ranges.clear();
+    const ApiReply reply = api_.handle(req.method, req.path, req.get_header_value("Authorization"));
+    if (reply.auth_failure) log_refused(req, *reply.auth_failure);
+    if (!reply.token_name.empty() && spdlog::should_log(spdlog::level::debug)) {
+      spdlog::debug("{} {} by token '{}'", req.method, route_of(req.path) == Route::kSaldo ? "/saldo/…" : req.path,
+                    reply.token_name);
+    }
+    apply(reply, res);
     return httplib::Server::HandlerResponse::Handled;
   });
   // Other methods reach the library's router (which reads and bounds their bodies) and find no
@@ -82,7 +128,8 @@ void HttpServer::configure() {
   s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
                                                                   httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const ApiReply reply = res.status == 404 ? api_.handle(req.method, req.path) : HttpApi::library_error(res.status);
+    const ApiReply reply = res.status == 404 ? api_.handle(req.method, req.path, req.get_header_value("Authorization"))
+                                             : HttpApi::library_error(res.status);
     apply(reply, res);
     return httplib::Server::HandlerResponse::Handled;
   }));

@@ -16,7 +16,7 @@ class Server;
 namespace saldo {
 
 struct HttpServerOptions {
-  std::string host = "0.0.0.0";
+  std::string host = "127.0.0.1";
   int port = 5000;             // 0: an ephemeral port (tests)
   int threads = 512;           // every open keep-alive connection holds one
   int listen_backlog = 1024;
@@ -26,6 +26,8 @@ struct HttpServerOptions {
   int write_timeout_s = 5;
   std::size_t max_body_bytes = 8 * 1024;  // the API takes no bodies
 };
+
+class TlsCredentials;
 
 // The transport settings every saldo HTTP server shares (thread pool, keep-alive, timeouts, Nagle off,
 // body limit, SO_REUSEADDR); routes are the caller's. `listen_fd` receives the listening socket when
@@ -37,7 +39,8 @@ int bind_http_server(httplib::Server& server, const HttpServerOptions& options, 
 
 class HttpServer {
  public:
-  HttpServer(const HttpApi& api, Metrics& metrics, HttpServerOptions options);
+  // With `tls` (not owned; it must outlive the server) the server speaks only HTTPS.
+  HttpServer(const HttpApi& api, Metrics& metrics, HttpServerOptions options, TlsCredentials* tls = nullptr);
   ~HttpServer();
   HttpServer(const HttpServer&) = delete;
   HttpServer& operator=(const HttpServer&) = delete;

@@ -209,6 +209,13 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
          static_cast<double>(latency_sum_ns_.load(std::memory_order_relaxed)) / 1e9);
   sample(out, "saldo_http_request_duration_seconds_count", "", cumulative);
 
+  header(out, "saldo_http_auth_failures_total", "counter",
+         "Requests refused with 401, by reason (missing, malformed or wrong bearer token).");
+  for (std::size_t i = 0; i < kAuthFailureCount; ++i) {
+    const auto why = static_cast<AuthFailure>(i);
+    sample(out, "saldo_http_auth_failures_total", "reason=\"" + std::string(to_string(why)) + "\"", auth_failures(why));
+  }
+
   header(out, "saldo_http_requests_total", "counter", "HTTP requests answered, by route and status.");
   for (std::size_t route = 0; route < kRouteCount; ++route) {
     for (std::size_t s = 0; s < kStatuses.size(); ++s) {

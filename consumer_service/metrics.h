@@ -10,6 +10,7 @@
 #include <mutex>
 
 #include "common/codec.h"
+#include "consumer_service/http_auth.h"
 #include "consumer_service/readiness.h"
 #include "consumer_service/routes.h"
 
@@ -39,6 +40,12 @@ class Metrics {
     invalid_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
   }
   void http_request(Route route, int status) noexcept;
+  void auth_failure(AuthFailure why) noexcept {
+    auth_failures_[static_cast<std::size_t>(why)].fetch_add(1, std::memory_order_relaxed);
+  }
+  std::uint64_t auth_failures(AuthFailure why) const noexcept {
+    return auth_failures_[static_cast<std::size_t>(why)].load(std::memory_order_relaxed);
+  }
   void broker_errors(std::uint64_t n) noexcept { broker_errors_.fetch_add(n, std::memory_order_relaxed); }
   // Time the API took to answer one request (routing, lookup, rendering), into the histogram.
   void request_latency(double seconds) noexcept;
@@ -68,7 +75,7 @@ class Metrics {
   // microseconds, so the buckets start low; the top ones catch a stalled thread.
   static constexpr std::array<double, 12> kLatencyBuckets = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
                                                              0.001,   0.0025,   0.005,   0.01,   0.1,      1.0};
-  static constexpr std::array<int, 8> kStatuses = {200, 400, 404, 405, 413, 500, 503, 0};  // 0: other
+  static constexpr std::array<int, 9> kStatuses = {200, 400, 401, 404, 405, 413, 500, 503, 0};  // 0: other
   static std::size_t status_index(int status) noexcept;
 
   std::atomic<std::uint64_t> applied_{0};
@@ -87,6 +94,7 @@ class Metrics {
   std::atomic<std::uint64_t> dlq_delivered_{0};
   std::atomic<std::uint64_t> dlq_failed_{0};
   std::array<std::atomic<std::uint64_t>, kDecodeErrorCount> invalid_{};
+  std::array<std::atomic<std::uint64_t>, kAuthFailureCount> auth_failures_{};
   std::array<std::atomic<std::uint64_t>, kLatencyBuckets.size() + 1> latency_{};  // last: +Inf
   std::atomic<std::uint64_t> latency_sum_ns_{0};
   std::array<std::array<std::atomic<std::uint64_t>, kStatuses.size()>, kRouteCount> http_{};

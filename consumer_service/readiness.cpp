@@ -41,6 +41,11 @@ double ReadinessSnapshot::progress() const noexcept {
 
 Readiness::Readiness(std::string topic) { data_.topic = std::move(topic); }
 
+void Readiness::set_access_error(std::string_view reason) {
+  std::lock_guard lock(mutex_);
+  data_.access_error = std::string(reason);
+}
+
 void Readiness::set_topic_missing(bool missing) {
   std::lock_guard lock(mutex_);
   data_.topic_missing = missing;

@@ -39,6 +39,9 @@ struct ReadinessSnapshot {
   std::string start = "cold";        // "warm": from a snapshot; "cold": from offset 0
   double snapshot_age_s = -1;        // age of the snapshot a warm start loaded
   std::string start_note;            // why the start was cold, when a state directory is used
+  // Why the broker refuses us, when it does: authentication (wrong password), TLS (untrusted CA),
+  // authorization (no Read on the topic). Empty once the topic is read.
+  std::string access_error;
   std::vector<PartitionProgress> partitions;
   std::chrono::steady_clock::time_point rebuild_began{};  // when the start watermarks were known
   std::chrono::steady_clock::time_point ready_at{};       // when the last partition caught up
@@ -57,6 +60,7 @@ class Readiness {
 
   void set_topic_missing(bool missing);
   void set_broker_reachable(bool reachable, std::string_view reason = {});
+  void set_access_error(std::string_view reason);
 
   struct Watermarks {
     std::int32_t partition;

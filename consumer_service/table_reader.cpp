@@ -100,6 +100,9 @@ struct TableReader::Impl {
       auto* self = static_cast<Impl*>(opaque);
       self->metrics.broker_errors(1);
       if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->readiness.set_broker_reachable(false, reason);
+      if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
+        self->readiness.set_access_error(reason);
+      }
       std::lock_guard lock(self->mutex);
       if (self->error_log.allow()) {
         spdlog::warn("Kafka: {} ({}); still serving what is known and retrying", reason,
@@ -140,7 +143,14 @@ struct TableReader::Impl {
     if (md->topic_cnt != 1) return -1;
     const rd_kafka_resp_err_t terr = md->topics[0].err;
     if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
-    if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+    if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      // Why the broker refuses us (e.g. no Describe on the topic), once per cause, and in /ready.
+      const std::string why = "topic '" + topic + "': " + rd_kafka_err2str(terr);
+      if (why != readiness.snapshot().access_error) spdlog::error("{}; retrying", why);
+      readiness.set_access_error(why);
+      return -1;
+    }
+    readiness.set_access_error("");
     return md->topics[0].partition_cnt;
   }
 
@@ -157,9 +167,10 @@ struct TableReader::Impl {
         readiness.set_topic_missing(true);
         if (!said_missing) spdlog::warn("topic '{}' does not exist yet; waiting for it", topic);
         said_missing = true;
-      } else {
+      } else if (readiness.snapshot().access_error.empty()) {
         spdlog::warn("no metadata for topic '{}' yet; retrying", topic);
       }
+      rd_kafka_poll(rk.get(), 0);  // serves the error callback: why the broker refuses us, for /ready
       if (!pause(kRetryDelay)) return std::nullopt;
     }
     return std::nullopt;
@@ -355,6 +366,10 @@ struct TableReader::Impl {
       if (m->err) {
         if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
           readiness.set_topic_missing(true);
+        }
+        if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+          readiness.set_access_error("topic '" + topic + "': " + rd_kafka_err2str(m->err) +
+                                    " (this user needs Read on it)");
         }
         std::lock_guard lock(mutex);
         if (error_log.allow()) spdlog::warn("Kafka consume error: {}", rd_kafka_message_errstr(m));

@@ -27,6 +27,8 @@ TEST_PACKAGES=(
   # base images made by debootstrap and debuerreotype, which reads the mirror's date with wget
   # (scripts/podman-base-images.sh)
   podman runc debootstrap debuerreotype wget
+  # security: throwaway CAs and certificates (openssl), the edge in front of the service (haproxy)
+  openssl haproxy
 )
 
 case "${1:-}" in

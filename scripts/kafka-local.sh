@@ -10,6 +10,23 @@
 #   KAFKA_DATA_DIR        storage, pid file and broker log  (default ~/.cache/saldo/kafka-data-<port>)
 #   KAFKA_HEAP            JVM heap                          (default 1g)
 #   KAFKA_START_TIMEOUT   seconds to wait for metadata      (default 90)
+#   KAFKA_SECURITY        plaintext (default) or sasl_ssl: see below
+#
+# KAFKA_SECURITY=sasl_ssl: the client port is a SASL_SSL listener with a throwaway CA and broker
+# certificate (openssl, PEM), SCRAM-SHA-512 users created at storage format time (and the same users
+# for PLAIN), and the KRaft
+# StandardAuthorizer with least-privilege ACLs on the topics named by KAFKA_ACL_TOPIC (a prefix,
+# default contas):
+#   admin      super user: creates topics, sets ACLs
+#   producer   Write + Describe (+ IdempotentWrite on the cluster)
+#   service    Read + Describe only (and Write on KAFKA_ACL_DLQ_TOPIC when set)
+#   noread     Describe only (tests: a user without Read)
+# Everything lives in $KAFKA_DATA_DIR/secure: ca.pem, and per user <user>.password (0600). Clients:
+#   scripts/kafka-local.sh client-args USER   the -X options (no password) for saldo's binaries
+# KAFKA_SASL_MECHANISM (PLAIN) is what client-args names: Debian 12's librdkafka 2.0.2 fails SCRAM
+# against Kafka 4.x (a nonce bug fixed in librdkafka 2.6.1, confluentinc/librdkafka#4895), so saldo's
+# binaries use PLAIN, which TLS protects; Java clients and newer librdkafka can use SCRAM-SHA-512.
+#   export KAFKA_PASSWORD_FILE=$(scripts/kafka-local.sh password-file USER)
 set -euo pipefail
 
 KAFKA_VERSION=4.1.1
@@ -21,6 +38,11 @@ cport=${KAFKA_CONTROLLER_PORT:-$((port + 1))}
 data=${KAFKA_DATA_DIR:-$cache/kafka-data-$port}
 heap=${KAFKA_HEAP:-1g}
 timeout=${KAFKA_START_TIMEOUT:-90}
+security=${KAFKA_SECURITY:-plaintext}
+acl_topic=${KAFKA_ACL_TOPIC:-contas}
+mechanism=${KAFKA_SASL_MECHANISM:-PLAIN}
+secure=$data/secure
+case "$security" in plaintext | sasl_ssl) ;; *) echo "kafka-local: KAFKA_SECURITY must be plaintext or sasl_ssl" >&2; exit 2 ;; esac
 pidfile=$data/kafka.pid
 logfile=$data/kafka.log
 conf=$data/server.properties
@@ -38,10 +60,79 @@ running_pid() {
   return 1
 }
 
-answers_metadata() { kcat -L -b "127.0.0.1:$port" -m 3 >/dev/null 2>&1; }
+# The secured broker is asked as admin, from a kcat config file (a password never goes on a command line).
+answers_metadata() {
+  if [ "$security" = sasl_ssl ]; then kcat -F "$secure/admin.kcat" -L -b "127.0.0.1:$port" -m 3 >/dev/null 2>&1
+  else kcat -L -b "127.0.0.1:$port" -m 3 >/dev/null 2>&1; fi
+}
+
+users=(admin producer service noread)
+
+# A throwaway CA and broker certificate for 127.0.0.1/localhost, and a random password per user.
+make_secrets() {
+  [ -f "$secure/broker.pem" ] && return 0
+  command -v openssl >/dev/null || die "openssl is needed for KAFKA_SECURITY=sasl_ssl: run scripts/install-deps.sh"
+  mkdir -p "$secure"; chmod 700 "$secure"
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=saldo kafka-local CA" \
+    -keyout "$secure/ca.key" -out "$secure/ca.pem" -addext "basicConstraints=critical,CA:TRUE" 2>/dev/null
+  openssl genpkey -algorithm RSA -pkeyopt rsa_keygen_bits:2048 -out "$secure/broker.key" 2>/dev/null
+  openssl req -new -key "$secure/broker.key" -subj "/CN=localhost" -out "$secure/broker.csr" 2>/dev/null
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n' > "$secure/broker.ext"
+  openssl x509 -req -in "$secure/broker.csr" -CA "$secure/ca.pem" -CAkey "$secure/ca.key" -CAcreateserial \
+    -days 30 -extfile "$secure/broker.ext" -out "$secure/broker.crt" 2>/dev/null
+  # A second CA that vouches for nothing here: tests point a client at it (an untrusted broker).
+  openssl req -x509 -newkey rsa:2048 -nodes -days 30 -subj "/CN=saldo unrelated CA" \
+    -keyout "$secure/other-ca.key" -out "$secure/other-ca.pem" 2>/dev/null
+  # Kafka's PEM keystore: the PKCS#8 key, then the certificate chain, in one file.
+  cat "$secure/broker.key" "$secure/broker.crt" > "$secure/broker.pem"
+  rm -f "$secure/broker.csr" "$secure/broker.ext"
+  local u
+  for u in "${users[@]}"; do
+    (umask 077; openssl rand -hex 24 > "$secure/$u.password")
+  done
+  (umask 077; cat > "$secure/admin.kcat" <<KCAT
+security.protocol=SASL_SSL
+sasl.mechanisms=$mechanism
+sasl.username=admin
+sasl.password=$(cat "$secure/admin.password")
+ssl.ca.location=$secure/ca.pem
+KCAT
+  cat > "$secure/admin.properties" <<PROPS
+security.protocol=SASL_SSL
+sasl.mechanism=SCRAM-SHA-512
+sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$(cat "$secure/admin.password")";
+ssl.truststore.type=PEM
+ssl.truststore.location=$secure/ca.pem
+PROPS
+  )
+  chmod 600 "$secure"/*.key "$secure/broker.pem"
+}
+
+client_args() {  # user
+  echo "-X security.protocol=SASL_SSL -X sasl.mechanisms=$mechanism -X sasl.username=$1 -X ssl.ca.location=$secure/ca.pem"
+}
+
+acl() { java -cp "$libs/*" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" org.apache.kafka.tools.AclCommand \
+  --bootstrap-server "127.0.0.1:$port" --command-config "$secure/admin.properties" "$@" >>"$data/acls.log" 2>&1 \
+  || { tail -n 20 "$data/acls.log" >&2; die "kafka-acls $* failed (log: $data/acls.log)"; }; }
+
+set_acls() {
+  [ -f "$secure/acls.done" ] && return 0
+  say "ACLs: producer writes, service reads '$acl_topic*' (prefixed), noread only describes"
+  acl --add --allow-principal User:producer --operation Write --operation Describe \
+    --resource-pattern-type prefixed --topic "$acl_topic"
+  acl --add --allow-principal User:producer --operation IdempotentWrite --cluster
+  acl --add --allow-principal User:service --operation Read --operation Describe \
+    --resource-pattern-type prefixed --topic "$acl_topic"
+  if [ -n "${KAFKA_ACL_DLQ_TOPIC:-}" ]; then
+    acl --add --allow-principal User:service --operation Write --operation Describe --topic "$KAFKA_ACL_DLQ_TOPIC"
+  fi
+  acl --add --allow-principal User:noread --operation Describe --resource-pattern-type prefixed --topic "$acl_topic"
+  touch "$secure/acls.done"
+}
 
 fetch_jars() {
-  [ -f "$libs/kafka_2.13-$KAFKA_VERSION.jar" ] && return 0
+  [ -f "$libs/kafka_2.13-$KAFKA_VERSION.jar" ] && [ -f "$libs/kafka-tools-$KAFKA_VERSION.jar" ] && return 0
   command -v mvn >/dev/null || die "Maven (mvn) is needed to fetch the Kafka jars: run scripts/install-deps.sh"
   say "fetching Apache Kafka $KAFKA_VERSION jars from Maven Central into $libs (once)"
   mkdir -p "$libs.tmp"
@@ -79,6 +170,32 @@ log.cleaner.backoff.ms=500
 log.cleaner.dedupe.buffer.size=33554432
 log.cleaner.threads=1
 CONF
+  [ "$security" = sasl_ssl ] || return 0
+  # Clients and the broker itself use SASL_SSL on the client port; the controller listener stays
+  # on loopback with PLAINTEXT (SCRAM cannot serve the KRaft controller), its principal
+  # ANONYMOUS is a super user only there.
+  local admin_pw u plain_users=""; admin_pw=$(cat "$secure/admin.password")
+  for u in "${users[@]}"; do plain_users+=" user_$u=\"$(cat "$secure/$u.password")\""; done
+  sed -i -e "s#^listeners=.*#listeners=SASL_SSL://127.0.0.1:$port,CONTROLLER://127.0.0.1:$cport#" \
+    -e "s#^advertised.listeners=.*#advertised.listeners=SASL_SSL://127.0.0.1:$port#" \
+    -e "s#^inter.broker.listener.name=.*#inter.broker.listener.name=SASL_SSL#" \
+    -e "s#^listener.security.protocol.map=.*#listener.security.protocol.map=SASL_SSL:SASL_SSL,CONTROLLER:PLAINTEXT#" "$conf"
+  cat >> "$conf" <<CONF
+sasl.enabled.mechanisms=SCRAM-SHA-512,PLAIN
+sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512
+listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="$admin_pw";
+listener.name.sasl_ssl.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="$admin_pw"$plain_users;
+ssl.keystore.type=PEM
+ssl.keystore.location=$secure/broker.pem
+ssl.truststore.type=PEM
+ssl.truststore.location=$secure/ca.pem
+ssl.enabled.protocols=TLSv1.3,TLSv1.2
+ssl.client.auth=none
+authorizer.class.name=org.apache.kafka.metadata.authorizer.StandardAuthorizer
+allow.everyone.if.no.acl.found=false
+super.users=User:admin;User:ANONYMOUS
+CONF
+  chmod 600 "$conf"
 }
 
 start() {
@@ -92,12 +209,18 @@ start() {
     die "something else already answers on 127.0.0.1:$port; set KAFKA_PORT or stop it"
   fi
   fetch_jars
+  [ "$security" = sasl_ssl ] && make_secrets
   write_config
   if [ ! -f "$data/logs/meta.properties" ]; then
-    say "formatting storage in $data/logs"
+    say "formatting storage in $data/logs$([ "$security" = sasl_ssl ] && echo " (SASL_SSL, ACLs)")"
     local id; id=$(java -cp "$libs/*" kafka.tools.StorageTool random-uuid)
+    local scram=() u
+    if [ "$security" = sasl_ssl ]; then
+      for u in "${users[@]}"; do scram+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(cat "$secure/$u.password")]"); done
+    fi
+    # The passwords pass through StorageTool's argv once, at format time, on this machine only.
     java -cp "$libs/*" -Dlog4j2.configurationFile="$here/kafka/log4j2.properties" \
-      kafka.tools.StorageTool format -t "$id" -c "$conf" >"$data/format.log" 2>&1 \
+      kafka.tools.StorageTool format -t "$id" -c "$conf" "${scram[@]}" >"$data/format.log" 2>&1 \
       || die "formatting failed, see $data/format.log"
   fi
   say "starting Kafka $KAFKA_VERSION (KRaft) on 127.0.0.1:$port, data in $data"
@@ -114,7 +237,8 @@ start() {
     [ $SECONDS -lt $deadline ] || die "no metadata answer within ${timeout}s; log: $logfile"
     sleep 0.3
   done
-  say "ready on 127.0.0.1:$port (pid $(cat "$pidfile"))"
+  [ "$security" = sasl_ssl ] && set_acls
+  say "ready on 127.0.0.1:$port (pid $(cat "$pidfile"))$([ "$security" = sasl_ssl ] && echo " (SASL_SSL, ACLs)")"
 }
 
 stop() {
@@ -148,8 +272,11 @@ case "${1:-}" in
     else say "not running"; exit 1; fi ;;
   logs) exec tail -n "${LINES:-100}" -f "$logfile" ;;
   bootstrap) echo "127.0.0.1:$port" ;;
+  client-args) client_args "${2:?usage: $0 client-args USER}" ;;
+  password-file) echo "$secure/${2:?usage: $0 password-file USER}.password" ;;
+  ca) echo "$secure/ca.pem" ;;
   fetch) fetch_jars ;;
   -h|--help|help)
-    sed -n '2,14p' "$0" | sed 's/^# \{0,1\}//' ;;
+    sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//' ;;
   *) echo "usage: $0 start|stop|kill|status|logs|bootstrap|fetch" >&2; exit 2 ;;
 esac

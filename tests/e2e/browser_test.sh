@@ -12,6 +12,7 @@ build=${SALDO_BUILD_DIR:-${SALDO_E2E_DEFAULT_BUILD_DIR:?set SALDO_BUILD_DIR to a
 artifacts=$build/e2e-artifacts
 work=$(mktemp -d "${TMPDIR:-/tmp}/saldo-e2e-browser.XXXXXX")
 rebuilding_pid=""
+token_pid=""
 
 fail() { echo "browser_test: FAIL: $*" >&2; exit 1; }
 
@@ -42,11 +43,11 @@ fi
 finish() {
   local rc=$?
   trap - EXIT
-  if [ -n "$rebuilding_pid" ]; then
-    kill -TERM "$rebuilding_pid" 2>/dev/null || true
-    for _ in $(seq 1 50); do kill -0 "$rebuilding_pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$rebuilding_pid" 2>/dev/null || true
-  fi
+  for pid in $rebuilding_pid $token_pid; do
+    kill -TERM "$pid" 2>/dev/null || true
+    for _ in $(seq 1 50); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    kill -KILL "$pid" 2>/dev/null || true
+  done
   if [ $rc -ne 0 ]; then
     for f in "$work"/*.out "$work"/*.log "$SALDO_RUN_DIR"/*.log; do
       [ -f "$f" ] && { echo "---- $f (last 30 lines)"; tail -n 30 "$f"; }
@@ -91,6 +92,21 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$rebuilding_
   sleep 0.2
 done
 
+# The same table behind bearer tokens: the page must ask for one.
+token_port=$(free_port $((rebuilding_port + 2)))
+token=e2e-$(od -An -tx1 -N16 /dev/urandom | tr -d ' \n')
+printf 'browser:%s\n' "$token" > "$work/tokens"
+HTTP_PORT=$token_port BOOTSTRAP_SERVERS=$bootstrap HTTP_TOKENS_FILE=$work/tokens \
+  "$build/consumer_service/consumer_service" > "$work/token-service.log" 2>&1 &
+token_pid=$!
+deadline=$((SECONDS + 30))
+until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $token" "http://127.0.0.1:$token_port/saldo/1")" = 200 ]; do
+  kill -0 "$token_pid" 2>/dev/null || fail "the service with tokens exited"
+  [ $SECONDS -lt $deadline ] || fail "the service with tokens is not ready in 30 s"
+  sleep 0.2
+done
+
 rm -rf "$artifacts"
+TOKEN_URL=http://127.0.0.1:$token_port/ TOKEN=$token \
 PAGE_URL=http://127.0.0.1:$HTTP_PORT/ REBUILDING_URL=http://127.0.0.1:$rebuilding_port/ ARTIFACTS=$artifacts \
   timeout 180 node "$here/page_test.mjs"

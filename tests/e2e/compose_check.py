@@ -64,12 +64,13 @@ class Compose(unittest.TestCase):
 
     def test_services_and_profiles(self):
         self.assertEqual(set(self.services),
-                         {"kafka", "topic-init", "saldo", "producer", "prometheus", "grafana"})
+                         {"kafka", "topic-init", "saldo", "producer", "prometheus", "grafana", "edge"})
         for name in ("kafka", "topic-init", "saldo"):
             self.assertNotIn("profiles", self.services[name], f"{name} must start with a plain `up`")
         self.assertEqual(self.services["producer"]["profiles"], ["demo"])
         self.assertEqual(self.services["prometheus"]["profiles"], ["monitoring"])
         self.assertEqual(self.services["grafana"]["profiles"], ["monitoring"])
+        self.assertEqual(self.services["edge"]["profiles"], ["edge"])
 
     def test_kafka_is_kraft_with_a_healthcheck(self):
         k = self.services["kafka"]
@@ -108,6 +109,13 @@ class Compose(unittest.TestCase):
             self.assertIn("healthcheck", self.services[name])
             for port in self.services[name]["ports"]:
                 self.assertTrue(port.startswith("127.0.0.1:"), f"{name} publishes {port} beyond loopback")
+
+    def test_edge_is_haproxy_with_the_repository_config_in_front_of_the_service(self):
+        e = self.services["edge"]
+        self.assertRegex(e["image"], r"^haproxy:")
+        self.assertIn("./scripts/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro", e["volumes"])
+        self.assertEqual(as_dict(e["environment"])["SALDO_BACKEND"], "saldo:5000")
+        self.assertEqual(depends(e), {"saldo": "service_healthy"})
 
     def test_every_service_has_resource_limits(self):
         for name, s in self.services.items():

@@ -11,6 +11,8 @@ import path from "node:path";
 
 const pageUrl = process.env.PAGE_URL;
 const rebuildingUrl = process.env.REBUILDING_URL;  // a service whose topic does not exist yet: always 503
+const tokenUrl = process.env.TOKEN_URL;  // the same table behind --http-tokens-file, and a token of it
+const token = process.env.TOKEN;
 const artifacts = process.env.ARTIFACTS || path.join(os.tmpdir(), "saldo-e2e-artifacts");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
 assert.ok(pageUrl, "set PAGE_URL");
@@ -48,7 +50,10 @@ try {
     const u = new URL(r.url());
     const base = new URL(pageUrl);
     const rebuilding = rebuildingUrl ? new URL(rebuildingUrl) : null;
-    if (u.host !== base.host && !(rebuilding && u.host === rebuilding.host)) foreign.push(r.url());
+    const tokened = tokenUrl ? new URL(tokenUrl) : null;
+    if (u.host !== base.host && !(rebuilding && u.host === rebuilding.host) && !(tokened && u.host === tokened.host)) {
+      foreign.push(r.url());
+    }
   });
   page.on("console", (m) => { if (m.type() === "error") consoleErrors.push(m.text()); });
 
@@ -141,6 +146,35 @@ try {
     });
   }
 
+  if (tokenUrl) {
+    await check("behind tokens: the page asks for one on 401, says when it is wrong, keeps it for the tab", async () => {
+      const res = await page.goto(tokenUrl);
+      const csp = res.headers()["content-security-policy"] || "";
+      assert.match(csp, /script-src 'sha256-/);
+      assert.equal(res.headers()["x-content-type-options"], "nosniff");
+      assert.equal(res.headers()["referrer-policy"], "no-referrer");
+      await lookup("1");
+      await page.waitForSelector("#auth:not([hidden])");
+      assert.match(await page.textContent("#auth-why"), /pede um token/);
+      assert.ok(await page.isHidden("#result"));
+      await page.fill("#token", "this-is-not-the-token");
+      await page.press("#token", "Enter");
+      await page.waitForFunction(() => /recusado/.test(document.getElementById("auth-why").textContent));
+      await page.fill("#token", token);
+      await page.press("#token", "Enter");
+      await page.waitForSelector("#result:not([hidden])");
+      assert.equal(nbsp(await page.textContent("#r-saldo")), "R$ 150,00");
+      assert.ok(await page.isHidden("#auth"));
+      assert.equal(await page.evaluate(() => sessionStorage.getItem("saldo.token")), token);
+      await page.waitForFunction(() => document.getElementById("r-fresh").textContent !== "…");
+      assert.match(await page.textContent("#r-fresh"), /em dia com o tópico/, "/ready fetched with the token");
+      await lookup("2");
+      await page.waitForFunction(() => document.getElementById("r-id").textContent === "2");
+      assert.ok(await page.isHidden("#auth"), "no second prompt in the same tab");
+      await page.screenshot({ path: path.join(artifacts, "page-token.png"), fullPage: true });
+    });
+  }
+
   await check("a service mid-rebuild shows the progress (503 body as the service sends it, via page.route)", async () => {
     // A real mid-rebuild moment is not deterministic with a small topic; the answer's shape is the
     // service's (see consumer_service/http_api.cpp, not_ready), the rendering is the page's.
@@ -163,7 +197,8 @@ try {
   });
   await check("no errors in the browser console", async () => {
     // A 404/400/503 answer shows up as a console error for the failed fetch; anything else is a bug.
-    const unexpected = consoleErrors.filter((t) => !/status of (400|404|503)/.test(t));
+    // (401: the token scenario.) A CSP violation would show up here too.
+    const unexpected = consoleErrors.filter((t) => !/status of (400|401|404|503)/.test(t));
     assert.deepEqual(unexpected, []);
   });
 } finally {

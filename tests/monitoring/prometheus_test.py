@@ -188,7 +188,7 @@ class Run:
 
 def main():
     for tool in (PROMETHEUS, BUILD / "consumer_service/consumer_service", BUILD / "producer/producer",
-                 BUILD / "producer/saldo_admin"):
+                 BUILD / "tools/saldo_admin"):
         if not os.access(tool, os.X_OK):
             fail(f"{tool} is missing (scripts/install-deps.sh installs prometheus; build the tree first)")
     run = Run()
@@ -206,7 +206,7 @@ def scenario(run):
     shutil.rmtree(run.kafka_env["KAFKA_DATA_DIR"], ignore_errors=True)
     run.kafka("start")
     kafka_cli = ["--bootstrap-servers", run.bootstrap, "--topic", TOPIC]
-    run.run_tool([str(BUILD / "producer/saldo_admin"), "create-topic", "--partitions", "3", *kafka_cli])
+    run.run_tool([str(BUILD / "tools/saldo_admin"), "create-topic", "--partitions", "3", *kafka_cli])
     run.run_tool([str(BUILD / "producer/producer"), "--customers", "20", *kafka_cli])
 
     http_port = free_port()

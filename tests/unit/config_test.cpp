@@ -42,7 +42,8 @@ class ScopedEnv {
 class ConfigTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    for (const char* n : {"BOOTSTRAP_SERVERS", "TOPIC", "GROUP", "HTTP_HOST", "HTTP_PORT", "LOG_LEVEL", "LOG_FORMAT"}) {
+    for (const char* n : {"BOOTSTRAP_SERVERS", "TOPIC", "GROUP", "HTTP_HOST", "HTTP_PORT", "LOG_LEVEL", "LOG_FORMAT",
+                          "KAFKA_PASSWORD", "KAFKA_PASSWORD_FILE"}) {
       env_.set(n, nullptr);
     }
     dotenv_ = std::filesystem::temp_directory_path() / ("saldo-config-test-" + std::to_string(::getpid()) + ".env");
@@ -77,7 +78,7 @@ TEST_F(ConfigTest, Defaults) {
   EXPECT_EQ(k.group, "consulta-saldo");
   EXPECT_TRUE(k.properties.empty());
   HttpOptions h = http_options(vm);
-  EXPECT_EQ(h.host, "0.0.0.0");
+  EXPECT_EQ(h.host, "127.0.0.1");  // loopback unless told otherwise
   EXPECT_EQ(h.port, 5000);
   LogOptions l = log_options(vm);
   EXPECT_EQ(l.level, "info");
@@ -93,7 +94,7 @@ TEST_F(ConfigTest, PrecedenceCommandLineOverEnvironmentOverDotenvOverDefault) {
   EXPECT_EQ(k.topic, "env-topic");            // environment
   EXPECT_EQ(k.bootstrap_servers, "dotenv:1"); // .env
   EXPECT_EQ(http_options(vm).port, 7001);     // .env
-  EXPECT_EQ(http_options(vm).host, "0.0.0.0");// default
+  EXPECT_EQ(http_options(vm).host, "127.0.0.1");  // default
   EXPECT_EQ(vm["count"].as<int>(), 1);
 }
 
@@ -324,6 +325,97 @@ TEST(MaskedValue, HidesSecrets) {
   EXPECT_EQ(masked_value("ssl.key.password", "x"), "***");
   EXPECT_EQ(masked_value("SASL_SECRET", "x"), "***");
   EXPECT_EQ(masked_value("linger.ms", "5"), "5");
+}
+
+// Every librdkafka property (CONFIGURATION.md, 2.0 and later) that can carry a secret, one by one.
+TEST(MaskedValue, EveryLibrdkafkaSecretProperty) {
+  for (const char* name : {
+           "sasl.password",
+           "sasl.oauthbearer.config",              // "principal=x clientSecret=..."
+           "sasl.oauthbearer.client.secret",
+           "sasl.oauthbearer.extensions",          // free-form key=value, may carry a secret
+           "sasl.oauthbearer.assertion.private.key.passphrase",
+           "sasl.oauthbearer.assertion.private.key.pem",
+           "sasl.jaas.config",
+           "ssl.key.password",
+           "ssl.key.pem",
+           "ssl.certificate.pem",                  // a PEM bundle may hold the key as well
+           "ssl.ca.pem",
+           "ssl.keystore.password",
+           "ssl_key",
+           "https.ca.pem",
+       }) {
+    EXPECT_EQ(masked_value(name, "value-1"), "***") << name;
+    EXPECT_TRUE(is_secret_property(name, "value-1")) << name;
+  }
+  EXPECT_EQ(masked_value("sasl.oauthbearer.config", "principal=svc clientSecret=s3cr3t"), "***");
+}
+
+TEST(MaskedValue, ValuesThatNameASecretAreHiddenWhateverTheProperty) {
+  EXPECT_EQ(masked_value("some.future.property", "user=a password=b"), "***");
+  EXPECT_EQ(masked_value("x", "-----BEGIN PRIVATE KEY-----"), "***");
+  EXPECT_EQ(masked_value("x", "clientSecret=abc"), "***");
+}
+
+TEST(MaskedValue, OrdinarySettingsStayReadable) {
+  for (const auto& [name, value] : std::vector<std::pair<const char*, const char*>>{
+           {"security.protocol", "SASL_SSL"},
+           {"sasl.mechanisms", "SCRAM-SHA-512"},
+           {"sasl.username", "saldo-service"},
+           {"ssl.ca.location", "/etc/saldo/ca.pem"},
+           {"ssl.endpoint.identification.algorithm", "https"},
+           {"linger.ms", "5"},
+       }) {
+    EXPECT_EQ(masked_value(name, value), value) << name;
+  }
+}
+
+TEST_F(ConfigTest, KafkaPasswordFromEnvironmentDotenvOrFileNeverTheCommandLine) {
+  env_.set("KAFKA_PASSWORD", "from-env");
+  KafkaOptions k = kafka_options(parse({"-X", "sasl.username=u"}));
+  ASSERT_EQ(k.properties.size(), 2u);
+  EXPECT_EQ(k.properties[1], (std::pair<std::string, std::string>{"sasl.password", "from-env"}));
+  env_.set("KAFKA_PASSWORD", nullptr);
+
+  write_dotenv("KAFKA_PASSWORD=from-dotenv\n");
+  EXPECT_EQ(kafka_options(parse({})).properties.back().second, "from-dotenv");
+  write_dotenv("");
+
+  const auto file = std::filesystem::temp_directory_path() / ("saldo-pw-" + std::to_string(::getpid()));
+  std::ofstream(file) << "from-file\nignored second line\n";
+  env_.set("KAFKA_PASSWORD_FILE", file.c_str());
+  EXPECT_EQ(kafka_options(parse({})).properties.back().second, "from-file");
+  env_.set("KAFKA_PASSWORD", "also");
+  EXPECT_THROW(kafka_options(parse({})), ConfigError);
+  env_.set("KAFKA_PASSWORD", nullptr);
+  std::filesystem::remove(file);
+  try {
+    kafka_options(parse({}));
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "KAFKA_PASSWORD_FILE: cannot read " + file.string());
+  }
+  env_.set("KAFKA_PASSWORD_FILE", nullptr);
+
+  ConfigLoader loader("prog", "usage");
+  loader.add_kafka_options();
+  const char* argv1[] = {"prog", "--kafka-password=hunter2"};
+  try {
+    loader.parse(2, argv1);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("not taken on the command line"));
+    EXPECT_THAT(e.what(), HasSubstr("KAFKA_PASSWORD"));
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("hunter2")));
+  }
+  const char* argv2[] = {"prog", "-X", "sasl.password=hunter2"};
+  try {
+    loader.parse(3, argv2);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("-X sasl.password is not taken on the command line"));
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("hunter2")));
+  }
 }
 
 }  // namespace
