@@ -9,12 +9,14 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/logging.h"
+#include "common/postgres.h"
 #include "common/shutdown.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/dead_letter.h"
 #include "consumer_service/http_api.h"
 #include "consumer_service/http_server.h"
 #include "consumer_service/metrics.h"
+#include "consumer_service/postgres_sink.h"
 #include "consumer_service/readiness.h"
 #include "consumer_service/table_reader.h"
 
@@ -92,11 +94,15 @@ int run(int argc, const char* const argv[]) {
                     "HTTP worker threads; each open keep-alive connection holds one");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
+  loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
+                    "also write every balance to PostgreSQL (libpq URI, e.g. postgresql://user@host/db; the "
+                    "password better in POSTGRES_URL, PGPASSWORD or ~/.pgpass than on the command line)");
   const po::variables_map vm = loader.parse_or_exit(argc, argv);
 
   KafkaOptions kafka;
   HttpServerOptions http;
   std::string dead_letter_topic;
+  std::string postgres_url;
   try {
     kafka = kafka_options(vm);
     const HttpOptions h = http_options(vm);
@@ -106,18 +112,23 @@ int run(int argc, const char* const argv[]) {
     if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
     dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
     if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
+    postgres_url = vm["postgres-url"].as<std::string>();
     setup_logging(log_options(vm), "consumer_service");
   } catch (const ConfigError& e) {
     std::cerr << "consumer_service: " << e.what() << std::endl;
     return 2;
   }
   log_config(kafka, http);
+  if (!postgres_url.empty()) spdlog::info("config: postgres {}", describe_conninfo(postgres_url));
   install_shutdown_handlers();
 
   BalanceStore store;
   Readiness readiness(kafka.topic);
   Metrics metrics;
-  const HttpApi api(store, readiness, metrics);
+  PostgresSinkStatus postgres_status;
+  std::optional<PostgresSink> postgres;
+  if (!postgres_url.empty()) postgres.emplace(kafka, postgres_url, postgres_status);
+  const HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   HttpServer server(api, metrics, http);
   TableReader reader(kafka, store, readiness, metrics);
   std::optional<DeadLetterSink> dead_letter;
@@ -128,6 +139,7 @@ int run(int argc, const char* const argv[]) {
       spdlog::info("invalid records are copied to the dead-letter topic '{}'", dead_letter_topic);
     }
     reader.start();
+    if (postgres) postgres->start();
     server.start();
   } catch (const ConfigError& e) {
     std::cerr << "consumer_service: " << e.what() << std::endl;
@@ -148,6 +160,7 @@ int run(int argc, const char* const argv[]) {
   spdlog::info("shutting down");
   server.stop();
   reader.stop();
+  if (postgres) postgres->stop();
   // After the reader: it sends no more copies. Bounded so shutdown stays well under 2 s.
   if (dead_letter) dead_letter->close(std::chrono::milliseconds(1000));
   spdlog::info("stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stopping).count());

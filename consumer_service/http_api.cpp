@@ -117,6 +117,7 @@ ApiReply HttpApi::ready() const {
   r.body.append("{");
   append_progress(r.body, snap);
   r.body.append(",\"customers\":").append(std::to_string(store_.size()));
+  if (postgres_) postgres_->append_ready_json(r.body);  // informative: never makes the service unready
   r.body.append(",\"partitions\":[");
   bool first = true;
   for (const auto& p : snap.partitions) {
@@ -139,6 +140,7 @@ ApiReply HttpApi::metrics() const {
   ApiReply r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = metrics_.render(readiness_.snapshot(), {store_.size(), store_.memory_bytes()});
+  if (postgres_) postgres_->render_metrics(r.body);
   return r;
 }
 

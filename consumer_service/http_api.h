@@ -6,6 +6,7 @@
 
 #include "consumer_service/balance_store.h"
 #include "consumer_service/metrics.h"
+#include "consumer_service/postgres_sink_status.h"
 #include "consumer_service/readiness.h"
 
 namespace saldo {
@@ -21,8 +22,10 @@ struct ApiReply {
 class HttpApi {
  public:
   // `metrics` gets each request's latency (the HTTP layer counts the statuses).
-  HttpApi(const BalanceStore& store, const Readiness& readiness, Metrics& metrics)
-      : store_(store), readiness_(readiness), metrics_(metrics) {}
+  // `postgres`: the PostgreSQL sink's status for /ready and /metrics (nullptr: no sink).
+  HttpApi(const BalanceStore& store, const Readiness& readiness, Metrics& metrics,
+          const PostgresSinkStatus* postgres = nullptr)
+      : store_(store), readiness_(readiness), metrics_(metrics), postgres_(postgres) {}
 
   // Every request goes through here (GET and HEAD are served; other methods get 405 JSON).
   ApiReply handle(std::string_view method, std::string_view path) const;
@@ -42,6 +45,7 @@ class HttpApi {
   const BalanceStore& store_;
   const Readiness& readiness_;
   Metrics& metrics_;
+  const PostgresSinkStatus* postgres_;
 };
 
 // The page at GET / (consumer_service/page.html, embedded at build time).
