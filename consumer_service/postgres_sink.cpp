@@ -148,6 +148,14 @@ struct PostgresSink::Impl {
     if (!take_writer_lock()) return;
     if (!wait_for_topic()) return;
     read_positions_and_assign();
+    ever_connected = true;
+    stream(backoff);
+  }
+
+  // A transaction committed (or there was nothing to write): the sink works. Only now, not at
+  // connect, does a failure count as over: a read-only role connects fine and fails at the first write.
+  void healthy(std::chrono::milliseconds& backoff) {
+    if (status.state() == SinkState::kRunning) return;
     if (down_since) {
       spdlog::info("PostgreSQL sink ({}): connected again after {:.1f} s; catching up", where,
                    std::chrono::duration<double>(Clock::now() - *down_since).count());
@@ -156,9 +164,7 @@ struct PostgresSink::Impl {
     last_logged_error.clear();
     status.set_error({});
     status.set_state(SinkState::kRunning);
-    ever_connected = true;
     backoff = kFirstBackoff;
-    stream();
   }
 
   void ensure_schema() {
@@ -240,7 +246,7 @@ struct PostgresSink::Impl {
     }
   }
 
-  void stream() {
+  void stream(std::chrono::milliseconds& backoff) {
     const KafkaQueue queue(rd_kafka_queue_get_consumer(rk.get()));
     std::vector<rd_kafka_message_t*> messages(kMaxBatch);
     auto last_lag = Clock::now() - std::chrono::seconds(1);
@@ -258,6 +264,7 @@ struct PostgresSink::Impl {
         rd_kafka_message_destroy(messages[i]);
       }
       if (!batch.empty()) write();
+      healthy(backoff);
       if (Clock::now() - last_lag > std::chrono::milliseconds(500)) {
         last_lag = Clock::now();
         update_lag();

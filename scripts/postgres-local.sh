@@ -86,11 +86,23 @@ stop() {
   say "stopped"
 }
 
-# Like kill -9 of the whole server: an immediate stop, with crash recovery at the next start.
+# kill -9 of the server (the postmaster and every process it started): a crash, with crash
+# recovery at the next start.
 kill_now() {
   if ! running; then say "not running"; return 0; fi
-  pgctl -m immediate -w -t 30 stop >/dev/null
-  say "killed (immediate stop)"
+  local pm children
+  pm=$(head -n 1 "$cluster/postmaster.pid")
+  children=$(pgrep -P "$pm" || true)
+  # shellcheck disable=SC2086
+  kill -9 "$pm" $children 2>/dev/null || true
+  local deadline=$((SECONDS + 30)) p
+  for p in $pm $children; do
+    while kill -0 "$p" 2>/dev/null; do
+      [ $SECONDS -lt $deadline ] || die "process $p survived kill -9"
+      sleep 0.1
+    done
+  done
+  say "killed (kill -9 of pid $pm and its $(wc -w <<<"$children") children)"
 }
 
 case "${1:-}" in
