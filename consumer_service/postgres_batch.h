@@ -20,7 +20,7 @@ struct RecordVersion {
 
 // Within a partition the higher offset wins (Kafka keeps order there); across partitions the later
 // record timestamp wins, ties broken by the higher partition number. postgres_schema.cpp spells the
-// same rule in SQL (kNewerSql); the unit tests hold the two together.
+// same rule in SQL (SALDO_NEWER); tests/integration/postgres_sink_test.cpp checks it on real records.
 constexpr bool supersedes(const RecordVersion& a, const RecordVersion& b) noexcept {
   if (a.partition == b.partition) return a.offset > b.offset;
   if (a.kafka_ts != b.kafka_ts) return a.kafka_ts > b.kafka_ts;
