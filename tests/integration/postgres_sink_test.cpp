@@ -193,5 +193,33 @@ TEST(PostgresSink, KillNineMidStreamThenRestartLeavesTheTableExactWithNoRecordAp
   EXPECT_EQ(again.log().find("0:beginning 1:beginning 2:beginning"), std::string::npos) << again.log();
 }
 
+TEST(ProducerFromPostgres, SendsOneUpdatePerValidRowAndReportsBadRowsByNumber) {
+  const std::string topic = unique_topic("pg-producer");
+  create_topic(topic, 3);
+  TestDatabase db("pg_producer");
+  db.query("CREATE TABLE clientes (cliente_id text, saldo numeric, criado timestamp)");
+  db.query("INSERT INTO clientes VALUES ('a1', 10.50, '2025-01-02 03:04:05'), ('a2', -0.07, NULL), "
+           "('a3', 9999999999999.99, NULL), ('bad id', 1, NULL), ('a4', 1.005, NULL), ('a5', NULL, NULL)");
+  const CommandResult r = run_command({binary_path("producer/producer"), "-b", bootstrap_servers(), "-t", topic,
+                                       "--from-postgres", db.url(), "--query",
+                                       "SELECT cliente_id, saldo, criado FROM clientes ORDER BY cliente_id"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // rejected rows make the exit status 1, as with --file
+  EXPECT_NE(r.out.find("sent 3, delivered 3, failed 0, rejected rows 3"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("invalid cliente_id 'bad id'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("saldo is NULL"), std::string::npos) << r.err;
+  std::map<std::string, std::string> sent;
+  for (const Record& rec : read_all(topic)) sent[*rec.key] = *rec.value;
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent["a1"], R"({"cliente_id":"a1","saldo":10.50,"timestamp":"2025-01-02 03:04:05"})");
+  EXPECT_NE(sent["a2"].find(R"("saldo":-0.07,)"), std::string::npos) << sent["a2"];
+  EXPECT_NE(sent["a3"].find(R"("saldo":9999999999999.99,)"), std::string::npos) << sent["a3"];
+
+  const CommandResult wrong = run_command({binary_path("producer/producer"), "-b", bootstrap_servers(), "-t", topic,
+                                           "--from-postgres", with_database(db.url(), "no_such_db_here"),
+                                           "--query", "SELECT 1, 2"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("does not exist"), std::string::npos) << wrong.err;
+}
+
 }  // namespace
 }  // namespace saldo::test
