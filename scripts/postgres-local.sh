@@ -3,11 +3,13 @@
 # kafka-local.sh runs Kafka. The cluster belongs to an unprivileged user (PostgreSQL refuses root):
 # the calling user, or PG_USER (default postgres) when called as root.
 #
-#   scripts/postgres-local.sh start|stop|kill|status|url
+#   scripts/postgres-local.sh start|stop|kill|status|url|datadir
+#   scripts/postgres-local.sh psql [psql args]    psql on the database as its role (no password: the socket)
 #
 # Settings (environment):
 #   PG_PORT       port on 127.0.0.1                          (default 5432)
-#   PG_DATA_DIR   cluster, socket, pid and log               (default ~/.cache/saldo/postgres-<port>)
+#   PG_DATA_DIR   cluster, socket, pid and log               (default ~/.cache/saldo/postgres-<port>;
+#                 as root /var/tmp/saldo-postgres-<port>, where the cluster's owner can reach it)
 #   PG_DATABASE   database created for saldo                 (default saldo)
 #   PG_ROLE       role that owns it (CREATEDB, CREATEROLE)   (default saldo)
 #   PG_PASSWORD   that role's password                       (default saldo)
@@ -18,7 +20,11 @@ set -euo pipefail
 
 bin=${PG_BIN_DIR:-/usr/lib/postgresql/15/bin}
 port=${PG_PORT:-5432}
-data=${PG_DATA_DIR:-${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/postgres-$port}
+if [ "$(id -u)" -eq 0 ]; then
+  data=${PG_DATA_DIR:-/var/tmp/saldo-postgres-$port}
+else
+  data=${PG_DATA_DIR:-${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/postgres-$port}
+fi
 database=${PG_DATABASE:-saldo}
 role=${PG_ROLE:-saldo}
 password=${PG_PASSWORD:-saldo}
@@ -110,6 +116,9 @@ case "${1:-}" in
   stop) stop ;;
   kill) kill_now ;;
   status) if running; then say "running on 127.0.0.1:$port (data in $data)"; else say "not running"; exit 3; fi ;;
+  datadir) echo "$data" ;;
   url) echo "postgresql://$role:$password@127.0.0.1:$port/$database" ;;
-  *) echo "usage: $0 start|stop|kill|status|url" >&2; exit 2 ;;
+  psql) shift; running || die "not running (scripts/postgres-local.sh start)"
+        exec psql -X -h "$data" -p "$port" -U "$role" -d "$database" "$@" ;;
+  *) echo "usage: $0 start|stop|kill|status|url|psql [args]" >&2; exit 2 ;;
 esac
