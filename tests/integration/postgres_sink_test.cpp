@@ -193,6 +193,29 @@ TEST(PostgresSink, KillNineMidStreamThenRestartLeavesTheTableExactWithNoRecordAp
   EXPECT_EQ(again.log().find("0:beginning 1:beginning 2:beginning"), std::string::npos) << again.log();
 }
 
+TEST(PostgresSink, ASecondInstanceOnTheSameDatabaseStandsByAndTakesOverWhenTheFirstStops) {
+  const std::string topic = unique_topic("pg-standby");
+  create_topic(topic, 3);
+  TestDatabase db("pg_standby");
+  RawProducer producer;
+  for (int i = 0; i < 500; ++i) producer.send(topic, std::to_string(i), value_of(std::to_string(i), "1.00"));
+  producer.flush();
+  auto first = std::make_unique<ServiceProcess>(bootstrap_servers(), topic, std::vector<std::string>{},
+                                                EnvVars{{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(wait_caught_up(db, 500)) << first->log();
+  ServiceProcess second(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(wait_until([&] { return second.get("/ready").body.find("\"state\":\"standby\"") != std::string::npos; },
+                         30s)) << second.get("/ready").body << second.log();
+  first->stop(SIGTERM, 10s);
+  first.reset();
+  for (int i = 0; i < 500; ++i) producer.send(topic, std::to_string(i), value_of(std::to_string(i), "2.00"));
+  producer.flush();
+  ASSERT_TRUE(wait_caught_up(db, 1000)) << second.log();
+  const std::vector<Record> records = read_all(topic);
+  EXPECT_EQ(actual_rows(db.url()), expected_rows(records));
+  expect_each_record_applied_once(db, topic);
+}
+
 TEST(ProducerFromPostgres, SendsOneUpdatePerValidRowAndReportsBadRowsByNumber) {
   const std::string topic = unique_topic("pg-producer");
   create_topic(topic, 3);
