@@ -66,32 +66,36 @@ CREATE TEMP TABLE IF NOT EXISTS saldo_entrada (
 const std::string_view kCopyIntoStaging =
     "COPY saldo_entrada (kind, cliente_id, saldo, atualizado_em, particao, \"offset\", kafka_ts) FROM STDIN";
 
-const std::string_view kDropStaleAgainstRows =
-    "DELETE FROM saldo_entrada e USING saldos t WHERE t.cliente_id = e.cliente_id AND NOT " SALDO_NEWER("e", "t");
-
-const std::string_view kDropStaleAgainstDeletions =
-    "DELETE FROM saldo_entrada e USING saldos_excluidos t WHERE t.cliente_id = e.cliente_id AND NOT " SALDO_NEWER(
-        "e", "t");
-
 const std::string_view kUpsertRows = R"SQL(
-INSERT INTO saldos (cliente_id, saldo, atualizado_em, particao, "offset", kafka_ts)
-SELECT cliente_id, saldo, atualizado_em, particao, "offset", kafka_ts FROM saldo_entrada WHERE kind = 's'
+INSERT INTO saldos AS t (cliente_id, saldo, atualizado_em, particao, "offset", kafka_ts)
+SELECT cliente_id, saldo, atualizado_em, particao, "offset", kafka_ts FROM saldo_entrada e
+ WHERE e.kind = 's' AND NOT EXISTS (SELECT 1 FROM saldos_excluidos t WHERE t.cliente_id = e.cliente_id AND NOT )SQL"
+    SALDO_NEWER("e", "t") R"SQL()
 ON CONFLICT (cliente_id) DO UPDATE SET saldo = excluded.saldo, atualizado_em = excluded.atualizado_em,
   particao = excluded.particao, "offset" = excluded."offset", kafka_ts = excluded.kafka_ts
-)SQL";
+ WHERE )SQL" SALDO_NEWER("excluded", "t");
 
 const std::string_view kForgetDeletions =
-    "DELETE FROM saldos_excluidos t USING saldo_entrada e WHERE e.kind = 's' AND t.cliente_id = e.cliente_id";
+    "DELETE FROM saldos_excluidos t USING saldo_entrada e WHERE e.kind = 's' AND t.cliente_id = e.cliente_id "
+    "AND " SALDO_NEWER("e", "t");
 
 const std::string_view kRecordDeletions = R"SQL(
-INSERT INTO saldos_excluidos (cliente_id, particao, "offset", kafka_ts)
-SELECT cliente_id, particao, "offset", kafka_ts FROM saldo_entrada WHERE kind = 'd'
+INSERT INTO saldos_excluidos AS t (cliente_id, particao, "offset", kafka_ts)
+SELECT cliente_id, particao, "offset", kafka_ts FROM saldo_entrada e
+ WHERE e.kind = 'd' AND NOT EXISTS (SELECT 1 FROM saldos t WHERE t.cliente_id = e.cliente_id AND NOT )SQL"
+    SALDO_NEWER("e", "t") R"SQL()
 ON CONFLICT (cliente_id) DO UPDATE SET particao = excluded.particao, "offset" = excluded."offset",
   kafka_ts = excluded.kafka_ts
-)SQL";
+ WHERE )SQL" SALDO_NEWER("excluded", "t");
 
 const std::string_view kDeleteRows =
-    "DELETE FROM saldos t USING saldo_entrada e WHERE e.kind = 'd' AND t.cliente_id = e.cliente_id";
+    "DELETE FROM saldos t USING saldo_entrada e WHERE e.kind = 'd' AND t.cliente_id = e.cliente_id AND " SALDO_NEWER(
+        "e", "t");
+
+// The staging table has no statistics, and against a large saldos the planner picks a hash join that
+// reads the whole table for every batch (measured: 510 ms per 20,000-record batch at 1M customers,
+// against ~40 ms for index lookups). The sink's session only runs the statements above.
+const std::string_view kSessionSettings = "SET enable_hashjoin = off; SET enable_mergejoin = off";
 
 const std::string_view kReadOffsets = "SELECT \"partition\", next_offset FROM saldo_offsets WHERE topic = $1";
 

@@ -20,13 +20,15 @@ extern const std::string_view kSchemaLock;
 extern const std::string_view kCreateStaging;
 extern const std::string_view kCopyIntoStaging;
 
-// After COPY, in this order, in the batch's transaction:
-extern const std::string_view kDropStaleAgainstRows;       // staged changes older than the row held
-extern const std::string_view kDropStaleAgainstDeletions;  // ... or than the deletion held
-extern const std::string_view kUpsertRows;                 // sets: the count is rows written
-extern const std::string_view kForgetDeletions;            // a newer set clears the deletion mark
-extern const std::string_view kRecordDeletions;            // deletes: remembered with their version
-extern const std::string_view kDeleteRows;                 // deletes: the count is rows written
+// After COPY, in this order, in the batch's transaction. Each writes only changes newer than what the
+// tables hold for the key (the rule of postgres_batch.h), so a key is in at most one of the two tables.
+extern const std::string_view kUpsertRows;       // sets: the count is rows written
+extern const std::string_view kForgetDeletions;  // a newer set clears the deletion mark
+extern const std::string_view kRecordDeletions;  // deletes: remembered with their version
+extern const std::string_view kDeleteRows;       // deletes: the count is rows written
+
+// Once per session: index lookups, not hash joins over the whole table, for the small staging batch.
+extern const std::string_view kSessionSettings;
 
 // The sink's positions: SELECT "partition", next_offset for topic $1.
 extern const std::string_view kReadOffsets;

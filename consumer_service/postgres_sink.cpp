@@ -145,6 +145,7 @@ struct PostgresSink::Impl {
     conn = pg_connect(conninfo, 3);
     ensure_schema();
     pg_exec(conn.get(), std::string(pg_schema::kCreateStaging));
+    pg_exec(conn.get(), std::string(pg_schema::kSessionSettings));
     if (!take_writer_lock()) return;
     if (!wait_for_topic()) return;
     read_positions_and_assign();
@@ -315,12 +316,17 @@ struct PostgresSink::Impl {
     std::uint64_t rows = 0;
     if (!batch.changes().empty()) {
       copy_changes();
-      pg_exec(c, std::string(pg_schema::kDropStaleAgainstRows));
-      pg_exec(c, std::string(pg_schema::kDropStaleAgainstDeletions));
-      rows += affected(pg_exec(c, std::string(pg_schema::kUpsertRows)));
-      pg_exec(c, std::string(pg_schema::kForgetDeletions));
-      pg_exec(c, std::string(pg_schema::kRecordDeletions));
-      rows += affected(pg_exec(c, std::string(pg_schema::kDeleteRows)));
+      const auto& changes = batch.changes();
+      const auto erases = static_cast<std::size_t>(std::count_if(
+          changes.begin(), changes.end(), [](const SinkChange& x) { return x.kind == SinkChange::Kind::kErase; }));
+      if (erases < changes.size()) {
+        rows += affected(pg_exec(c, std::string(pg_schema::kUpsertRows)));
+        pg_exec(c, std::string(pg_schema::kForgetDeletions));
+      }
+      if (erases > 0) {
+        pg_exec(c, std::string(pg_schema::kRecordDeletions));
+        rows += affected(pg_exec(c, std::string(pg_schema::kDeleteRows)));
+      }
     }
     std::vector<std::int64_t> parts, nexts, counts;
     for (const auto& p : batch.positions()) {
