@@ -9,6 +9,7 @@
 #include "common/kafka_handles.h"
 #include "common/logging.h"
 #include "common/reload_signal.h"
+#include "common/postgres.h"
 #include "common/shutdown.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/dead_letter.h"
@@ -16,6 +17,7 @@
 #include "consumer_service/http_auth.h"
 #include "consumer_service/http_server.h"
 #include "consumer_service/metrics.h"
+#include "consumer_service/postgres_sink.h"
 #include "consumer_service/readiness.h"
 #include "consumer_service/snapshot_writer.h"
 #include "consumer_service/table_reader.h"
@@ -137,6 +139,9 @@ int run(int argc, const char* const argv[]) {
                     "HTTP worker threads; each open keep-alive connection holds one");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
+  loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
+                    "also write every balance to PostgreSQL (libpq URI, e.g. postgresql://user@host/db; the "
+                    "password better in POSTGRES_URL, PGPASSWORD or ~/.pgpass than on the command line)");
   loader.env_option("http-tokens-file", "HTTP_TOKENS_FILE", po::value<std::string>()->default_value(""),
                     "name:token lines; when set, /saldo/... and /ready need 'Authorization: Bearer <token>' "
                     "(re-read on SIGHUP)");
@@ -180,7 +185,9 @@ int run(int argc, const char* const argv[]) {
   if (!security.tokens_file.empty()) auth.emplace(security.tokens_file, security.metrics_public);
   std::optional<TlsCredentials> tls;
   if (!security.tls_cert.empty()) tls.emplace(security.tls_cert, security.tls_key);
+  const std::string postgres_url = vm["postgres-url"].as<std::string>();
   log_config(kafka, http, security);
+  if (!postgres_url.empty()) spdlog::info("config: postgres {}", describe_conninfo(postgres_url));
   if (is_wildcard(http.host) && !auth) {
     spdlog::warn("listening on {} without --http-tokens-file: anyone who reaches this port reads every balance",
                  http.host);
@@ -194,7 +201,10 @@ int run(int argc, const char* const argv[]) {
   Readiness readiness(kafka.topic);
   Metrics metrics;
   CheckpointBoard checkpoints;
-  HttpApi api(store, readiness, metrics);
+  PostgresSinkStatus postgres_status;
+  std::optional<PostgresSink> postgres;
+  if (!postgres_url.empty()) postgres.emplace(kafka, postgres_url, postgres_status);
+  HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   if (auth) api.set_auth(&*auth);
   std::optional<DeadLetterSink> dead_letter;
   if (!dead_letter_topic.empty()) {
@@ -212,6 +222,7 @@ int run(int argc, const char* const argv[]) {
   server.start();
   reader.start();
   if (snapshots) snapshots->start();
+  if (postgres) postgres->start();
   spdlog::info("serving {} on {}:{}", tls ? "HTTPS" : "HTTP", http.host, server.port());
 
   RebuildReporter reporter(readiness, metrics, store);
@@ -227,6 +238,7 @@ int run(int argc, const char* const argv[]) {
   reader.stop();
   // After the reader: the table no longer changes, so the last snapshot matches its positions.
   if (snapshots) snapshots->stop_and_write();
+  if (postgres) postgres->stop();
   // After the reader: it sends no more copies. Bounded so shutdown stays well under 2 s.
   if (dead_letter) dead_letter->close(std::chrono::milliseconds(1000));
   spdlog::info("stopped in {} ms", std::chrono::duration_cast<std::chrono::milliseconds>(Clock::now() - stopping).count());

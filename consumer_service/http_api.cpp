@@ -179,6 +179,7 @@ ApiReply HttpApi::ready() const {
   append_progress(r.body, snap);
   r.body.append(",\"customers\":").append(std::to_string(store_.size()));
   r.body.append(",\"misrouted_records\":").append(std::to_string(metrics_.misrouted_count()));
+  if (postgres_) postgres_->append_ready_json(r.body);  // informative: never makes the service unready
   r.body.append(",\"partitions\":[");
   bool first = true;
   for (const auto& p : snap.partitions) {
@@ -201,6 +202,7 @@ ApiReply HttpApi::metrics() const {
   ApiReply r;
   r.content_type = "text/plain; version=0.0.4; charset=utf-8";
   r.body = metrics_.render(readiness_.snapshot(), {store_.size(), store_.tombstones(), store_.memory_bytes()});
+  if (postgres_) postgres_->render_metrics(r.body);
   return r;
 }
 

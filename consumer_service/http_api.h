@@ -8,6 +8,7 @@
 #include "consumer_service/balance_store.h"
 #include "consumer_service/http_auth.h"
 #include "consumer_service/metrics.h"
+#include "consumer_service/postgres_sink_status.h"
 #include "consumer_service/readiness.h"
 
 namespace saldo {
@@ -27,8 +28,10 @@ struct ApiReply {
 class HttpApi {
  public:
   // `metrics` gets each request's latency (the HTTP layer counts the statuses).
-  HttpApi(const BalanceStore& store, const Readiness& readiness, Metrics& metrics)
-      : store_(store), readiness_(readiness), metrics_(metrics) {}
+  // `postgres`: the PostgreSQL sink's status for /ready and /metrics (nullptr: no sink).
+  HttpApi(const BalanceStore& store, const Readiness& readiness, Metrics& metrics,
+          const PostgresSinkStatus* postgres = nullptr)
+      : store_(store), readiness_(readiness), metrics_(metrics), postgres_(postgres) {}
 
   // With tokens (nullptr: none, the default), routes that need one answer 401 without a valid
   // `Authorization: Bearer` header. Not owned; set before serving.
@@ -55,6 +58,7 @@ class HttpApi {
   const Readiness& readiness_;
   Metrics& metrics_;
   const HttpAuth* auth_ = nullptr;
+  const PostgresSinkStatus* postgres_;
 };
 
 // The page at GET / (consumer_service/page.html, embedded at build time).

@@ -159,6 +159,10 @@ InputLine parse_csv_line(std::string_view line) {
 
 }  // namespace
 
+InputLine parse_input_fields(std::string_view id, std::string_view saldo, std::optional<std::string_view> timestamp) {
+  return make_update(id, saldo, timestamp);
+}
+
 InputLine parse_input_line(std::string_view line) {
   line = trim(line);
   if (line.empty() || line.front() == '#') return SkippedLine{};

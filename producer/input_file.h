@@ -3,6 +3,7 @@
 // optional "timestamp", judged by the wire format's own decoder) or CSV (cliente_id,saldo[,timestamp],
 // an optional header line). Each line gives an update, nothing (blank, '#' comment, header) or the
 // reason it was rejected.
+#include <optional>
 #include <string>
 #include <string_view>
 #include <variant>
@@ -19,5 +20,7 @@ struct BadLine {
 using InputLine = std::variant<BalanceUpdate, SkippedLine, BadLine>;
 
 InputLine parse_input_line(std::string_view line);
+// The same checks for fields that come apart already (a database row): id rule, money, timestamp.
+InputLine parse_input_fields(std::string_view id, std::string_view saldo, std::optional<std::string_view> timestamp);
 
 }  // namespace saldo

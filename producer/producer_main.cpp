@@ -18,6 +18,8 @@
 #include "common/shutdown.h"
 #include "producer/balance_sender.h"
 #include "producer/input_file.h"
+#include "producer/input_postgres.h"
+#include "common/postgres.h"
 #include "producer/load_generator.h"
 #include "producer/presets.h"
 #include "producer/send_timeout.h"
@@ -34,13 +36,15 @@ constexpr const char* kUsage =
     "  producer --id 42 --saldo 123.45            send one balance\n"
     "  producer --delete 42                       delete a customer (a tombstone: null value)\n"
     "  producer --file saldos.csv                 import JSON lines or CSV (cliente_id,saldo[,timestamp])\n"
+    "  producer --from-postgres postgresql://user@host/db --query 'select cliente_id, saldo from clientes'\n"
+    "                                             one update per row (password: PGPASSWORD or ~/.pgpass)\n"
     "  producer --customers 100000 --updates 1000000 --seed 7 --rate 0 --preset fast\n"
     "                                             reproducible load (--rate 0: as fast as possible)\n"
     "\n"
     "Exit status: 0 all delivered; 1 a delivery failed, a line was rejected or the broker was not\n"
     "reachable within --timeout; 2 bad options; 130 interrupted.";
 
-enum class Mode { kSamples, kOne, kDelete, kFile, kLoad };
+enum class Mode { kSamples, kOne, kDelete, kFile, kPostgres, kLoad };
 
 struct Args {
   Mode mode = Mode::kSamples;
@@ -49,6 +53,8 @@ struct Args {
   std::string id;
   Centavos saldo = 0;
   std::string file;
+  std::string postgres_url;
+  std::string query;
   LoadSpec load;
   double rate = 0;
   double duration = 0;
@@ -85,6 +91,13 @@ Args read_args(const po::variables_map& vm) {
     a.mode = Mode::kFile;
     a.file = vm["file"].as<std::string>();
   }
+  if (vm.count("from-postgres") || vm.count("query")) {
+    ++modes;
+    a.mode = Mode::kPostgres;
+    if (!vm.count("from-postgres") || !vm.count("query")) throw ConfigError("--from-postgres and --query go together");
+    a.postgres_url = vm["from-postgres"].as<std::string>();
+    a.query = vm["query"].as<std::string>();
+  }
   if (vm.count("customers") || vm.count("updates") || vm.count("duration")) {
     ++modes;
     a.mode = Mode::kLoad;
@@ -98,7 +111,7 @@ Args read_args(const po::variables_map& vm) {
   }
   a.rate = vm["rate"].as<double>();
   if (a.rate < 0) throw ConfigError("--rate: must not be negative");
-  if (modes > 1) throw ConfigError("choose one of --id/--saldo, --delete, --file or the load options");
+  if (modes > 1) throw ConfigError("choose one of --id/--saldo, --delete, --file, --from-postgres or the load options");
   return a;
 }
 
@@ -186,6 +199,34 @@ std::uint64_t send_file(BalanceSender& sender, const std::string& path, Progress
   return rejected;
 }
 
+// Returns the number of rejected rows.
+std::uint64_t send_query(BalanceSender& sender, const Args& a, Progress& progress) {
+  TimestampClock clock;
+  std::uint64_t rejected = 0;
+  const std::string where = describe_conninfo(a.postgres_url);
+  try {
+    read_postgres_rows(a.postgres_url, a.query, [&](std::uint64_t n, InputLine parsed) {
+      if (shutdown_requested()) return;
+      if (auto* bad = std::get_if<BadLine>(&parsed)) {
+        ++rejected;
+        std::fprintf(stderr, "row %llu: %s\n", static_cast<unsigned long long>(n), bad->reason.c_str());
+        return;
+      }
+      if (auto* u = std::get_if<BalanceUpdate>(&parsed)) {
+        if (u->timestamp.empty()) u->timestamp = clock.now();
+        sender.send(*u);
+        if ((n & 1023) == 0) {
+          sender.poll();
+          progress.tick();
+        }
+      }
+    });
+  } catch (const PgError& e) {
+    throw std::runtime_error("PostgreSQL (" + where + "): " + e.what());
+  }
+  return rejected;
+}
+
 void send_load(BalanceSender& sender, const Args& a, Progress& progress) {
   LoadGenerator gen(a.load);
   TimestampClock clock;
@@ -227,6 +268,10 @@ int run(int argc, const char* const argv[]) {
       ("saldo", po::value<std::string>(), "the balance, e.g. 123.45 (at most 2 decimals)")
       ("delete", po::value<std::string>()->value_name("ID"), "send a tombstone for this cliente_id")
       ("file", po::value<std::string>()->value_name("PATH"), "import JSON lines or CSV; bad lines are reported by number")
+      ("from-postgres", po::value<std::string>()->value_name("URL"),
+       "send one update per row of --query on this PostgreSQL (libpq URI; keep the password in PGPASSWORD or ~/.pgpass)")
+      ("query", po::value<std::string>()->value_name("SQL"),
+       "with --from-postgres: a query returning cliente_id, saldo[, timestamp]; bad rows are reported by number")
       ("customers", po::value<std::uint64_t>(), "load: number of distinct customers (ids 1..N)")
       ("updates", po::value<std::uint64_t>(), "load: number of updates (default: one per customer; 0 = until --duration)")
       ("seed", po::value<std::uint64_t>()->default_value(1), "load: seed of the ids and amounts")
@@ -251,6 +296,7 @@ int run(int argc, const char* const argv[]) {
     case Mode::kOne: sender->send({a.id, a.saldo, now_timestamp()}); break;
     case Mode::kDelete: sender->send_tombstone(a.id); break;
     case Mode::kFile: rejected = send_file(*sender, a.file, progress); break;
+    case Mode::kPostgres: rejected = send_query(*sender, a, progress); break;
     case Mode::kLoad: send_load(*sender, a, progress); break;
   }
 
@@ -278,6 +324,7 @@ int run(int argc, const char* const argv[]) {
   std::printf("sent %llu, delivered %llu, failed %llu", static_cast<unsigned long long>(s.sent),
               static_cast<unsigned long long>(s.delivered), static_cast<unsigned long long>(s.failed));
   if (a.mode == Mode::kFile) std::printf(", rejected lines %llu", static_cast<unsigned long long>(rejected));
+  if (a.mode == Mode::kPostgres) std::printf(", rejected rows %llu", static_cast<unsigned long long>(rejected));
   std::printf(" in %.2f s (%.0f msg/s) to %s at %s\n", secs, secs > 0 ? static_cast<double>(s.delivered) / secs : 0.0,
               kafka.topic.c_str(), kafka.bootstrap_servers.c_str());
   std::fflush(stdout);

@@ -13,12 +13,14 @@ DEMO_PACKAGES=(
   libboost-program-options-dev
   # local broker (Kafka jars come from Maven Central through Maven), its readiness check, the demo's curl
   openjdk-17-jre-headless maven kcat curl procps iproute2
+  # the read model's local PostgreSQL (scripts/postgres-local.sh)
+  postgresql-15 postgresql-client-15
 )
 TEST_PACKAGES=(
   # test and benchmark libraries
   libgtest-dev libgmock-dev libbenchmark-dev
   # tests and benchmarks
-  wrk postgresql python3 python3-venv
+  wrk python3 python3-venv
   # fuzzing (libFuzzer); metrics and alerting rules (promtool), a live Prometheus (tests/monitoring)
   clang libclang-rt-14-dev prometheus
   # e2e: the page in headless Chromium (playwright-core from npm), compose file checks (PyYAML)

@@ -147,6 +147,8 @@ else
 # ------------------------------------------------------------------------------------ Kafka (local)
   kafka_started=0
   kafka_log=$run_dir/kafka.log
+  # Read before the state file is rewritten below: whether an earlier start.sh started PostgreSQL.
+  earlier_postgres_started=$(state_get postgres_started 0)
   if [ "$mode" = local ]; then
     if [ -z "${KAFKA_PORT:-}" ]; then
       KAFKA_PORT=${BOOTSTRAP_SERVERS%%,*}; KAFKA_PORT=${KAFKA_PORT##*:}
@@ -182,6 +184,36 @@ else
     printf 'mode=external\nhttp_port=%s\n' "$HTTP_PORT" > "$state_file"
     logged "$kafka_log" "$bin/tools/saldo_admin" wait-for-broker --timeout 30
   fi
+
+# --------------------------------------------------------------------------------- PostgreSQL
+  # The read model (table saldos): an external one when POSTGRES_URL is set, else a local one. Optional:
+  # without PostgreSQL the demo runs as before, the service only serves from memory.
+  postgres_started=0
+  postgres_log=$run_dir/postgres.log
+  if [ -n "${POSTGRES_URL:-}" ]; then
+    step "the service also writes to the PostgreSQL in POSTGRES_URL (external: never started or stopped here)"
+  else
+    export PG_PORT=${PG_PORT:-5432}
+    step "starting a local PostgreSQL on 127.0.0.1:$PG_PORT for the read model (scripts/postgres-local.sh; log: $postgres_log)"
+    if [ ! -x /usr/lib/postgresql/15/bin/pg_ctl ]; then
+      info "PostgreSQL 15 is not installed (scripts/install-deps.sh installs it): the service runs without it"
+    elif scripts/postgres-local.sh status >/dev/null 2>&1; then
+      [ "$earlier_postgres_started" = 1 ] && postgres_started=1
+      info "already running"
+      POSTGRES_URL=$(scripts/postgres-local.sh url)
+    elif port_listening "$PG_PORT"; then
+      info "port $PG_PORT is taken by another program: the service runs without PostgreSQL (set PG_PORT)"
+    else
+      postgres_started=1
+      printf 'postgres_started=1\npostgres_port=%s\npostgres_data_dir=%s\n' "$PG_PORT" "${PG_DATA_DIR:-}" >> "$state_file"
+      logged "$postgres_log" scripts/postgres-local.sh start
+      POSTGRES_URL=$(scripts/postgres-local.sh url)
+      info "ready (database saldo)"
+    fi
+    [ -n "${POSTGRES_URL:-}" ] && export POSTGRES_URL
+  fi
+  printf 'postgres_started=%s\npostgres_port=%s\npostgres_data_dir=%s\n' "$postgres_started" "${PG_PORT:-}" \
+    "${PG_DATA_DIR:-}" >> "$state_file"
 
 # ------------------------------------------------------------------------------------------- topic
   topic_log=$run_dir/topic.log
@@ -238,5 +270,16 @@ try_line "$browser_url/" "the lookup page: open it in a browser"
 try_line "$interactive_cmd" "type an id, then a balance; query it again"
 try_line "$producer_cmd --id 4 --saldo 99.90" "one update (--delete 4 removes it)"
 try_line "curl $http_url/ready" "state and per-partition progress (also /metrics)"
+if [ "$mode" = docker ]; then
+  try_line "docker compose exec postgres psql -U saldo -c 'select * from saldos order by cliente_id'" \
+    "the same balances in PostgreSQL"
+elif [ "$postgres_started" = 1 ]; then
+  pg_cmd="scripts/postgres-local.sh psql"
+  [ -z "${PG_DATA_DIR:-}" ] || pg_cmd="PG_DATA_DIR=$PG_DATA_DIR $pg_cmd"
+  [ "$PG_PORT" = 5432 ] || pg_cmd="PG_PORT=$PG_PORT $pg_cmd"
+  try_line "$pg_cmd -c 'select * from saldos order by cliente_id'" "the same balances in PostgreSQL"
+elif [ -n "${POSTGRES_URL:-}" ]; then
+  try_line "psql \"\$POSTGRES_URL\" -c 'select * from saldos order by cliente_id'" "the same balances in PostgreSQL"
+fi
 echo
 echo "Stop with: scripts/stop.sh   (scripts/stop.sh --clean also removes the data)"

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
-# Stops exactly what scripts/start.sh started (the service, and the local broker or the Compose
-# project if it started them) and waits until their ports are free.
+# Stops exactly what scripts/start.sh started (the service, and the local broker, the local
+# PostgreSQL or the Compose project if it started them) and waits until their ports are free.
 #
 #   scripts/stop.sh           stop; data and logs stay (the next start.sh finds the balances again)
 #   scripts/stop.sh --clean   also remove the broker's data and the run directory (like `down -v`)
@@ -12,7 +12,7 @@ clean=0
 case "${1:-}" in
   "") ;;
   --clean) clean=1 ;;
-  -h | --help) sed -n '2,7p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+  -h | --help) sed -n '2,6p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
   *) echo "usage: scripts/stop.sh [--clean]" >&2; exit 2 ;;
 esac
 
@@ -78,6 +78,19 @@ if [ "$mode" = local ]; then
     fi
   else
     say "leaving the Kafka broker on 127.0.0.1:$kafka_port running: start.sh found it running and did not start it"
+  fi
+fi
+
+if [ "$(state_get postgres_started 0)" = 1 ]; then
+  pg_port=$(state_get postgres_port 5432)
+  pg_data=$(state_get postgres_data_dir "")
+  say "stopping the local PostgreSQL on 127.0.0.1:$pg_port"
+  PG_PORT=$pg_port PG_DATA_DIR=$pg_data scripts/postgres-local.sh stop || status=1
+  ports+=("$pg_port")
+  if [ $clean = 1 ]; then
+    data=${pg_data:-$(PG_PORT=$pg_port scripts/postgres-local.sh datadir)}
+    say "removing PostgreSQL's data ($data)"
+    rm -rf "$data"
   fi
 fi
 

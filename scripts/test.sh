@@ -6,6 +6,9 @@
 #   scripts/test.sh                 everything
 #   SALDO_TEST_LABELS="unit" scripts/test.sh    only some labels (still builds and starts what they need)
 #   BOOTSTRAP_SERVERS=host:9092 scripts/test.sh use that broker instead of starting a local one
+#   SALDO_TEST_POSTGRES_URL=postgresql://... scripts/test.sh
+#                                               that PostgreSQL (a role with CREATEDB and CREATEROLE)
+#                                               instead of a local one on SALDO_TEST_POSTGRES_PORT (15432)
 #   SALDO_SKIP_SANITIZERS=1 SALDO_SKIP_FUZZ=1 SALDO_SKIP_BENCH=1 scripts/test.sh
 #                                               skip the sanitizer builds, fuzzing and the tiny
 #                                               bench (local iteration only; refused when CI=true)
@@ -17,7 +20,9 @@ jobs=${SALDO_JOBS:-$(nproc)}
 labels=${SALDO_TEST_LABELS:-}
 kafka_port=${SALDO_TEST_KAFKA_PORT:-19092}
 kafka_data=${TMPDIR:-/tmp}/saldo-test-kafka-$kafka_port
-started_kafka=0
+postgres_port=${SALDO_TEST_POSTGRES_PORT:-15432}
+postgres_data=${TMPDIR:-/tmp}/saldo-test-postgres-$postgres_port
+started_kafka=0 started_postgres=0
 failures=()
 t0=$SECONDS
 
@@ -30,6 +35,11 @@ cleanup() {
     step "stopping the test broker"
     KAFKA_PORT=$kafka_port KAFKA_DATA_DIR=$kafka_data scripts/kafka-local.sh stop || true
     rm -rf "$kafka_data"
+  fi
+  if [ "$started_postgres" = 1 ]; then
+    step "stopping the test PostgreSQL"
+    PG_PORT=$postgres_port PG_DATA_DIR=$postgres_data scripts/postgres-local.sh stop || true
+    rm -rf "$postgres_data"
   fi
   exit "$rc"
 }
@@ -92,6 +102,20 @@ else
   started_kafka=1
   KAFKA_PORT=$kafka_port KAFKA_DATA_DIR=$kafka_data scripts/kafka-local.sh start
   export SALDO_TEST_BOOTSTRAP_SERVERS=127.0.0.1:$kafka_port
+fi
+# POSTGRES_URL itself is left out of the tests' environment: every service a test starts would
+# inherit it and write to that database.
+unset POSTGRES_URL
+if [ -n "${SALDO_TEST_POSTGRES_URL:-}" ]; then
+  export SALDO_TEST_POSTGRES_URL
+  step "using the PostgreSQL named by SALDO_TEST_POSTGRES_URL"
+else
+  step "starting a real PostgreSQL 15 on 127.0.0.1:$postgres_port"
+  rm -rf "$postgres_data"
+  started_postgres=1
+  PG_PORT=$postgres_port PG_DATA_DIR=$postgres_data scripts/postgres-local.sh start
+  SALDO_TEST_POSTGRES_URL=$(PG_PORT=$postgres_port PG_DATA_DIR=$postgres_data scripts/postgres-local.sh url)
+  export SALDO_TEST_POSTGRES_URL
 fi
 # Tests that start and kill their own broker (faults) need to know how.
 export SALDO_TEST_KAFKA_PORT=$kafka_port SALDO_TEST_KAFKA_DATA_DIR=$kafka_data

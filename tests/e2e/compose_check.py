@@ -64,8 +64,8 @@ class Compose(unittest.TestCase):
 
     def test_services_and_profiles(self):
         self.assertEqual(set(self.services),
-                         {"kafka", "topic-init", "saldo", "producer", "prometheus", "grafana", "edge"})
-        for name in ("kafka", "topic-init", "saldo"):
+                         {"kafka", "topic-init", "postgres", "saldo", "producer", "prometheus", "grafana", "edge"})
+        for name in ("kafka", "topic-init", "postgres", "saldo"):
             self.assertNotIn("profiles", self.services[name], f"{name} must start with a plain `up`")
         self.assertEqual(self.services["producer"]["profiles"], ["demo"])
         self.assertEqual(self.services["prometheus"]["profiles"], ["monitoring"])
@@ -92,10 +92,22 @@ class Compose(unittest.TestCase):
 
     def test_service_waits_for_kafka_and_topic_and_has_a_health_check(self):
         s = self.services["saldo"]
-        self.assertEqual(depends(s), {"kafka": "service_healthy", "topic-init": "service_completed_successfully"})
+        self.assertEqual(depends(s), {"kafka": "service_healthy", "topic-init": "service_completed_successfully",
+                                      "postgres": "service_healthy"})
         self.assertIn("http://127.0.0.1:5000/health", " ".join(s["healthcheck"]["test"]))
         self.assertEqual(s["ports"], ["127.0.0.1:${HTTP_PORT:-5000}:5000"])
         self.assertEqual(str(as_dict(s["environment"])["HTTP_PORT"]), "5000")
+
+    def test_postgres_read_model(self):
+        p = self.services["postgres"]
+        self.assertRegex(p["image"], r"^postgres:15")
+        self.assertIn("pg_isready", " ".join(p["healthcheck"]["test"]))
+        self.assertIn("postgres-data:/var/lib/postgresql/data", p["volumes"])
+        self.assertIn("postgres-data", self.doc["volumes"])
+        env = as_dict(p["environment"])
+        url = as_dict(self.services["saldo"]["environment"])["POSTGRES_URL"]
+        self.assertEqual(url, f"postgresql://{env['POSTGRES_USER']}:{env['POSTGRES_PASSWORD']}@postgres:5432/"
+                              f"{env['POSTGRES_DB']}")
 
     def test_producer_runs_after_the_topic_exists(self):
         p = self.services["producer"]
@@ -142,8 +154,9 @@ class Compose(unittest.TestCase):
             self.assertFalse(unknown, f"{name} sets names the binaries do not read from .env: {unknown}")
         self.assertEqual(set(as_dict(self.services["saldo"]["environment"])), set(names),
                          "the service gets every .env name")
-        # ${NAME} interpolations come from .env, except the published Kafka port (a script setting).
-        for var in set(re.findall(r"\$\{([A-Z_]+)", self.text)) - {"KAFKA_PORT"}:
+        # ${NAME} interpolations come from .env, except the published Kafka and PostgreSQL ports (script
+        # settings).
+        for var in set(re.findall(r"\$\{([A-Z_]+)", self.text)) - {"KAFKA_PORT", "PG_PORT"}:
             self.assertIn(var, names, f"${{{var}}} is not in .env")
 
     def test_saldo_image_services_share_one_build(self):

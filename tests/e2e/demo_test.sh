@@ -21,6 +21,10 @@ export SALDO_BIN_DIR=$build
 export KAFKA_PORT; KAFKA_PORT=$(free_port "${SALDO_E2E_KAFKA_PORT:-19392}")
 export KAFKA_DATA_DIR=$work/kafka
 export KAFKA_HEAP=384m
+export PG_PORT; PG_PORT=$(free_port 15492)
+# Not under $work: as root, the cluster belongs to the postgres user, who cannot enter a mktemp dir.
+export PG_DATA_DIR=${TMPDIR:-/tmp}/saldo-e2e-postgres-$PG_PORT
+unset POSTGRES_URL
 export HTTP_HOST=127.0.0.1
 unset HTTP_PORT; HTTP_PORT=$(free_port "${SALDO_E2E_HTTP_PORT:-15392}")
 # The HTTP port comes from a .env file only, written as the binaries read it (the last assignment
@@ -41,7 +45,8 @@ finish() {
     done
     "$src/scripts/stop.sh" --clean >/dev/null 2>&1 || true
   fi
-  rm -rf "$work"
+  "$src/scripts/postgres-local.sh" stop >/dev/null 2>&1 || true
+  rm -rf "$work" "$PG_DATA_DIR"
   exit $rc
 }
 trap finish EXIT
@@ -75,6 +80,18 @@ kafka_pid=$(cat "$KAFKA_DATA_DIR/kafka.pid")
 curl -s -o /dev/null -w '%{http_code}' "$url/saldo/nao-existe" | grep -qx 404 || fail "unknown id is not 404"
 ok "curl /saldo/1 answers the sample balance"
 
+# 2b. The same balances in the local PostgreSQL, with the command start.sh prints.
+grep -q "scripts/postgres-local.sh psql -c 'select \* from saldos order by cliente_id'" "$work/start1.out" \
+  || fail "start.sh did not print the psql line to try"
+rows=""
+for _ in $(seq 1 100); do
+  rows=$("$src/scripts/postgres-local.sh" psql -Atc "select cliente_id || '=' || saldo from saldos order by 1" 2>/dev/null | tr '\n' ' ' || true)
+  [ "$rows" = "1=150.00 2=2300.50 3=99.99 " ] && break
+  sleep 0.1
+done
+[ "$rows" = "1=150.00 2=2300.50 3=99.99 " ] || fail "saldos in PostgreSQL: '$rows'"
+ok "the samples are in PostgreSQL's saldos table"
+
 # 3. Running it again is harmless: same processes, nothing resent.
 "$src/scripts/start.sh" > "$work/start2.out" 2>&1 || { cat "$work/start2.out"; fail "second start.sh exited non-zero"; }
 grep -q "already running (pid $service_pid)" "$work/start2.out" || { cat "$work/start2.out"; fail "second start.sh did not reuse the service"; }
@@ -98,7 +115,7 @@ cat "$work/stop.out"
 for pid in "$service_pid" "$kafka_pid"; do
   ! kill -0 "$pid" 2>/dev/null || fail "process $pid ($(tr '\0' ' ' < /proc/$pid/cmdline | cut -c1-80)) still runs after stop.sh"
 done
-listening=$(ss -ltnH | awk '{print $4}' | grep -E ":($HTTP_PORT|$KAFKA_PORT|$((KAFKA_PORT + 1)))\$" || true)
+listening=$(ss -ltnH | awk '{print $4}' | grep -E ":($HTTP_PORT|$KAFKA_PORT|$((KAFKA_PORT + 1))|$PG_PORT)\$" || true)
 [ -z "$listening" ] || fail "still listening after stop.sh: $listening"
 ok "stop.sh left no process and no listening port"
 
@@ -106,4 +123,5 @@ ok "stop.sh left no process and no listening port"
 "$src/scripts/stop.sh" --clean > "$work/clean.out" 2>&1 || { cat "$work/clean.out"; fail "stop.sh --clean exited non-zero"; }
 [ ! -e "$KAFKA_DATA_DIR" ] || fail "stop.sh --clean left $KAFKA_DATA_DIR"
 [ ! -e "$SALDO_RUN_DIR" ] || fail "stop.sh --clean left $SALDO_RUN_DIR"
+[ ! -e "$PG_DATA_DIR" ] || fail "stop.sh --clean left $PG_DATA_DIR"
 ok "stop.sh --clean removed the data"

@@ -228,6 +228,7 @@ std::vector<Record> read_all(const std::string& topic, std::chrono::milliseconds
     Record r;
     r.partition = m->partition;
     r.offset = m->offset;
+    r.timestamp = rd_kafka_message_timestamp(m.get(), nullptr);
     if (m->key) r.key = std::string(static_cast<const char*>(m->key), m->key_len);
     if (m->payload) r.value = std::string(static_cast<const char*>(m->payload), m->len);
     out.push_back(std::move(r));

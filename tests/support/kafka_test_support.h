@@ -33,6 +33,7 @@ struct Record {
   std::int64_t offset = -1;
   std::optional<std::string> key;    // nullopt: no key
   std::optional<std::string> value;  // nullopt: null value (tombstone)
+  std::int64_t timestamp = -1;       // the Kafka record timestamp (ms)
 };
 
 // A plain librdkafka producer with the same partitioner our producers must use (murmur2_random),

@@ -1,0 +1,76 @@
+#pragma once
+// What the PostgreSQL sink writes in one transaction, and the rule that decides which of two
+// records of a key is the current one. Pure: no libpq or librdkafka here.
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "common/money.h"
+
+namespace saldo {
+
+// Where a record sits in the topic: enough to order two records of one key.
+struct RecordVersion {
+  std::int32_t partition = 0;
+  std::int64_t offset = 0;
+  std::int64_t kafka_ts = 0;  // the Kafka record timestamp, ms since the epoch
+};
+
+// Within a partition the higher offset wins (Kafka keeps order there); across partitions the later
+// record timestamp wins, ties broken by the higher partition number. postgres_schema.cpp spells the
+// same rule in SQL (SALDO_NEWER); tests/integration/postgres_sink_test.cpp checks it on real records.
+constexpr bool supersedes(const RecordVersion& a, const RecordVersion& b) noexcept {
+  if (a.partition == b.partition) return a.offset > b.offset;
+  if (a.kafka_ts != b.kafka_ts) return a.kafka_ts > b.kafka_ts;
+  return a.partition > b.partition;
+}
+
+struct SinkChange {
+  enum class Kind : std::uint8_t { kSet, kErase };
+  Kind kind = Kind::kSet;
+  std::string cliente_id;
+  Centavos saldo = 0;     // kSet only
+  std::string timestamp;  // kSet only, as the producer wrote it
+  RecordVersion version;
+};
+
+// One batch: per key only the change that supersedes the others (PostgreSQL's ON CONFLICT may not
+// touch a row twice in one statement), and per partition the position after the last record read,
+// counting every record (invalid ones too: they are read, skipped and never written).
+class SinkBatch {
+ public:
+  struct Position {
+    std::int32_t partition = 0;
+    std::int64_t next_offset = 0;
+    std::int64_t records = 0;  // records read in this batch
+  };
+
+  void add(SinkChange change);
+  // A record that is not a change (invalid, or a key the sink skips): only the position moves.
+  void skip(std::int32_t partition, std::int64_t offset);
+
+  bool empty() const noexcept { return positions_.empty(); }
+  std::size_t records() const noexcept { return records_; }
+  const std::vector<SinkChange>& changes() const noexcept { return changes_; }
+  std::vector<Position> positions() const;  // ordered by partition
+  void clear();
+
+  // The changes as rows of PostgreSQL's COPY text format, in the column order of the staging table
+  // (postgres_schema.h): kind, cliente_id, saldo, atualizado_em, particao, offset, kafka_ts.
+  std::string copy_text() const;
+
+ private:
+  void advance(std::int32_t partition, std::int64_t offset);
+
+  std::vector<SinkChange> changes_;
+  std::unordered_map<std::string, std::size_t> index_;  // cliente_id -> changes_ slot
+  std::unordered_map<std::int32_t, Position> positions_;
+  std::size_t records_ = 0;
+};
+
+// A value in COPY text format: backslash, tab, newline and carriage return escaped.
+void append_copy_field(std::string& out, std::string_view value);
+
+}  // namespace saldo

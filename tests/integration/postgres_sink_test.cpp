@@ -1,0 +1,248 @@
+// The PostgreSQL sink against a real broker and a real PostgreSQL: consumer_service runs as users run
+// it (POSTGRES_URL in its environment), the test writes the topic with plain librdkafka and reads the
+// tables with plain libpq, and computes what saldos must hold from the topic's records.
+#include <gtest/gtest.h>
+#include <signal.h>
+
+#include <atomic>
+#include <map>
+#include <random>
+#include <string>
+#include <thread>
+
+#include "tests/support/kafka_test_support.h"
+#include "tests/support/postgres_test_support.h"
+#include "tests/support/service_process.h"
+
+namespace saldo::test {
+namespace {
+
+using namespace std::chrono_literals;
+
+std::string value_of(const std::string& id, const std::string& saldo, const std::string& ts = "2025-10-14T10:30:45") {
+  return R"({"cliente_id":")" + id + R"(","saldo":)" + saldo + R"(,"timestamp":")" + ts + R"("})";
+}
+
+std::int64_t committed_records(const TestDatabase& db) {
+  try {
+    const Rows rows = db.query("SELECT coalesce(sum(next_offset), 0) FROM saldo_offsets");
+    return std::stoll(rows.at(0).at(0));
+  } catch (const PgError&) {
+    return 0;  // the sink has not created its tables yet
+  }
+}
+
+// Waits until the sink's committed positions cover every record of the topic.
+bool wait_caught_up(const TestDatabase& db, std::int64_t records, std::chrono::milliseconds timeout = 60s) {
+  return wait_until([&] { return committed_records(db) >= records; }, timeout, 50ms);
+}
+
+// Per partition, records counted by the sink's transactions equal the offsets they moved over: no
+// batch was applied twice (and none skipped), across any crash.
+void expect_each_record_applied_once(const TestDatabase& db, const std::string& topic) {
+  const Rows rows = db.query("SELECT \"partition\", next_offset, records FROM saldo_offsets WHERE topic = '" + topic +
+                             "' ORDER BY 1");
+  ASSERT_FALSE(rows.empty());
+  for (const auto& r : rows) EXPECT_EQ(r[1], r[2]) << "partition " << r[0];
+}
+
+// A random stream of sets (some to an explicit other partition, as a second producer with another
+// partitioner would), deletes and poison records, with amounts at the edges of numeric(20,2).
+void churn(RawProducer& producer, const std::string& topic, std::mt19937& rng, int n, int customers) {
+  static const char* const amounts[] = {"0.00", "-0.01", "0.07", "150.5", "2300.50", "1234567.89",
+                                        "9999999999999.99", "-9999999999999.99", "42", "1e2"};
+  std::uniform_int_distribution<int> pick(0, 99), customer(1, customers), amount(0, 9), partition(0, 2);
+  for (int i = 0; i < n; ++i) {
+    const std::string id = "c" + std::to_string(customer(rng));
+    const int k = pick(rng);
+    const std::string ts = "2025-10-14T10:30:" + std::to_string(10 + i % 50);
+    if (k < 60) {
+      producer.send(topic, id, value_of(id, amounts[amount(rng)], ts));
+    } else if (k < 72) {
+      producer.send(topic, id, value_of(id, std::to_string(i) + ".25", ts), partition(rng));
+    } else if (k < 87) {
+      producer.send(topic, id, std::nullopt);
+    } else if (k < 92) {
+      producer.send(topic, id, value_of(id, "1.001"));  // a third decimal: poison for a live key
+    } else if (k < 96) {
+      producer.send(topic, "poison" + std::to_string(i), "{not json");
+    } else {
+      producer.send(topic, "poison" + std::to_string(i), value_of("someone-else", "1.00"));
+    }
+  }
+  producer.flush();
+}
+
+TEST(PostgresSink, AfterChurnEveryRowIsTheTopicsLastValidRecordAndDeletedCustomersHaveNone) {
+  const std::string topic = unique_topic("pg-churn");
+  create_topic(topic, 3);
+  TestDatabase db("pg_churn");
+  RawProducer producer;
+  std::mt19937 rng(13);
+  churn(producer, topic, rng, 3000, 300);  // replayed from the beginning
+
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(svc.wait_ready()) << svc.log();
+  churn(producer, topic, rng, 3000, 300);  // tailed
+
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_TRUE(wait_caught_up(db, static_cast<std::int64_t>(records.size()))) << svc.log();
+  const auto expected = expected_rows(records);
+  ASSERT_GT(expected.size(), 50u);
+  EXPECT_EQ(actual_rows(db.url()), expected);
+  expect_each_record_applied_once(db, topic);
+
+  // Deleted customers have no row; poison keys never reached PostgreSQL.
+  std::size_t deleted = 0;
+  for (const auto& row : db.query("SELECT cliente_id FROM saldos_excluidos")) {
+    EXPECT_EQ(expected.count(row[0]), 0u) << row[0];
+    ++deleted;
+  }
+  EXPECT_GT(deleted, 0u);
+  EXPECT_EQ(db.query("SELECT count(*) FROM saldos WHERE cliente_id LIKE 'poison%'").at(0).at(0), "0");
+  // Amounts are exact: numeric, never float.
+  EXPECT_EQ(db.query("SELECT format_type(atttypid, atttypmod) FROM pg_attribute WHERE attrelid = 'saldos'::regclass "
+                     "AND attname = 'saldo'").at(0).at(0),
+            "numeric(20,2)");
+  const std::string ready = svc.get("/ready").body;
+  EXPECT_NE(ready.find("\"postgres\":{\"state\":\"running\""), std::string::npos) << ready;
+}
+
+TEST(PostgresSink, CrossPartitionADeleteBeatsAnOlderValueReadLaterAndALaterValueWins) {
+  const std::string topic = unique_topic("pg-cross");
+  create_topic(topic, 3);
+  TestDatabase db("pg_cross");
+  RawProducer producer;
+  // Customer x: a value on partition 2, then (later) its delete on partition 0. Customer y: a delete
+  // on partition 1, then a later value on partition 0. Customer z: two values, the later on the lower
+  // partition. The sink reads partitions in whatever order; only timestamps may decide.
+  producer.send(topic, "x", value_of("x", "10.00"), 2);
+  producer.flush();
+  producer.send(topic, "y", std::nullopt, 1);
+  producer.send(topic, "z", value_of("z", "1.00"), 2);
+  producer.flush();
+  // Distinct record timestamps (ms) are what this test is about: the next records are stamped later.
+  const auto flushed = std::chrono::system_clock::now();
+  ASSERT_TRUE(wait_until([&] { return std::chrono::system_clock::now() - flushed > 2ms; }, 1s, 1ms));
+  producer.send(topic, "x", std::nullopt, 0);
+  producer.send(topic, "y", value_of("y", "20.00"), 0);
+  producer.send(topic, "z", value_of("z", "2.00"), 0);
+  producer.flush();
+
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_TRUE(wait_caught_up(db, static_cast<std::int64_t>(records.size()))) << svc.log();
+  const auto rows = actual_rows(db.url());
+  EXPECT_EQ(rows, expected_rows(records));
+  EXPECT_EQ(rows.count("x"), 0u);
+  ASSERT_EQ(rows.count("y"), 1u);
+  EXPECT_EQ(rows.at("y").substr(0, 5), "20.00");
+  ASSERT_EQ(rows.count("z"), 1u);
+  EXPECT_EQ(rows.at("z").substr(0, 4), "2.00");
+}
+
+TEST(PostgresSink, KillNineMidStreamThenRestartLeavesTheTableExactWithNoRecordAppliedTwice) {
+  const std::string topic = unique_topic("pg-kill");
+  create_topic(topic, 3);
+  TestDatabase db("pg_kill");
+  constexpr int kRecords = 60000;
+  constexpr int kChunk = 2000;
+  std::atomic<bool> killed{false};
+  std::atomic<int> sent{0};
+  // The stream runs alongside the sink: each chunk waits until the sink has committed all but the
+  // last two chunks, so the kill below lands in the middle of it. After the kill the rest follows.
+  std::thread writer([&] {
+    RawProducer producer;
+    for (int i = 0; i < kRecords; ++i) {
+      const std::string id = std::to_string(i % 5000);
+      if (i % 11 == 0) {
+        producer.send(topic, id, std::nullopt);
+      } else {
+        producer.send(topic, id, value_of(id, std::to_string(i) + ".01"));
+      }
+      if (i % kChunk == kChunk - 1) {
+        producer.flush();
+        sent = i + 1;
+        wait_until([&] { return killed || committed_records(db) >= sent - 2 * kChunk; }, 60s, 5ms);
+      }
+    }
+    producer.flush();
+    sent = kRecords;
+  });
+  {
+    ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+    const bool mid = wait_until([&] { return committed_records(db) > 10000; }, 60s, 5ms);
+    const int sent_at_kill = sent.load();
+    svc.stop(SIGKILL, 5s);
+    killed = true;
+    ASSERT_TRUE(mid) << svc.log();
+    EXPECT_LT(sent_at_kill, kRecords) << "the stream ended before the kill";
+  }
+  writer.join();
+  const std::int64_t before_restart = committed_records(db);
+  EXPECT_LT(before_restart, kRecords);
+
+  ServiceProcess again(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_TRUE(wait_caught_up(db, static_cast<std::int64_t>(records.size()))) << again.log();
+  EXPECT_EQ(actual_rows(db.url()), expected_rows(records));
+  expect_each_record_applied_once(db, topic);
+  EXPECT_EQ(committed_records(db), kRecords);
+  // The restart resumed from saldo_offsets instead of rewriting everything from offset 0.
+  EXPECT_NE(again.log().find("from partition:offset"), std::string::npos);
+  EXPECT_EQ(again.log().find("0:beginning 1:beginning 2:beginning"), std::string::npos) << again.log();
+}
+
+TEST(PostgresSink, ASecondInstanceOnTheSameDatabaseStandsByAndTakesOverWhenTheFirstStops) {
+  const std::string topic = unique_topic("pg-standby");
+  create_topic(topic, 3);
+  TestDatabase db("pg_standby");
+  RawProducer producer;
+  for (int i = 0; i < 500; ++i) producer.send(topic, std::to_string(i), value_of(std::to_string(i), "1.00"));
+  producer.flush();
+  auto first = std::make_unique<ServiceProcess>(bootstrap_servers(), topic, std::vector<std::string>{},
+                                                EnvVars{{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(wait_caught_up(db, 500)) << first->log();
+  ServiceProcess second(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(wait_until([&] { return second.get("/ready").body.find("\"state\":\"standby\"") != std::string::npos; },
+                         30s)) << second.get("/ready").body << second.log();
+  first->stop(SIGTERM, 10s);
+  first.reset();
+  for (int i = 0; i < 500; ++i) producer.send(topic, std::to_string(i), value_of(std::to_string(i), "2.00"));
+  producer.flush();
+  ASSERT_TRUE(wait_caught_up(db, 1000)) << second.log();
+  const std::vector<Record> records = read_all(topic);
+  EXPECT_EQ(actual_rows(db.url()), expected_rows(records));
+  expect_each_record_applied_once(db, topic);
+}
+
+TEST(ProducerFromPostgres, SendsOneUpdatePerValidRowAndReportsBadRowsByNumber) {
+  const std::string topic = unique_topic("pg-producer");
+  create_topic(topic, 3);
+  TestDatabase db("pg_producer");
+  db.query("CREATE TABLE clientes (cliente_id text, saldo numeric, criado timestamp)");
+  db.query("INSERT INTO clientes VALUES ('a1', 10.50, '2025-01-02 03:04:05'), ('a2', -0.07, NULL), "
+           "('a3', 9999999999999.99, NULL), ('bad id', 1, NULL), ('a4', 1.005, NULL), ('a5', NULL, NULL)");
+  const CommandResult r = run_command({binary_path("producer/producer"), "-b", bootstrap_servers(), "-t", topic,
+                                       "--from-postgres", db.url(), "--query",
+                                       "SELECT cliente_id, saldo, criado FROM clientes ORDER BY cliente_id"});
+  EXPECT_EQ(r.exit_code, 1) << r.out << r.err;  // rejected rows make the exit status 1, as with --file
+  EXPECT_NE(r.out.find("sent 3, delivered 3, failed 0, rejected rows 3"), std::string::npos) << r.out << r.err;
+  EXPECT_NE(r.err.find("invalid cliente_id 'bad id'"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("saldo is NULL"), std::string::npos) << r.err;
+  std::map<std::string, std::string> sent;
+  for (const Record& rec : read_all(topic)) sent[*rec.key] = *rec.value;
+  ASSERT_EQ(sent.size(), 3u);
+  EXPECT_EQ(sent["a1"], R"({"cliente_id":"a1","saldo":10.50,"timestamp":"2025-01-02 03:04:05"})");
+  EXPECT_NE(sent["a2"].find(R"("saldo":-0.07,)"), std::string::npos) << sent["a2"];
+  EXPECT_NE(sent["a3"].find(R"("saldo":9999999999999.99,)"), std::string::npos) << sent["a3"];
+
+  const CommandResult wrong = run_command({binary_path("producer/producer"), "-b", bootstrap_servers(), "-t", topic,
+                                           "--from-postgres", with_database(db.url(), "no_such_db_here"),
+                                           "--query", "SELECT 1, 2"});
+  EXPECT_EQ(wrong.exit_code, 1);
+  EXPECT_NE(wrong.err.find("does not exist"), std::string::npos) << wrong.err;
+}
+
+}  // namespace
+}  // namespace saldo::test
