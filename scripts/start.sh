@@ -3,6 +3,7 @@
 # (in the background), and sample balances for customers 1, 2 and 3.
 #
 #   scripts/start.sh          then: curl localhost:5000/saldo/1   and   scripts/stop.sh
+#   scripts/start.sh --status what runs, whether it is healthy, its URL and log (scripts/status.sh)
 #
 # Where a Docker engine answers, it runs `docker compose up -d --wait` (docker-compose.yml); elsewhere it
 # builds the binaries and runs a real local broker (scripts/kafka-local.sh). Running it again is harmless:
@@ -13,8 +14,9 @@
 set -euo pipefail
 case "${1:-}" in
   "") ;;
+  --status) exec "$(dirname "$0")/status.sh" ;;
   -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-  *) echo "usage: scripts/start.sh" >&2; exit 2 ;;
+  *) echo "usage: scripts/start.sh [--status]" >&2; exit 2 ;;
 esac
 # Whether the user chose STATE_DIR (even empty: no snapshots), before the configuration is read.
 state_dir_chosen=${STATE_DIR+set}
@@ -73,6 +75,12 @@ report_start() {
       info "cold start: the whole topic was replayed (${note:-no state directory: STATE_DIR is empty})" ;;
     *) info "(/ready did not say how the service started)" ;;
   esac
+}
+
+# What scripts/status.sh needs to find the parts again (appended: the last assignment wins).
+record_settings() {
+  printf 'topic=%s\nbootstrap=%s\nhttp_url=%s\nstate_dir=%s\n' "$TOPIC" "$BOOTSTRAP_SERVERS" "$http_url" \
+    "${1:-}" >> "$state_file"
 }
 
 mkdir -p "$run_dir"
@@ -150,6 +158,7 @@ if [ "$mode" = docker ]; then
   http_url=$(http_url_of 127.0.0.1 "$http_port")
   BOOTSTRAP_SERVERS=localhost:$kafka_port
   TOPIC=$(config_value TOPIC docker compose exec -T saldo consumer_service) || TOPIC="?"
+  record_settings "volume saldo-state"
   step "waiting until the service has rebuilt the balances ($http_url/ready, up to ${ready_timeout}s)"
   deadline=$((SECONDS + ready_timeout))
   until [ "$(http_status /ready)" = 200 ]; do
@@ -222,6 +231,7 @@ else
   # Not run/state: that is the file in which this script records what it started.
   if [ -z "${STATE_DIR:-}" ] && [ -z "$state_dir_chosen" ]; then STATE_DIR=$run_dir/snapshot; fi
   export STATE_DIR
+  record_settings "$STATE_DIR"
   step "starting the consumer service on $HTTP_HOST:$HTTP_PORT (log: $service_log; state: ${STATE_DIR:-none})"
   if pid=$(live_pid "$service_pidfile" consumer_service); then
     info "already running (pid $pid)"
@@ -271,5 +281,6 @@ try_line "$browser_url/" "the lookup page: open it in a browser"
 try_line "$interactive_cmd" "type an id, then a balance; query it again"
 try_line "$producer_cmd --id 4 --saldo 99.90" "one update (--delete 4 removes it)"
 try_line "curl $http_url/ready" "state and per-partition progress (also /metrics)"
+try_line "scripts/status.sh" "each part: healthy or not, its URL and its log"
 echo
 echo "Stop with: scripts/stop.sh   (the next start is warm; scripts/stop.sh --clean also removes the data)"

@@ -38,7 +38,7 @@ finish() {
   local rc=$?
   trap - EXIT
   if [ $rc -ne 0 ]; then
-    for f in "$work"/start*.out "$work"/stop*.out "$SALDO_RUN_DIR"/*.log "$KAFKA_DATA_DIR"/kafka.log; do
+    for f in "$work"/start*.out "$work"/stop*.out "$work"/status*.out "$SALDO_RUN_DIR"/*.log "$KAFKA_DATA_DIR"/kafka.log; do
       [ -f "$f" ] && { echo "---- $f (last 40 lines)"; tail -n 40 "$f"; }
     done
     "$src/scripts/stop.sh" --clean >/dev/null 2>&1 || true
@@ -87,6 +87,16 @@ grep -q "customer 1 exists" "$work/start2.out" || fail "second start.sh resent t
 [ "$(cat "$KAFKA_DATA_DIR/kafka.pid")" = "$kafka_pid" ] || fail "second start.sh restarted the broker"
 ok "a second start.sh reuses what runs"
 
+# status.sh (and start.sh --status): every part healthy, with its URL and log.
+"$src/scripts/status.sh" > "$work/status1.out" 2>&1 || { cat "$work/status1.out"; fail "status.sh exited non-zero while the demo runs"; }
+cat "$work/status1.out"
+grep -qE "^kafka +ok +$bootstrap " "$work/status1.out" || fail "status.sh did not list the broker as ok at $bootstrap"
+grep -qE "^topic +ok +contas \(3 partitions\)" "$work/status1.out" || fail "status.sh did not list the topic as ok"
+grep -qE "^service +ok +$url +.*consumer_service.log" "$work/status1.out" || fail "status.sh did not list the service as ok with its log"
+grep -q "READY, cold start" "$work/status1.out" || fail "status.sh did not say the service is READY after a cold start"
+"$src/scripts/start.sh" --status > "$work/status2.out" 2>&1 || { cat "$work/status2.out"; fail "start.sh --status exited non-zero"; }
+grep -qE "^service +ok" "$work/status2.out" || fail "start.sh --status did not run status.sh"
+ok "status.sh lists the broker, the topic and the service as healthy"
 
 # 4. The interactive producer through a pipe: customer id, then balance, then quit.
 printf '2\n4321.09\nquit\n' | BOOTSTRAP_SERVERS=$bootstrap timeout 60 "$build/producer/producer_interactive" \
@@ -108,6 +118,9 @@ listening=$(ss -ltnH | awk '{print $4}' | grep -E ":($HTTP_PORT|$KAFKA_PORT|$((K
 [ -z "$listening" ] || fail "still listening after stop.sh: $listening"
 ok "stop.sh left no process and no listening port"
 [ -s "$SALDO_RUN_DIR/snapshot/snapshot.bin" ] || fail "stop.sh left no snapshot in $SALDO_RUN_DIR/snapshot"
+if "$src/scripts/status.sh" > "$work/status3.out" 2>&1; then cat "$work/status3.out"; fail "status.sh exited 0 with the demo stopped"; fi
+grep -qE "^service +down" "$work/status3.out" || { cat "$work/status3.out"; fail "status.sh did not list the stopped service as down"; }
+ok "status.sh exits 1 once the demo is stopped"
 
 # 6. start.sh again: a warm start from that snapshot, every balance as it was.
 "$src/scripts/start.sh" > "$work/start3.out" 2>&1 || { cat "$work/start3.out"; fail "start.sh after stop.sh exited non-zero"; }
