@@ -14,7 +14,7 @@ go=$(command -v go || true)
 [ -n "$go" ] || [ ! -x /usr/local/go/bin/go ] || go=/usr/local/go/bin/go
 [ -n "$go" ] || fail "Go is not installed (no 'go' in PATH nor /usr/local/go/bin/go): this test needs Go >= 1.24"
 
-export GOTOOLCHAIN=local GOFLAGS=-mod=readonly
+export GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false"
 export GOMODCACHE=${GOMODCACHE:-${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/go-mod}
 export GOCACHE=$build/go-build
 bin=$build/compose_validate/compose_validate
