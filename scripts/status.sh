@@ -17,6 +17,8 @@ case "${1:-}" in
   *) echo "usage: scripts/status.sh" >&2; exit 2 ;;
 esac
 
+command -v kcat >/dev/null || { echo "status.sh: kcat is missing: run scripts/install-deps.sh --demo" >&2; exit 1; }
+
 unhealthy=0
 # A path relative to the repository when it is inside it: shorter lines.
 short() { local p=${1#"$root"/}; printf '%s' "${p/#$HOME/\~}"; }
