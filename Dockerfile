@@ -33,8 +33,11 @@ RUN apt-get update \
       curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 saldo \
- && useradd --system --uid 10001 --gid saldo --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin saldo
+ && useradd --system --uid 10001 --gid saldo --no-create-home --home-dir /nonexistent --shell /usr/sbin/nologin saldo \
+ && install -d -o 10001 -g 10001 -m 0750 /var/lib/saldo
 COPY --from=build /out/ /usr/local/bin/
+# /var/lib/saldo: where compose mounts the state directory (STATE_DIR). A named volume starts as a copy
+# of the image's directory, owner included, so the unprivileged user can write its snapshot there.
 # An empty working directory: the binaries would read ./.env, and there is none on purpose.
 WORKDIR /app
 USER 10001:10001

@@ -3,12 +3,23 @@
 # (in the background), and sample balances for customers 1, 2 and 3.
 #
 #   scripts/start.sh          then: curl localhost:5000/saldo/1   and   scripts/stop.sh
+#   scripts/start.sh --status what runs, whether it is healthy, its URL and log (scripts/status.sh)
 #
 # Where a Docker engine answers, it runs `docker compose up -d --wait` (docker-compose.yml); elsewhere it
 # builds the binaries and runs a real local broker (scripts/kafka-local.sh). Running it again is harmless:
 # what already runs is reused, and sample balances are only sent for customers that do not exist yet.
+# The service keeps its table's snapshot in run/snapshot (STATE_DIR; README, "State directory"), so a start
+# after stop.sh reads only what is new; the line after "ready" says whether it started warm or cold.
 # Configuration: .env and the environment (see scripts/demo-env.sh for the script's own settings).
 set -euo pipefail
+case "${1:-}" in
+  "") ;;
+  --status) exec "$(dirname "$0")/status.sh" ;;
+  -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+  *) echo "usage: scripts/start.sh [--status]" >&2; exit 2 ;;
+esac
+# Whether the user chose STATE_DIR (even empty: no snapshots), before the configuration is read.
+state_dir_chosen=${STATE_DIR+set}
 source "$(dirname "$0")/demo-env.sh"
 cd "$root"
 
@@ -46,6 +57,30 @@ wait_samples_visible() {  # log to name on failure
       sleep 0.2
     done
   done
+}
+
+# One line from /ready: did the service start from its snapshot (and how old it was), or why not.
+report_start() {
+  local body start age note
+  body=$(curl -s -m 3 "$http_url/ready" 2>/dev/null) || true
+  start=$(sed -n 's/.*"start":"\([a-z]*\)".*/\1/p' <<<"$body")
+  age=$(sed -n 's/.*"snapshot_age_s":\([0-9.eE+-]*\).*/\1/p' <<<"$body")
+  note=$(sed -n 's/.*"start_note":"\(\([^"\\]\|\\.\)*\)".*/\1/p' <<<"$body" | sed 's/\\\(["\\/]\)/\1/g')
+  case "$start" in
+    warm)
+      age=$(awk -v s="${age:-0}" 'BEGIN { if (s < 120) printf "%d s", s; else if (s < 7200) printf "%d min", s / 60;
+                                           else printf "%.1f h", s / 3600 }')
+      info "warm start: the table came from the snapshot written $age ago; only newer records were read" ;;
+    cold)
+      info "cold start: the whole topic was replayed (${note:-no state directory: STATE_DIR is empty})" ;;
+    *) info "(/ready did not say how the service started)" ;;
+  esac
+}
+
+# What scripts/status.sh needs to find the parts again (appended: the last assignment wins).
+record_settings() {
+  printf 'topic=%s\nbootstrap=%s\nhttp_url=%s\nstate_dir=%s\n' "$TOPIC" "$BOOTSTRAP_SERVERS" "$http_url" \
+    "${1:-}" >> "$state_file"
 }
 
 mkdir -p "$run_dir"
@@ -123,6 +158,7 @@ if [ "$mode" = docker ]; then
   http_url=$(http_url_of 127.0.0.1 "$http_port")
   BOOTSTRAP_SERVERS=localhost:$kafka_port
   TOPIC=$(config_value TOPIC docker compose exec -T saldo consumer_service) || TOPIC="?"
+  record_settings "volume saldo-state"
   step "waiting until the service has rebuilt the balances ($http_url/ready, up to ${ready_timeout}s)"
   deadline=$((SECONDS + ready_timeout))
   until [ "$(http_status /ready)" = 200 ]; do
@@ -131,6 +167,7 @@ if [ "$mode" = docker ]; then
     sleep 0.5
   done
   info "ready"
+  report_start
   step "sending sample balances for customers 1, 2 and 3 (docker compose run producer)"
   for s in "${samples[@]}"; do
     read -r id amount <<<"$s"
@@ -222,7 +259,12 @@ else
   info "$(tail -n 1 "$topic_log")"
 
 # ----------------------------------------------------------------------------------------- service
-  step "starting the consumer service on $HTTP_HOST:$HTTP_PORT (log: $service_log)"
+  # The table's snapshot, so that the next start reads only what is new (stop.sh --clean removes it).
+  # Not run/state: that is the file in which this script records what it started.
+  if [ -z "${STATE_DIR:-}" ] && [ -z "$state_dir_chosen" ]; then STATE_DIR=$run_dir/snapshot; fi
+  export STATE_DIR
+  record_settings "$STATE_DIR"
+  step "starting the consumer service on $HTTP_HOST:$HTTP_PORT (log: $service_log; state: ${STATE_DIR:-none})"
   if pid=$(live_pid "$service_pidfile" consumer_service); then
     info "already running (pid $pid)"
   else
@@ -242,6 +284,7 @@ else
     sleep 0.3
   done
   info "ready"
+  report_start
 
 # ------------------------------------------------------------------------------------------ samples
   producer_log=$run_dir/producer.log
@@ -281,5 +324,6 @@ elif [ "$postgres_started" = 1 ]; then
 elif [ -n "${POSTGRES_URL:-}" ]; then
   try_line "psql \"\$POSTGRES_URL\" -c 'select * from saldos order by cliente_id'" "the same balances in PostgreSQL"
 fi
+try_line "scripts/status.sh" "each part: healthy or not, its URL and its log"
 echo
-echo "Stop with: scripts/stop.sh   (scripts/stop.sh --clean also removes the data)"
+echo "Stop with: scripts/stop.sh   (the next start is warm; scripts/stop.sh --clean also removes the data)"

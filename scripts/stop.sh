@@ -2,8 +2,8 @@
 # Stops exactly what scripts/start.sh started (the service, and the local broker, the local
 # PostgreSQL or the Compose project if it started them) and waits until their ports are free.
 #
-#   scripts/stop.sh           stop; data and logs stay (the next start.sh finds the balances again)
-#   scripts/stop.sh --clean   also remove the broker's data and the run directory (like `down -v`)
+#   scripts/stop.sh           stop; data, logs and the service's snapshot stay (the next start.sh is warm)
+#   scripts/stop.sh --clean   also remove the broker's data and the run directory with the snapshot (like `down -v`)
 set -euo pipefail
 source "$(dirname "$0")/demo-env.sh"
 cd "$root"

@@ -2,8 +2,9 @@
 # e2e: the README's first command on a machine without Docker. scripts/start.sh brings the demo up with
 # its own local broker (on ports of its own); curl answers a sample balance; a second start.sh is
 # harmless; producer_interactive driven through a pipe changes a balance that the API then shows;
-# scripts/stop.sh leaves no process and no listening port behind; --clean removes the data. The
-# scripts read .env through the binaries' parser (consumer_service --print-config).
+# scripts/stop.sh leaves no process and no listening port behind; the start after it is warm (from the
+# snapshot in run/snapshot) with every balance as it was; --clean removes the data. The scripts read .env
+# through the binaries' parser (consumer_service --print-config).
 set -euo pipefail
 
 src=${SALDO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
@@ -33,6 +34,7 @@ export ENV_FILE=$work/demo.env
 printf 'HTTP_PORT=1 # not this one\nHTTP_PORT=%s # the last assignment wins\n' "$HTTP_PORT" > "$ENV_FILE"
 export TOPIC=contas
 export LOG_LEVEL=info
+unset STATE_DIR  # start.sh's default, run/snapshot
 url=http://127.0.0.1:$HTTP_PORT
 bootstrap=127.0.0.1:$KAFKA_PORT
 
@@ -40,7 +42,7 @@ finish() {
   local rc=$?
   trap - EXIT
   if [ $rc -ne 0 ]; then
-    for f in "$work"/start*.out "$SALDO_RUN_DIR"/*.log "$KAFKA_DATA_DIR"/kafka.log; do
+    for f in "$work"/start*.out "$work"/stop*.out "$work"/status*.out "$SALDO_RUN_DIR"/*.log "$KAFKA_DATA_DIR"/kafka.log; do
       [ -f "$f" ] && { echo "---- $f (last 40 lines)"; tail -n 40 "$f"; }
     done
     "$src/scripts/stop.sh" --clean >/dev/null 2>&1 || true
@@ -71,6 +73,9 @@ grep -q "saldo is up" "$work/start1.out" || fail "start.sh did not say the demo 
 grep -q "curl $url/saldo/1" "$work/start1.out" || fail "start.sh did not print the curl line to try"
 grep -q "scripts/stop.sh" "$work/start1.out" || fail "start.sh did not say how to stop"
 ok "start.sh brought the demo up in $((SECONDS - t))s"
+grep -q "cold start: the whole topic was replayed (missing: " "$work/start1.out" \
+  || fail "the first start.sh did not say the start was cold because there was no snapshot yet"
+ok "the first start says it was cold: no snapshot yet"
 service_pid=$(cat "$SALDO_RUN_DIR/consumer_service.pid")
 kafka_pid=$(cat "$KAFKA_DATA_DIR/kafka.pid")
 
@@ -99,6 +104,17 @@ grep -q "customer 1 exists" "$work/start2.out" || fail "second start.sh resent t
 [ "$(cat "$KAFKA_DATA_DIR/kafka.pid")" = "$kafka_pid" ] || fail "second start.sh restarted the broker"
 ok "a second start.sh reuses what runs"
 
+# status.sh (and start.sh --status): every part healthy, with its URL and log.
+"$src/scripts/status.sh" > "$work/status1.out" 2>&1 || { cat "$work/status1.out"; fail "status.sh exited non-zero while the demo runs"; }
+cat "$work/status1.out"
+grep -qE "^kafka +ok +$bootstrap " "$work/status1.out" || fail "status.sh did not list the broker as ok at $bootstrap"
+grep -qE "^topic +ok +contas \(3 partitions\)" "$work/status1.out" || fail "status.sh did not list the topic as ok"
+grep -qE "^service +ok +$url +.*consumer_service.log" "$work/status1.out" || fail "status.sh did not list the service as ok with its log"
+grep -q "READY, cold start" "$work/status1.out" || fail "status.sh did not say the service is READY after a cold start"
+"$src/scripts/start.sh" --status > "$work/status2.out" 2>&1 || { cat "$work/status2.out"; fail "start.sh --status exited non-zero"; }
+grep -qE "^service +ok" "$work/status2.out" || fail "start.sh --status did not run status.sh"
+ok "status.sh lists the broker, the topic and the service as healthy"
+
 # 4. The interactive producer through a pipe: customer id, then balance, then quit.
 printf '2\n4321.09\nquit\n' | BOOTSTRAP_SERVERS=$bootstrap timeout 60 "$build/producer/producer_interactive" \
   > "$work/interactive.out" 2>&1 || { cat "$work/interactive.out"; fail "producer_interactive exited non-zero"; }
@@ -118,8 +134,23 @@ done
 listening=$(ss -ltnH | awk '{print $4}' | grep -E ":($HTTP_PORT|$KAFKA_PORT|$((KAFKA_PORT + 1))|$PG_PORT)\$" || true)
 [ -z "$listening" ] || fail "still listening after stop.sh: $listening"
 ok "stop.sh left no process and no listening port"
+[ -s "$SALDO_RUN_DIR/snapshot/snapshot.bin" ] || fail "stop.sh left no snapshot in $SALDO_RUN_DIR/snapshot"
+if "$src/scripts/status.sh" > "$work/status3.out" 2>&1; then cat "$work/status3.out"; fail "status.sh exited 0 with the demo stopped"; fi
+grep -qE "^service +down" "$work/status3.out" || { cat "$work/status3.out"; fail "status.sh did not list the stopped service as down"; }
+ok "status.sh exits 1 once the demo is stopped"
 
-# 6. --clean removes the broker's data and the run directory.
+# 6. start.sh again: a warm start from that snapshot, every balance as it was.
+"$src/scripts/start.sh" > "$work/start3.out" 2>&1 || { cat "$work/start3.out"; fail "start.sh after stop.sh exited non-zero"; }
+cat "$work/start3.out"
+grep -qE "warm start: the table came from the snapshot written [0-9]+ s ago" "$work/start3.out" \
+  || fail "start.sh after stop.sh did not say the start was warm"
+grep -q "warm start: " "$SALDO_RUN_DIR/consumer_service.log" || fail "the service's log does not say warm start"
+[ "$(saldo_of 2)" = "4321.09" ] || fail "after the warm start GET /saldo/2 gave '$(saldo_of 2)', expected 4321.09"
+[ "$(saldo_of 1)" = "150.00" ] || fail "after the warm start GET /saldo/1 gave '$(saldo_of 1)', expected 150.00"
+ok "start.sh after stop.sh started warm, with the balances as they were"
+"$src/scripts/stop.sh" > "$work/stop2.out" 2>&1 || { cat "$work/stop2.out"; fail "the second stop.sh exited non-zero"; }
+
+# 7. --clean removes the broker's data and the run directory.
 "$src/scripts/stop.sh" --clean > "$work/clean.out" 2>&1 || { cat "$work/clean.out"; fail "stop.sh --clean exited non-zero"; }
 [ ! -e "$KAFKA_DATA_DIR" ] || fail "stop.sh --clean left $KAFKA_DATA_DIR"
 [ ! -e "$SALDO_RUN_DIR" ] || fail "stop.sh --clean left $SALDO_RUN_DIR"

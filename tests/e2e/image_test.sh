@@ -5,12 +5,15 @@
 # no secret and no configuration in the image; topic-init's saldo_admin, the producer and the
 # service run against the test broker; /saldo/<id> answers; the health check passes; the process
 # runs as an unprivileged user with a named group, in an empty working directory; SIGTERM stops it
-# within 2 s with exit 0.
+# within 2 s with exit 0; with the state directory on a named volume, as compose mounts it, the
+# unprivileged service writes its snapshot at SIGTERM and the next container starts warm from it.
 set -euo pipefail
 
 src=${SALDO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 work=$(mktemp -d "${TMPDIR:-/tmp}/saldo-e2e-image.XXXXXX")
 ctr=saldo-e2e-image-$$
+state_ctr=$ctr-state
+state_vol=saldo-e2e-state-$$
 # One tag per source tree: two trees tested at once on one machine never run each other's image.
 tag=localhost/saldo:e2e-$(printf '%s' "$src" | md5sum | cut -c1-8)
 max_mb=${SALDO_IMAGE_MAX_MB:-130}
@@ -26,7 +29,12 @@ finish() {
   if [ $rc -ne 0 ] && podman container exists "$ctr" 2>/dev/null; then
     echo "---- podman logs $ctr (last 40 lines)"; podman logs "$ctr" 2>&1 | tail -n 40
   fi
+  if [ $rc -ne 0 ] && podman container exists "$state_ctr" 2>/dev/null; then
+    echo "---- podman logs $state_ctr (last 40 lines)"; podman logs "$state_ctr" 2>&1 | tail -n 40
+  fi
   podman rm -f -t 0 "$ctr" >/dev/null 2>&1 || true
+  podman rm -f -t 0 "$state_ctr" >/dev/null 2>&1 || true
+  podman volume rm -f "$state_vol" >/dev/null 2>&1 || true
   rm -rf "$work"
   exit $rc
 }
@@ -164,3 +172,34 @@ elapsed_ms=$((($(date +%s%N) - t0) / 1000000))
 code=$(podman inspect --format '{{.State.ExitCode}}' "$ctr")
 [ "$code" = 0 ] || fail "after SIGTERM the service exited with $code (137: still running after 2 s)"
 ok "SIGTERM stopped the service with exit 0 (podman stop took $elapsed_ms ms)"
+
+# 7. The state directory as compose mounts it (STATE_DIR=/var/lib/saldo on a named volume): a new
+#    volume starts as a copy of the image's directory, owner included, so the unprivileged service can
+#    write its snapshot there at SIGTERM, and the next container on that volume starts warm.
+podman volume create "$state_vol" > /dev/null || fail "podman volume create failed"
+for round in 1 2; do
+  podman run -d --name "$state_ctr" "${run_env[@]}" -e HTTP_HOST=127.0.0.1 -e HTTP_PORT="$http_port" \
+    -e STATE_DIR=/var/lib/saldo -v "$state_vol:/var/lib/saldo" "$tag" > /dev/null 2> "$work/run.err" \
+    || { cat "$work/run.err"; fail "podman run of the service with a state volume failed"; }
+  deadline=$((SECONDS + 60))
+  until ready=$(curl -fsS -m 3 "$url/ready" 2>/dev/null); do
+    [ "$(podman inspect --format '{{.State.Running}}' "$state_ctr")" = true ] || fail "the service's container exited"
+    [ $SECONDS -lt $deadline ] || fail "the service with a state volume was not READY within 60 s"
+    sleep 0.2
+  done
+  start=$(/usr/bin/python3 -c 'import json, sys; print(json.loads(sys.argv[1]).get("start"))' "$ready")
+  podman stop --time 10 "$state_ctr" > /dev/null 2> "$work/stop.err" || { cat "$work/stop.err"; fail "podman stop failed"; }
+  podman logs "$state_ctr" > "$work/state$round.log" 2>&1 || true
+  podman rm -f -t 0 "$state_ctr" > /dev/null
+  if [ $round = 1 ]; then
+    [ "$start" = cold ] || fail "a new state volume gave a $start start, expected cold"
+    grep -q "snapshot not written" "$work/state1.log" && { cat "$work/state1.log"; fail "the service could not write its snapshot to the volume"; }
+    owner=$(podman run --rm --user 0 -v "$state_vol:/var/lib/saldo" "$tag" stat -c '%u:%g %n' /var/lib/saldo/snapshot.bin \
+              2> "$work/stat.err") || { cat "$work/stat.err"; fail "no snapshot in the volume after SIGTERM"; }
+    [[ $owner = "10001:10001 "* ]] || fail "the snapshot in the volume is $owner, expected owner 10001:10001"
+    ok "SIGTERM wrote the snapshot to the named volume ($owner)"
+  else
+    [ "$start" = warm ] || { cat "$work/state2.log"; fail "the second container on the state volume gave a $start start, expected warm"; }
+    ok "the next container on the volume started warm: $(grep -m1 -o 'warm start: .*' "$work/state2.log")"
+  fi
+done
