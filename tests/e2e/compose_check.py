@@ -64,13 +64,24 @@ class Compose(unittest.TestCase):
 
     def test_services_and_profiles(self):
         self.assertEqual(set(self.services),
-                         {"kafka", "topic-init", "postgres", "saldo", "producer", "prometheus", "grafana", "edge"})
+                         {"kafka", "topic-init", "postgres", "saldo", "producer", "prometheus", "grafana", "edge",
+                          "saldo-2", "edge-replicas"})
         for name in ("kafka", "topic-init", "postgres", "saldo"):
             self.assertNotIn("profiles", self.services[name], f"{name} must start with a plain `up`")
         self.assertEqual(self.services["producer"]["profiles"], ["demo"])
         self.assertEqual(self.services["prometheus"]["profiles"], ["monitoring"])
         self.assertEqual(self.services["grafana"]["profiles"], ["monitoring"])
         self.assertEqual(self.services["edge"]["profiles"], ["edge"])
+        self.assertEqual(self.services["saldo-2"]["profiles"], ["replicas"])
+        self.assertEqual(self.services["edge-replicas"]["profiles"], ["replicas"])
+
+    def test_replicas_profile_balances_two_services_each_with_its_own_snapshot(self):
+        e = as_dict(self.services["edge-replicas"]["environment"])
+        self.assertEqual((e["SALDO_BACKEND"], e["SALDO_BACKEND2"]), ("saldo:5000", "saldo-2:5000"))
+        vols = [self.services[n]["volumes"][0].split(":")[0] for n in ("saldo", "saldo-2")]
+        self.assertEqual(len(set(vols)), 2, vols)
+        self.assertEqual(depends(self.services["edge-replicas"]),
+                         {"saldo": "service_healthy", "saldo-2": "service_healthy"})
 
     def test_kafka_is_kraft_with_a_healthcheck(self):
         k = self.services["kafka"]
