@@ -119,6 +119,9 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   header(out, "saldo_misrouted_records_total", "counter",
          "Records on another partition than murmur2(key) % partitions: some producer uses another partitioner.");
   sample(out, "saldo_misrouted_records_total", "", misrouted_count());
+  header(out, "saldo_records_reread_total", "counter",
+         "Records fetched again below a partition's position (after an offset reset): skipped, not applied twice.");
+  sample(out, "saldo_records_reread_total", "", reread_count());
   header(out, "saldo_full_rebuilds_total", "counter",
          "Rebuilds from offset 0 after the first (the topic was recreated or records deleted under the service).");
   sample(out, "saldo_full_rebuilds_total", "", static_cast<std::uint64_t>(r.full_rebuilds));

@@ -23,6 +23,8 @@ class Metrics {
   void tombstones(std::uint64_t n) noexcept { tombstones_.fetch_add(n, std::memory_order_relaxed); }
   void stale(std::uint64_t n) noexcept { stale_.fetch_add(n, std::memory_order_relaxed); }
   void misrouted() noexcept { misrouted_.fetch_add(1, std::memory_order_relaxed); }
+  void reread(std::uint64_t n) noexcept { reread_.fetch_add(n, std::memory_order_relaxed); }
+  std::uint64_t reread_count() const noexcept { return reread_.load(std::memory_order_relaxed); }
   std::uint64_t misrouted_count() const noexcept { return misrouted_.load(std::memory_order_relaxed); }
   // A snapshot load at start: "ok" or why it was not used (snapshot.h, SnapshotRejected::result).
   void snapshot_loaded(const std::string& result);
@@ -82,6 +84,7 @@ class Metrics {
   std::atomic<std::uint64_t> tombstones_{0};
   std::atomic<std::uint64_t> stale_{0};
   std::atomic<std::uint64_t> misrouted_{0};
+  std::atomic<std::uint64_t> reread_{0};
   mutable std::mutex snapshot_mutex_;
   std::map<std::string, std::uint64_t> snapshot_loads_;  // by result; a few at most
   std::uint64_t snapshot_writes_ok_ = 0, snapshot_writes_failed_ = 0;

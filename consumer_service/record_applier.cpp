@@ -56,13 +56,10 @@ bool RecordApplier::advance(std::int32_t partition, std::int64_t next) {
   return true;
 }
 
-std::optional<std::int32_t> RecordApplier::end_of_partition(std::int32_t partition, std::int64_t next) {
-  if (partition < 0 || partition >= partitions()) return std::nullopt;
-  // An end below what was read: the log is shorter than it was.
-  if (!advance(partition, next)) return partition;
+void RecordApplier::end_of_partition(std::int32_t partition, std::int64_t next) {
+  if (partition < 0 || partition >= partitions() || !advance(partition, next)) return;
   readiness_.advance(partition, next);
   touched_[static_cast<std::size_t>(partition)] = 0;
-  return std::nullopt;
 }
 
 void RecordApplier::invalid(const TopicRecord& r, DecodeError why, std::int64_t order_time) {
@@ -77,19 +74,20 @@ void RecordApplier::invalid(const TopicRecord& r, DecodeError why, std::int64_t 
   }
 }
 
-std::optional<std::int32_t> RecordApplier::apply(std::span<const TopicRecord> batch) {
+void RecordApplier::apply(std::span<const TopicRecord> batch) {
   // Sized before the loop: the events point into the updates' strings.
   if (updates_.size() < batch.size()) updates_.resize(batch.size());
   events_.clear();
   std::size_t used = 0;
-  std::uint64_t tombstones = 0;
-  std::optional<std::int32_t> went_back;
+  std::uint64_t tombstones = 0, reread = 0;
   const std::int32_t count = partitions();
   for (const TopicRecord& r : batch) {
     if (r.partition < 0 || r.partition >= count) continue;  // not assigned by us: cannot happen
+    // A record below the position was applied already (librdkafka fetched it again, e.g. after an
+    // offset reset): applying it again would give it a later ordering time than it had.
     if (!advance(r.partition, r.offset + 1)) {
-      went_back = r.partition;
-      break;
+      ++reread;
+      continue;
     }
     const std::int64_t order_time = clock_.next(r.partition, r.timestamp_ms);
 
@@ -123,12 +121,12 @@ std::optional<std::int32_t> RecordApplier::apply(std::span<const TopicRecord> ba
   metrics_.records_applied(events_.size() - stale);
   metrics_.tombstones(tombstones);
   metrics_.stale(stale);
+  metrics_.reread(reread);
   for (std::int32_t p = 0; p < count; ++p) {
     auto& t = touched_[static_cast<std::size_t>(p)];
     if (t) readiness_.advance(p, positions_[static_cast<std::size_t>(p)]);
     t = 0;
   }
-  return went_back;
 }
 
 }  // namespace saldo

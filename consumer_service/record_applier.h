@@ -47,11 +47,12 @@ class RecordApplier {
   void add_partitions(std::int32_t partitions);
   std::int32_t partitions() const noexcept { return static_cast<std::int32_t>(positions_.size()); }
 
-  // Applies a batch in order. Returns a partition whose records went back below what was already
-  // read (the topic was recreated or truncated under us), after which the table must be rebuilt.
-  std::optional<std::int32_t> apply(std::span<const TopicRecord> batch);
-  // The consumer reached the end of `partition`; `next` is the offset it will read next. Same return.
-  std::optional<std::int32_t> end_of_partition(std::int32_t partition, std::int64_t next);
+  // Applies a batch in order. A record below its partition's position was read before and is
+  // skipped (counted as re-read); whether the log itself went back (a recreated or truncated topic)
+  // is the reader's question, answered from the broker's watermarks.
+  void apply(std::span<const TopicRecord> batch);
+  // The consumer reached the end of `partition`; `next` is the offset it will read next.
+  void end_of_partition(std::int32_t partition, std::int64_t next);
 
   // The next offset of a partition (-1: nothing read yet).
   std::int64_t position(std::int32_t partition) const { return positions_.at(static_cast<std::size_t>(partition)); }
@@ -61,7 +62,7 @@ class RecordApplier {
   void flush_logs() { invalid_log_.flush(); misrouted_log_.flush(); }
 
  private:
-  bool advance(std::int32_t partition, std::int64_t next);  // false: went backwards
+  bool advance(std::int32_t partition, std::int64_t next);  // false: below the position
   void invalid(const TopicRecord& r, DecodeError why, std::int64_t order_time);
 
   BalanceStore& store_;

@@ -360,7 +360,7 @@ struct TableReader::Impl {
     records.clear();
     for (const rd_kafka_message_t* m : batch) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        if (const auto p = applier.end_of_partition(m->partition, m->offset)) return went_back(*p);
+        applier.end_of_partition(m->partition, m->offset);
         continue;
       }
       if (m->err) {
@@ -382,13 +382,8 @@ struct TableReader::Impl {
       if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
       if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
     }
-    if (const auto p = applier.apply(records)) return went_back(*p);
+    applier.apply(records);
     return std::nullopt;
-  }
-
-  std::string went_back(std::int32_t partition) const {
-    return "partition " + std::to_string(partition) + " of '" + topic + "' went back below offset " +
-           std::to_string(applier.position(partition)) + " (the topic was recreated or its log truncated)";
   }
 
   // The broker's watermarks against what was read: records deleted under us, or a new topic.

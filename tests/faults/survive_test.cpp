@@ -241,7 +241,13 @@ TEST(HostileClients, HealthStaysFastMemoryBoundedEveryBadRequestA4xx) {
   EXPECT_TRUE(svc.running());
   EXPECT_EQ(svc.get("/saldo/1").status, 200);
   const long rss_after = svc.rss_kib();
+#if defined(__SANITIZE_ADDRESS__)
+  // Under ASan (scripts/test.sh reruns this label so) freed memory sits in the allocator's quarantine
+  // (256 MB by default): the service's RSS says nothing about what it holds. The plain build checks it.
+  std::printf("RSS not compared under AddressSanitizer (quarantine)\n");
+#else
   EXPECT_LT(rss_after, rss_before + 64 * 1024) << "RSS " << rss_before << " -> " << rss_after << " KiB";
+#endif
   RecordProperty("health_samples", static_cast<int>(latencies.size()));
   RecordProperty("health_worst_ms", std::to_string(worst));
   RecordProperty("rss_kib", std::to_string(rss_before) + " -> " + std::to_string(rss_after));

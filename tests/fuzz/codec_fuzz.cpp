@@ -1,5 +1,6 @@
-// libFuzzer target: decode_update on arbitrary key/value bytes never crashes, never throws, and
-// whatever it accepts survives an encode/decode round trip unchanged.
+// libFuzzer target: decode_record on arbitrary key/value bytes never crashes, never throws, and
+// whatever it accepts survives an encode/decode round trip unchanged (the accepted forms of other
+// clients, a numeric id, no timestamp, float noise, come back in the canonical form).
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -10,21 +11,30 @@
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   if (size == 0) return 0;
-  // First byte: key length (0xFF = no key); then the key; the rest is the value.
+  // First byte: key length (0xFF = no key, 0xFE = no key and no value); then the key; the rest is the value.
   const std::size_t key_len = data[0];
   std::string_view rest(reinterpret_cast<const char*>(data + 1), size - 1);
   std::optional<std::string_view> key;
-  if (key_len != 0xFF) {
+  if (key_len < 0xFE) {
     key = rest.substr(0, std::min(key_len, rest.size()));
     rest.remove_prefix(key->size());
   }
-  saldo::DecodeResult r = saldo::decode_update(key, rest);
-  if (const auto* u = std::get_if<saldo::BalanceUpdate>(&r)) {
-    if (!saldo::is_valid_customer_id(u->cliente_id)) std::abort();
-    if (u->saldo > saldo::kMaxAbsCentavos || u->saldo < -saldo::kMaxAbsCentavos) std::abort();
-    saldo::DecodeResult again = saldo::decode_update(u->cliente_id, saldo::encode_update(*u));
-    const auto* v = std::get_if<saldo::BalanceUpdate>(&again);
-    if (v == nullptr || !(*v == *u)) std::abort();
+  std::optional<std::string_view> value;
+  if (key_len != 0xFE) value = rest;
+  constexpr std::int64_t kRecordTime = 1760437845123;
+  saldo::BalanceUpdate u;
+  const saldo::RecordDecode d = saldo::decode_record(key, value, kRecordTime, u);
+  if (d.kind == saldo::RecordKind::kErase && (!key || value.has_value())) std::abort();
+  if (d.kind == saldo::RecordKind::kSet) {
+    if (!saldo::is_valid_customer_id(u.cliente_id) || u.cliente_id != *key) std::abort();
+    if (u.saldo > saldo::kMaxAbsCentavos || u.saldo < -saldo::kMaxAbsCentavos) std::abort();
+    const std::string encoded = saldo::encode_update(u);
+    saldo::BalanceUpdate v;
+    const saldo::RecordDecode again = saldo::decode_record(u.cliente_id, std::string_view(encoded), kRecordTime, v);
+    if (again.kind != saldo::RecordKind::kSet || !(v == u) || again.notes.amount_rounded ||
+        again.notes.timestamp_from_record || again.notes.id_was_number) {
+      std::abort();
+    }
   }
   return 0;
 }

@@ -70,7 +70,7 @@ TEST(TableHttpConcurrency, ClientsReadWhileTheApplierWrites) {
       if (round % 7 != 3 || k % 5 != 0) r.value = values.back();  // some deletes
       batch.push_back(r);
     }
-    ASSERT_FALSE(applier.apply(batch));
+    applier.apply(batch);
   }
   ASSERT_TRUE(readiness.ready());
   while (answers.load() < 400) std::this_thread::yield();
