@@ -87,6 +87,13 @@ void sample(std::string& out, std::string_view name, std::string_view labels, st
   out.append(" ").append(std::to_string(value)).append("\n");
 }
 
+// A metric with one unlabelled sample: its HELP, TYPE and value.
+template <class V>
+void single(std::string& out, std::string_view name, std::string_view type, std::string_view help, V value) {
+  header(out, name, type, help);
+  sample(out, name, "", value);
+}
+
 }  // namespace
 
 std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
@@ -96,37 +103,21 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   sample(out, "saldo_build_info",
          "version=\"" SALDO_VERSION "\",librdkafka=\"" + std::string(rd_kafka_version_str()) + "\"",
          std::uint64_t{1});
-  header(out, "saldo_records_applied_total", "counter", "Valid records applied to the table (sets and deletes).");
-  sample(out, "saldo_records_applied_total", "", records_applied());
-  header(out, "saldo_tombstones_total", "counter", "Tombstones (null values) applied.");
-  sample(out, "saldo_tombstones_total", "", tombstones());
-  header(out, "saldo_stale_records_total", "counter",
-         "Valid records older than the one held for their key (ARCHITECTURE.md, \"Consistency\"): not applied.");
-  sample(out, "saldo_stale_records_total", "", stale_.load(std::memory_order_relaxed));
+  single(out, "saldo_records_applied_total", "counter", "Valid records applied to the table (sets and deletes).", records_applied());
+  single(out, "saldo_tombstones_total", "counter", "Tombstones (null values) applied.", tombstones());
+  single(out, "saldo_stale_records_total", "counter", "Valid records older than the one held for their key (ARCHITECTURE.md, \"Consistency\"): not applied.", stale_.load(std::memory_order_relaxed));
   header(out, "saldo_invalid_records_total", "counter", "Records skipped because they are not valid updates.");
   for (std::size_t i = 0; i < kDecodeErrorCount; ++i) {
     const auto why = static_cast<DecodeError>(i);
     sample(out, "saldo_invalid_records_total", "reason=\"" + std::string(to_string(why)) + "\"", invalid_count(why));
   }
-  header(out, "saldo_amounts_rounded_total", "counter",
-         "Amounts with binary floating-point noise (150.00000000000003) taken as the centavo they denote.");
-  sample(out, "saldo_amounts_rounded_total", "", amounts_rounded());
-  header(out, "saldo_timestamps_from_record_total", "counter",
-         "Values without a timestamp: the Kafka record's timestamp stands in.");
-  sample(out, "saldo_timestamps_from_record_total", "", timestamps_from_record());
-  header(out, "saldo_ids_as_number_total", "counter", "Values whose cliente_id was a JSON number equal to the key.");
-  sample(out, "saldo_ids_as_number_total", "", ids_as_number());
-  header(out, "saldo_misrouted_records_total", "counter",
-         "Records on another partition than murmur2(key) % partitions: some producer uses another partitioner.");
-  sample(out, "saldo_misrouted_records_total", "", misrouted_count());
-  header(out, "saldo_records_reread_total", "counter",
-         "Records fetched again below a partition's position (after an offset reset): skipped, not applied twice.");
-  sample(out, "saldo_records_reread_total", "", reread_count());
-  header(out, "saldo_full_rebuilds_total", "counter",
-         "Rebuilds from offset 0 after the first (the topic was recreated or records deleted under the service).");
-  sample(out, "saldo_full_rebuilds_total", "", static_cast<std::uint64_t>(r.full_rebuilds));
-  header(out, "saldo_topic_not_compacted", "gauge", "1 when the topic's cleanup.policy does not include compact.");
-  sample(out, "saldo_topic_not_compacted", "", static_cast<std::uint64_t>(!r.topic_config_warning.empty()));
+  single(out, "saldo_amounts_rounded_total", "counter", "Amounts with binary floating-point noise (150.00000000000003) taken as the centavo they denote.", amounts_rounded());
+  single(out, "saldo_timestamps_from_record_total", "counter", "Values without a timestamp: the Kafka record's timestamp stands in.", timestamps_from_record());
+  single(out, "saldo_ids_as_number_total", "counter", "Values whose cliente_id was a JSON number equal to the key.", ids_as_number());
+  single(out, "saldo_misrouted_records_total", "counter", "Records on another partition than murmur2(key) % partitions: some producer uses another partitioner.", misrouted_count());
+  single(out, "saldo_records_reread_total", "counter", "Records fetched again below a partition's position (after an offset reset): skipped, not applied twice.", reread_count());
+  single(out, "saldo_full_rebuilds_total", "counter", "Rebuilds from offset 0 after the first (the topic was recreated or records deleted under the service).", static_cast<std::uint64_t>(r.full_rebuilds));
+  single(out, "saldo_topic_not_compacted", "gauge", "1 when the topic's cleanup.policy does not include compact.", static_cast<std::uint64_t>(!r.topic_config_warning.empty()));
   {
     std::lock_guard lock(snapshot_mutex_);
     header(out, "saldo_snapshot_loads_total", "counter",
@@ -140,13 +131,9 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
     header(out, "saldo_snapshot_bytes", "gauge", "Size of the last snapshot written.");
     sample(out, "saldo_snapshot_bytes", "", static_cast<std::uint64_t>(snapshot_bytes_));
   }
-  header(out, "saldo_customers", "gauge", "Customers in the table.");
-  sample(out, "saldo_customers", "", static_cast<std::uint64_t>(table.customers));
-  header(out, "saldo_deleted_ids_remembered", "gauge",
-         "Deleted customer ids the table remembers, so an older value on another partition cannot bring them back.");
-  sample(out, "saldo_deleted_ids_remembered", "", static_cast<std::uint64_t>(table.tombstones));
-  header(out, "saldo_table_memory_bytes", "gauge", "Bytes the table holds (entries, index, long ids, deleted ids).");
-  sample(out, "saldo_table_memory_bytes", "", static_cast<std::uint64_t>(table.memory_bytes));
+  single(out, "saldo_customers", "gauge", "Customers in the table.", static_cast<std::uint64_t>(table.customers));
+  single(out, "saldo_deleted_ids_remembered", "gauge", "Deleted customer ids the table remembers, so an older value on another partition cannot bring them back.", static_cast<std::uint64_t>(table.tombstones));
+  single(out, "saldo_table_memory_bytes", "gauge", "Bytes the table holds (entries, index, long ids, deleted ids).", static_cast<std::uint64_t>(table.memory_bytes));
 
   header(out, "saldo_state", "gauge", "1 for the current state (STARTING, REBUILDING, READY).");
   for (auto s : {ServiceState::kStarting, ServiceState::kRebuilding, ServiceState::kReady}) {
@@ -161,23 +148,16 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   } else if (r.state == ServiceState::kRebuilding) {
     rebuild_s = std::chrono::duration<double>(now - r.rebuild_began).count();
   }
-  header(out, "saldo_rebuild_duration_seconds", "gauge", "Time the rebuild took (so far, while rebuilding).");
-  sample(out, "saldo_rebuild_duration_seconds", "", rebuild_s);
-  header(out, "saldo_rebuild_records", "gauge", "Records replayed by the rebuild (so far).");
-  sample(out, "saldo_rebuild_records", "", r.records_replayed());
+  single(out, "saldo_rebuild_duration_seconds", "gauge", "Time the rebuild took (so far, while rebuilding).", rebuild_s);
+  single(out, "saldo_rebuild_records", "gauge", "Records replayed by the rebuild (so far).", r.records_replayed());
   header(out, "saldo_rebuild_records_per_second", "gauge", "Records replayed per second during the rebuild.");
   sample(out, "saldo_rebuild_records_per_second", "",
          rebuild_s > 0 ? static_cast<double>(r.records_replayed()) / rebuild_s : 0.0);
-  header(out, "saldo_ready", "gauge", "1 when every partition caught up with its start watermark.");
-  sample(out, "saldo_ready", "", static_cast<std::uint64_t>(r.state == ServiceState::kReady));
-  header(out, "saldo_rebuild_progress", "gauge", "Fraction of the start watermarks replayed.");
-  sample(out, "saldo_rebuild_progress", "", r.progress());
-  header(out, "saldo_broker_reachable", "gauge", "0 while the broker cannot be reached.");
-  sample(out, "saldo_broker_reachable", "", static_cast<std::uint64_t>(r.broker_reachable));
-  header(out, "saldo_broker_errors_total", "counter", "Errors librdkafka reported about the brokers.");
-  sample(out, "saldo_broker_errors_total", "", broker_errors_.load(std::memory_order_relaxed));
-  header(out, "saldo_topic_missing", "gauge", "1 while the topic does not exist.");
-  sample(out, "saldo_topic_missing", "", static_cast<std::uint64_t>(r.topic_missing));
+  single(out, "saldo_ready", "gauge", "1 when every partition caught up with its start watermark.", static_cast<std::uint64_t>(r.state == ServiceState::kReady));
+  single(out, "saldo_rebuild_progress", "gauge", "Fraction of the start watermarks replayed.", r.progress());
+  single(out, "saldo_broker_reachable", "gauge", "0 while the broker cannot be reached.", static_cast<std::uint64_t>(r.broker_reachable));
+  single(out, "saldo_broker_errors_total", "counter", "Errors librdkafka reported about the brokers.", broker_errors_.load(std::memory_order_relaxed));
+  single(out, "saldo_topic_missing", "gauge", "1 while the topic does not exist.", static_cast<std::uint64_t>(r.topic_missing));
 
   header(out, "saldo_partition_offset", "gauge", "Next offset the reader will apply, per partition.");
   for (const auto& p : r.partitions) {
