@@ -6,13 +6,14 @@
 
 namespace saldo {
 
-enum class Route : std::uint8_t { kSaldo, kHealth, kReady, kMetrics, kPage, kOther, kCount };
+enum class Route : std::uint8_t { kSaldo, kSaldos, kHealth, kReady, kMetrics, kPage, kOther, kCount };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(Route::kCount);
 
 // The label of a route in /metrics ("/saldo", "/health", ..., "other").
 constexpr std::string_view to_string(Route r) {
   switch (r) {
     case Route::kSaldo: return "/saldo";
+    case Route::kSaldos: return "/saldos";
     case Route::kHealth: return "/health";
     case Route::kReady: return "/ready";
     case Route::kMetrics: return "/metrics";
@@ -36,6 +37,7 @@ static_assert(every_route_named(), "routes.h: name the new route in to_string(Ro
 // The route a request path belongs to; kOther for a path the service does not serve.
 constexpr Route route_of(std::string_view path) noexcept {
   if (path.starts_with("/saldo/")) return Route::kSaldo;
+  if (path == "/saldos") return Route::kSaldos;
   if (path == "/health") return Route::kHealth;
   if (path == "/ready") return Route::kReady;
   if (path == "/metrics") return Route::kMetrics;
