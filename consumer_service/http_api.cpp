@@ -134,6 +134,7 @@ ApiReply HttpApi::route(const ApiRequest& req) const {
     case Route::kReady: return ready();
     case Route::kMetrics: return metrics();
     case Route::kPage: return page();
+    case Route::kOpenApi: return openapi();
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -371,6 +372,12 @@ ApiReply HttpApi::page() {
   r.content_type = "text/html; charset=utf-8";
   r.body = std::string(page_html());
   r.content_security_policy = page_content_security_policy();
+  return r;
+}
+
+ApiReply HttpApi::openapi() {
+  ApiReply r;
+  r.body = std::string(openapi_json());
   return r;
 }
 

@@ -84,6 +84,7 @@ class HttpApi {
   ApiReply ready() const;
   ApiReply metrics() const;
   static ApiReply page();
+  static ApiReply openapi();
 
  private:
   ApiReply route(const ApiRequest& request) const;
@@ -107,5 +108,8 @@ std::string_view page_html();
 // Its Content-Security-Policy: nothing from elsewhere, and only its own inline script and style
 // (by their SHA-256), so an id that ever reached the DOM as HTML still could not run.
 std::string_view page_content_security_policy();
+// The OpenAPI 3 description of every route at GET /openapi.json (consumer_service/openapi.json,
+// embedded at build time).
+std::string_view openapi_json();
 
 }  // namespace saldo

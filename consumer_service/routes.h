@@ -6,7 +6,7 @@
 
 namespace saldo {
 
-enum class Route : std::uint8_t { kSaldo, kSaldos, kHealth, kReady, kMetrics, kPage, kOther, kCount };
+enum class Route : std::uint8_t { kSaldo, kSaldos, kHealth, kReady, kMetrics, kPage, kOpenApi, kOther, kCount };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(Route::kCount);
 
 // The label of a route in /metrics ("/saldo", "/health", ..., "other").
@@ -18,6 +18,7 @@ constexpr std::string_view to_string(Route r) {
     case Route::kReady: return "/ready";
     case Route::kMetrics: return "/metrics";
     case Route::kPage: return "/";
+    case Route::kOpenApi: return "/openapi.json";
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -42,6 +43,7 @@ constexpr Route route_of(std::string_view path) noexcept {
   if (path == "/ready") return Route::kReady;
   if (path == "/metrics") return Route::kMetrics;
   if (path == "/") return Route::kPage;
+  if (path == "/openapi.json") return Route::kOpenApi;
   return Route::kOther;
 }
 

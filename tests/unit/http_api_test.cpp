@@ -262,6 +262,21 @@ TEST_F(HttpApiTest, BatchMethodsAndRoute) {
   EXPECT_EQ(route_of("/saldos/1"), Route::kOther);
 }
 
+TEST_F(HttpApiTest, OpenApiDocumentIsServedAndNamesEveryRoute) {
+  const ApiReply r = api_.handle("GET", "/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json; charset=utf-8");
+  const json doc = json::parse(r.body);
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  for (std::size_t i = 0; i < kRouteCount; ++i) {
+    const auto route = static_cast<Route>(i);
+    if (route == Route::kOther) continue;
+    const std::string name(to_string(route));
+    const std::string path = route == Route::kSaldo ? "/saldo/{cliente_id}" : name;
+    EXPECT_TRUE(doc["paths"].contains(path)) << "openapi.json does not describe " << path;
+  }
+}
+
 // --- Read your writes: GET /saldo/<id>?after=P:O&wait_ms=N ---
 
 TEST_F(HttpApiTest, AfterAlreadyAppliedAnswersAtOnce) {

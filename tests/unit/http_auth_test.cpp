@@ -200,6 +200,7 @@ TEST_F(ApiWithTokens, BatchAndReadYourWritesNeedATokenLikeSaldo) {
 TEST_F(ApiWithTokens, HealthAndPageStayOpenMetricsOnlyWhenPublic) {
   EXPECT_EQ(api_.handle("GET", "/health").status, 200);
   EXPECT_EQ(api_.handle("GET", "/").status, 200);
+  EXPECT_EQ(api_.handle("GET", "/openapi.json").status, 200);
   EXPECT_EQ(api_.handle("GET", "/metrics").status, 401);
   HttpAuth open_metrics(path_, true);
   api_.set_auth(&open_metrics);
