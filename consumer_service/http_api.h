@@ -27,6 +27,7 @@ struct ApiReply {
   std::string_view content_security_policy;  // not empty: a Content-Security-Policy header (the page)
   std::string token_name;    // who was let in, when a token was needed (for the log; never the token)
   std::optional<AuthFailure> auth_failure;   // why a 401 was given (for the log)
+  double waited_s = 0;       // spent waiting for ?after= (left out of the latency histogram)
 };
 
 // A request's decoded query parameters (the same type as httplib::Params).
