@@ -137,6 +137,8 @@ int run(int argc, const char* const argv[]) {
   loader.add_log_options();
   loader.env_option("http-threads", "HTTP_THREADS", po::value<int>()->default_value(512),
                     "HTTP worker threads; each open keep-alive connection holds one");
+  loader.env_option("http-max-waiting", "HTTP_MAX_WAITING", po::value<int>()->default_value(kDefaultMaxWaiting),
+                    "at most this many requests wait at once for a position (GET /saldo/<id>?after=); more get 503");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
   loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
@@ -172,6 +174,10 @@ int run(int argc, const char* const argv[]) {
   http.port = h.port;
   http.threads = vm["http-threads"].as<int>();
   if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
+  const int max_waiting = vm["http-max-waiting"].as<int>();
+  if (max_waiting < 0 || max_waiting >= http.threads) {
+    throw ConfigError("--http-max-waiting must be 0..--http-threads - 1 (waiting requests hold a thread each)");
+  }
   dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
   if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
   const bool require_compacted = vm["require-compacted"].as<bool>();
@@ -206,6 +212,7 @@ int run(int argc, const char* const argv[]) {
   if (!postgres_url.empty()) postgres.emplace(kafka, postgres_url, postgres_status);
   HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   if (auth) api.set_auth(&*auth);
+  api.set_max_waiting(max_waiting);
   std::optional<DeadLetterSink> dead_letter;
   if (!dead_letter_topic.empty()) {
     dead_letter.emplace(kafka, dead_letter_topic, metrics);

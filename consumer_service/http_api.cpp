@@ -1,11 +1,17 @@
 #include "consumer_service/http_api.h"
 
+#include <algorithm>
 #include <chrono>
+#include <charconv>
 #include <cstdio>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
 
 #include "common/customer_id.h"
 #include "common/json_escape.h"
 #include "common/money.h"
+#include "common/position_token.h"
 
 namespace saldo {
 namespace {
@@ -31,6 +37,28 @@ void append_rejected(std::string& out, const RejectedRecord& w) {
   out.append(",\"warning\":{\"reason\":\"").append(w.reason).append("\",\"partition\":");
   out.append(std::to_string(w.partition)).append(",\"offset\":").append(std::to_string(w.offset));
   out.append(",\"message\":\"um registro mais novo deste cliente foi rejeitado\"}");
+}
+
+// One found customer's fields after its id: saldo, timestamp, position and any warning.
+void append_found(std::string& out, const BalanceSnapshot& found) {
+  out.append(",\"saldo\":");
+  append_money(out, found.saldo);
+  out.append(",\"timestamp\":");
+  append_json_string(out, found.timestamp);
+  out.append(",\"partition\":").append(std::to_string(found.partition));
+  out.append(",\"offset\":").append(std::to_string(found.offset));
+  if (found.newer_rejected) append_rejected(out, *found.newer_rejected);
+}
+
+std::optional<std::string_view> first_param(const QueryParams* query, const std::string& name) {
+  if (query == nullptr) return std::nullopt;
+  const auto it = query->find(name);
+  if (it == query->end()) return std::nullopt;
+  return it->second;
+}
+
+ApiReply too_many_ids() {
+  return json_error(413, "no máximo " + std::to_string(kMaxBatchIds) + " ids por requisição");
 }
 
 void append_progress(std::string& out, const ReadinessSnapshot& r) {
@@ -71,37 +99,46 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
 
 }  // namespace
 
-ApiReply HttpApi::handle(std::string_view method, std::string_view path, std::string_view authorization) const {
+ApiReply HttpApi::handle(const ApiRequest& req) const {
   const auto start = std::chrono::steady_clock::now();
   std::string token_name;
-  if (auth_ != nullptr && route_needs_token(route_of(path), auth_->metrics_public())) {
-    AuthOutcome outcome = auth_->check(authorization);
+  if (auth_ != nullptr && route_needs_token(route_of(req.path), auth_->metrics_public())) {
+    AuthOutcome outcome = auth_->check(req.authorization);
     if (!outcome.name) {
       metrics_.auth_failure(outcome.failure);
       return unauthorized(outcome.failure);
     }
     token_name = std::move(*outcome.name);
   }
-  ApiReply reply = route(method, path);
+  ApiReply reply = route(req);
   reply.token_name = std::move(token_name);
-  metrics_.request_latency(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  // The histogram times the service's own work (its alert fires at 10 ms): a read-your-writes wait
+  // is the client's choice and is counted in saldo_read_your_writes_total instead.
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.request_latency(std::max(0.0, took - reply.waited_s));
   return reply;
 }
 
-ApiReply HttpApi::route(std::string_view method, std::string_view path) const {
-  const Route route = route_of(path);
+ApiReply HttpApi::route(const ApiRequest& req) const {
+  const Route route = route_of(req.path);
   if (route == Route::kOther) return json_error(404, "rota não encontrada");
-  if (method != "GET" && method != "HEAD") {
+  const bool post_allowed = route == Route::kSaldos;
+  if (req.method != "GET" && req.method != "HEAD" && !(post_allowed && req.method == "POST")) {
     ApiReply r = json_error(405, "método não permitido");
-    r.allow = "GET, HEAD";
+    r.allow = post_allowed ? "GET, HEAD, POST" : "GET, HEAD";
     return r;
   }
   switch (route) {
-    case Route::kSaldo: return saldo(path.substr(std::string_view("/saldo/").size()));
+    case Route::kSaldo:
+      return saldo(req.path.substr(std::string_view("/saldo/").size()), first_param(req.query, "after"),
+                   first_param(req.query, "wait_ms"));
+    case Route::kSaldos:
+      return req.method == "POST" ? saldos_body(req.body) : saldos_query(first_param(req.query, "ids"));
     case Route::kHealth: return health();
     case Route::kReady: return ready();
     case Route::kMetrics: return metrics();
     case Route::kPage: return page();
+    case Route::kOpenApi: return openapi();
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -128,13 +165,36 @@ ApiReply HttpApi::library_error(int status) {
   }
 }
 
-ApiReply HttpApi::saldo(std::string_view id) const {
+ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> after,
+                        std::optional<std::string_view> wait_ms) const {
   if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
+  std::optional<std::vector<TopicPosition>> positions;
+  int wait = kDefaultWaitMs;
+  if (after) {
+    positions = parse_position_tokens(*after);
+    if (!positions) return json_error(400, "after inválido: esperado partição:offset[,partição:offset...]");
+  }
+  if (wait_ms) {
+    const std::string_view w = *wait_ms;
+    long long v = -1;
+    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+    if (w.empty() || w.size() > 18 || ec != std::errc() || end != w.data() + w.size() || v < 0) {
+      return json_error(400, "wait_ms inválido: esperado um inteiro de 0 a " + std::to_string(kMaxWaitMs));
+    }
+    wait = static_cast<int>(std::min<long long>(v, kMaxWaitMs));
+  }
   // Before READY a missing key may only be not replayed yet: 503, never a false 404.
   if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  double waited_s = 0;
+  if (positions) {
+    ApiReply waited = wait_for(*positions, wait);
+    if (waited.status != 200) return waited;
+    waited_s = waited.waited_s;
+  }
   const auto found = store_.get(id);
   if (!found) {
     ApiReply r = json_error(404, "cliente não encontrado");
+    r.waited_s = waited_s;
     if (const auto rejected = store_.rejected(id)) {
       r.body.pop_back();
       append_rejected(r.body, *rejected);
@@ -143,15 +203,129 @@ ApiReply HttpApi::saldo(std::string_view id) const {
     return r;
   }
   ApiReply r;
+  r.waited_s = waited_s;
   r.body.reserve(128 + id.size() + found->timestamp.size());
-  r.body.append("{\"cliente_id\":\"").append(id).append("\",\"saldo\":");
-  append_money(r.body, found->saldo);
-  r.body.append(",\"timestamp\":");
-  append_json_string(r.body, found->timestamp);
-  r.body.append(",\"partition\":").append(std::to_string(found->partition));
-  r.body.append(",\"offset\":").append(std::to_string(found->offset));
-  if (found->newer_rejected) append_rejected(r.body, *found->newer_rejected);
+  r.body.append("{\"cliente_id\":\"").append(id).append("\"");
+  append_found(r.body, *found);
   r.body.append("}");
+  return r;
+}
+
+ApiReply HttpApi::wait_for(const std::vector<TopicPosition>& after, int wait_ms) const {
+  using WaitResult = Metrics::WaitResult;
+  if (readiness_.applied(after)) {
+    metrics_.read_your_writes(WaitResult::kOk);
+    return {};
+  }
+  if (waiting_.fetch_add(1) >= max_waiting_) {
+    waiting_.fetch_sub(1);
+    metrics_.read_your_writes(WaitResult::kRejected);
+    ApiReply r = json_error(503, "espera demais: muitas requisições aguardando uma posição");
+    r.retry_after_s = 1;
+    return r;
+  }
+  metrics_.waiting_requests(1);
+  const auto began = std::chrono::steady_clock::now();
+  const bool applied = readiness_.wait_applied(after, began + std::chrono::milliseconds(wait_ms));
+  const double waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  metrics_.waiting_requests(-1);
+  waiting_.fetch_sub(1);
+  if (applied) {
+    metrics_.read_your_writes(WaitResult::kOk);
+    ApiReply ok;
+    ok.waited_s = waited_s;
+    return ok;
+  }
+  metrics_.read_your_writes(WaitResult::kTimeout);
+  ApiReply r = json_error(504, "a tabela ainda não aplicou a posição pedida");
+  r.waited_s = waited_s;
+  r.body.pop_back();
+  r.body.append(",\"wait_ms\":").append(std::to_string(wait_ms)).append(",\"after\":[");
+  bool first = true;
+  for (const TopicPosition& p : after) {
+    if (!first) r.body.push_back(',');
+    first = false;
+    r.body.append("{\"partition\":").append(std::to_string(p.partition));
+    r.body.append(",\"offset\":").append(std::to_string(p.offset)).append("}");
+  }
+  // offset: the next one the table will apply (as /ready), so a token P:O is applied when it is > O.
+  r.body.append("],\"positions\":[");
+  first = true;
+  for (const PartitionProgress& p : readiness_.snapshot().partitions) {
+    if (!first) r.body.push_back(',');
+    first = false;
+    r.body.append("{\"partition\":").append(std::to_string(p.partition));
+    r.body.append(",\"offset\":").append(std::to_string(p.position)).append("}");
+  }
+  r.body.append("]}");
+  return r;
+}
+
+ApiReply HttpApi::saldos_query(std::optional<std::string_view> ids) const {
+  if (!ids || ids->empty()) return json_error(400, "parâmetro ids necessário: /saldos?ids=1,2,3");
+  std::vector<std::string> list;
+  std::string_view rest = *ids;
+  while (true) {
+    if (list.size() == kMaxBatchIds) return too_many_ids();
+    const std::size_t comma = rest.find(',');
+    list.emplace_back(rest.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return lookup_many(list);
+}
+
+ApiReply HttpApi::saldos_body(std::string_view body) const {
+  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_array()) {
+    return json_error(400, "corpo inválido: esperada uma lista JSON de ids, por exemplo [\"1\",\"2\"]");
+  }
+  if (doc.size() > kMaxBatchIds) return too_many_ids();
+  std::vector<std::string> list, not_ids;
+  list.reserve(doc.size());
+  for (const auto& e : doc) {
+    // An integer is taken as its decimal text (ids are often numbers); null, true, 1.5, lists and
+    // objects are reported as invalid by their JSON text.
+    if (e.is_string()) list.push_back(e.get<std::string>());
+    else if (e.is_number_integer()) list.push_back(e.dump());
+    else not_ids.push_back(e.dump());
+  }
+  return lookup_many(list, not_ids);
+}
+
+ApiReply HttpApi::lookup_many(const std::vector<std::string>& ids, const std::vector<std::string>& not_ids) const {
+  if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  std::string found_json, missing_json, invalid_json;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(ids.size());
+  for (const std::string& id : ids) {
+    if (!seen.insert(id).second) continue;  // a duplicate is answered once
+    if (!is_valid_customer_id(id)) {
+      invalid_json.append(invalid_json.empty() ? "{\"cliente_id\":" : ",{\"cliente_id\":");
+      append_json_string(invalid_json, id);
+      invalid_json.append(",\"error\":\"cliente_id inválido\"}");
+      continue;
+    }
+    if (const auto found = store_.get(id)) {
+      found_json.append(found_json.empty() ? "{\"cliente_id\":\"" : ",{\"cliente_id\":\"").append(id).append("\"");
+      append_found(found_json, *found);
+      found_json.push_back('}');
+      continue;
+    }
+    missing_json.append(missing_json.empty() ? "{\"cliente_id\":\"" : ",{\"cliente_id\":\"").append(id).append("\"");
+    if (const auto rejected = store_.rejected(id)) append_rejected(missing_json, *rejected);
+    missing_json.push_back('}');
+  }
+  for (const std::string& text : not_ids) {
+    if (!seen.insert(text).second) continue;
+    invalid_json.append(invalid_json.empty() ? "{\"cliente_id\":" : ",{\"cliente_id\":");
+    append_json_string(invalid_json, text);
+    invalid_json.append(",\"error\":\"não é um id (texto ou inteiro)\"}");
+  }
+  ApiReply r;
+  r.body.reserve(found_json.size() + missing_json.size() + invalid_json.size() + 48);
+  r.body.append("{\"found\":[").append(found_json).append("],\"not_found\":[").append(missing_json);
+  r.body.append("],\"invalid\":[").append(invalid_json).append("]}");
   return r;
 }
 
@@ -211,6 +385,12 @@ ApiReply HttpApi::page() {
   r.content_type = "text/html; charset=utf-8";
   r.body = std::string(page_html());
   r.content_security_policy = page_content_security_policy();
+  return r;
+}
+
+ApiReply HttpApi::openapi() {
+  ApiReply r;
+  r.body = std::string(openapi_json());
   return r;
 }
 

@@ -1,10 +1,14 @@
 #pragma once
 // The HTTP API as pure functions from (method, path) to a reply, so every status and body is
 // tested without sockets; http_server.h puts them on cpp-httplib.
+#include <atomic>
+#include <map>
 #include <optional>
 #include <string>
 #include <string_view>
+#include <vector>
 
+#include "common/position_token.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/http_auth.h"
 #include "consumer_service/metrics.h"
@@ -23,7 +27,26 @@ struct ApiReply {
   std::string_view content_security_policy;  // not empty: a Content-Security-Policy header (the page)
   std::string token_name;    // who was let in, when a token was needed (for the log; never the token)
   std::optional<AuthFailure> auth_failure;   // why a 401 was given (for the log)
+  double waited_s = 0;       // spent waiting for ?after= (left out of the latency histogram)
 };
+
+// A request's decoded query parameters (the same type as httplib::Params).
+using QueryParams = std::multimap<std::string, std::string>;
+
+struct ApiRequest {
+  std::string_view method;
+  std::string_view path;                // without the query
+  const QueryParams* query = nullptr;   // nullptr: none
+  std::string_view body;                // POST only
+  std::string_view authorization;       // the Authorization header, "" when absent
+};
+
+// Batch lookups (GET/POST /saldos) answer at most this many ids.
+inline constexpr std::size_t kMaxBatchIds = 1000;
+// Read-your-writes: wait_ms when not given, and its cap.
+inline constexpr int kDefaultWaitMs = 500;
+inline constexpr int kMaxWaitMs = 5000;
+inline constexpr int kDefaultMaxWaiting = 64;
 
 class HttpApi {
  public:
@@ -37,20 +60,38 @@ class HttpApi {
   // `Authorization: Bearer` header. Not owned; set before serving.
   void set_auth(const HttpAuth* auth) noexcept { auth_ = auth; }
 
-  // Every request goes through here (GET and HEAD are served; other methods get 405 JSON).
-  // `authorization` is the request's Authorization header, "" when it has none.
-  ApiReply handle(std::string_view method, std::string_view path, std::string_view authorization = {}) const;
+  // At most this many requests wait for a position at once (more: 503), so waiting requests cannot
+  // hold every HTTP thread. Set before serving.
+  void set_max_waiting(int n) noexcept { max_waiting_ = n; }
+
+  // Every request goes through here (GET and HEAD are served, and POST /saldos; other methods get
+  // 405 JSON).
+  ApiReply handle(const ApiRequest& request) const;
+  // A request without query or body. `authorization` is its Authorization header, "" when absent.
+  ApiReply handle(std::string_view method, std::string_view path, std::string_view authorization = {}) const {
+    return handle(ApiRequest{method, path, nullptr, {}, authorization});
+  }
   // A reply for an error the HTTP library found before routing (400, 413, 414, ...).
   static ApiReply library_error(int status);
 
-  ApiReply saldo(std::string_view id) const;
+  // GET /saldo/<id>; with `after` ("P:O,...") it first waits up to `wait_ms` for the table to apply them.
+  ApiReply saldo(std::string_view id, std::optional<std::string_view> after = std::nullopt,
+                 std::optional<std::string_view> wait_ms = std::nullopt) const;
+  // GET /saldos?ids=1,2,3 (`ids`: the parameter's value, nullopt when absent) and POST /saldos (a
+  // JSON array of ids).
+  ApiReply saldos_query(std::optional<std::string_view> ids) const;
+  ApiReply saldos_body(std::string_view body) const;
   ApiReply health() const;
   ApiReply ready() const;
   ApiReply metrics() const;
   static ApiReply page();
+  static ApiReply openapi();
 
  private:
-  ApiReply route(std::string_view method, std::string_view path) const;
+  ApiReply route(const ApiRequest& request) const;
+  // `not_ids`: the JSON text of body elements that are not ids at all (reported as invalid).
+  ApiReply lookup_many(const std::vector<std::string>& ids, const std::vector<std::string>& not_ids = {}) const;
+  ApiReply wait_for(const std::vector<TopicPosition>& after, int wait_ms) const;
   ApiReply not_ready(const ReadinessSnapshot& r) const;
   static ApiReply unauthorized(AuthFailure why);
 
@@ -59,6 +100,8 @@ class HttpApi {
   Metrics& metrics_;
   const HttpAuth* auth_ = nullptr;
   const PostgresSinkStatus* postgres_;
+  int max_waiting_ = kDefaultMaxWaiting;
+  mutable std::atomic<int> waiting_{0};
 };
 
 // The page at GET / (consumer_service/page.html, embedded at build time).
@@ -66,5 +109,8 @@ std::string_view page_html();
 // Its Content-Security-Policy: nothing from elsewhere, and only its own inline script and style
 // (by their SHA-256), so an id that ever reached the DOM as HTML still could not run.
 std::string_view page_content_security_policy();
+// The OpenAPI 3 description of every route at GET /openapi.json (consumer_service/openapi.json,
+// embedded at build time).
+std::string_view openapi_json();
 
 }  // namespace saldo

@@ -110,7 +110,8 @@ AuthOutcome check_bearer(const std::vector<NamedToken>& tokens, std::string_view
 bool route_needs_token(Route route, bool metrics_public) noexcept {
   switch (route) {
     case Route::kHealth:
-    case Route::kPage: return false;
+    case Route::kPage:
+    case Route::kOpenApi: return false;
     case Route::kMetrics: return !metrics_public;
     default: return true;
   }

@@ -43,7 +43,8 @@ struct AuthOutcome {
 // first match, so the time does not say which token (or how much of one) was right.
 AuthOutcome check_bearer(const std::vector<NamedToken>& tokens, std::string_view authorization);
 
-// /health stays open for load balancers, and the page, which asks for a token itself; /metrics is
+// /health stays open for load balancers, the page, which asks for a token itself, and the API's
+// description (/openapi.json: no data, and what README.md says anyway); /metrics is
 // open only with --metrics-public; everything else, unknown paths too, needs a token.
 bool route_needs_token(Route route, bool metrics_public) noexcept;
 

@@ -108,28 +108,36 @@ void HttpServer::configure() {
   configure_http_server(s, options_, listen_fd_);
 
   // Routing by our own pure dispatcher: no std::regex per request, and JSON for every answer.
-  s.set_pre_routing_handler([this](const httplib::Request& req, httplib::Response& res) {
-    if (req.method != "GET" && req.method != "HEAD") return httplib::Server::HandlerResponse::Unhandled;
-    // Range is ignored (RFC 9110 allows it): every answer is small, and the library would otherwise
-    // turn 500 ranges of the page into a multi-megabyte multipart answer. The Request is the
-    // library's own non-const object, handed to this hook as const.
-    const_cast<httplib::Request&>(req).ranges.clear();
-    const ApiReply reply = api_.handle(req.method, req.path, req.get_header_value("Authorization"));
+  const auto serve = [this](const httplib::Request& req, httplib::Response& res) {
+    const ApiReply reply = api_.handle(ApiRequest{req.method, req.path, &req.params, req.body,
+                                                  req.get_header_value("Authorization")});
     if (reply.auth_failure) log_refused(req, *reply.auth_failure);
     if (!reply.token_name.empty() && spdlog::should_log(spdlog::level::debug)) {
       spdlog::debug("{} {} by token '{}'", req.method, route_of(req.path) == Route::kSaldo ? "/saldo/…" : req.path,
                     reply.token_name);
     }
     apply(reply, res);
+  };
+  s.set_pre_routing_handler([serve](const httplib::Request& req, httplib::Response& res) {
+    if (req.method != "GET" && req.method != "HEAD") return httplib::Server::HandlerResponse::Unhandled;
+    // Range is ignored (RFC 9110 allows it): every answer is small, and the library would otherwise
+    // turn 500 ranges of the page into a multi-megabyte multipart answer. The Request is the
+    // library's own non-const object, handed to this hook as const.
+    const_cast<httplib::Request&>(req).ranges.clear();
+    serve(req, res);
     return httplib::Server::HandlerResponse::Handled;
   });
+  // The one route with a body: the library reads it (bounded by max_body_bytes) before this runs.
+  s.Post("/saldos", serve);
   // Other methods reach the library's router (which reads and bounds their bodies) and find no
   // route; this turns that, and the library's own 400/413/414, into our JSON answers.
   s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,
                                                                   httplib::Response& res) {
     if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;
-    const ApiReply reply = res.status == 404 ? api_.handle(req.method, req.path, req.get_header_value("Authorization"))
-                                             : HttpApi::library_error(res.status);
+    const ApiReply reply = res.status == 404
+                               ? api_.handle(ApiRequest{req.method, req.path, &req.params, {},
+                                                        req.get_header_value("Authorization")})
+                               : HttpApi::library_error(res.status);
     apply(reply, res);
     return httplib::Server::HandlerResponse::Handled;
   }));

@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 
@@ -197,6 +198,16 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   for (std::size_t i = 0; i < kAuthFailureCount; ++i) {
     const auto why = static_cast<AuthFailure>(i);
     sample(out, "saldo_http_auth_failures_total", "reason=\"" + std::string(to_string(why)) + "\"", auth_failures(why));
+  }
+
+  header(out, "saldo_http_waiting_requests", "gauge",
+         "Requests waiting for the table to apply a position (GET /saldo/<id>?after=).");
+  sample(out, "saldo_http_waiting_requests", "", std::max<std::int64_t>(0, waiting_requests()));
+  header(out, "saldo_read_your_writes_total", "counter",
+         "Reads that asked for a position (after=): ok (applied in time), timeout (504), rejected (too many waiting, 503).");
+  for (const auto& [r, label] : {std::pair{WaitResult::kOk, "ok"}, std::pair{WaitResult::kTimeout, "timeout"},
+                                 std::pair{WaitResult::kRejected, "rejected"}}) {
+    sample(out, "saldo_read_your_writes_total", std::string("result=\"") + label + "\"", read_your_writes_count(r));
   }
 
   header(out, "saldo_http_requests_total", "counter", "HTTP requests answered, by route and status.");

@@ -48,6 +48,14 @@ class Metrics {
   std::uint64_t auth_failures(AuthFailure why) const noexcept {
     return auth_failures_[static_cast<std::size_t>(why)].load(std::memory_order_relaxed);
   }
+  // Read-your-writes (GET /saldo/<id>?after=): requests waiting now, and how each wait ended.
+  enum class WaitResult : std::uint8_t { kOk, kTimeout, kRejected, kCount };
+  void waiting_requests(std::int64_t delta) noexcept { waiting_.fetch_add(delta, std::memory_order_relaxed); }
+  std::int64_t waiting_requests() const noexcept { return waiting_.load(std::memory_order_relaxed); }
+  void read_your_writes(WaitResult r) noexcept { ryw_[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t read_your_writes_count(WaitResult r) const noexcept {
+    return ryw_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
   void broker_errors(std::uint64_t n) noexcept { broker_errors_.fetch_add(n, std::memory_order_relaxed); }
   // Time the API took to answer one request (routing, lookup, rendering), into the histogram.
   void request_latency(double seconds) noexcept;
@@ -77,7 +85,7 @@ class Metrics {
   // microseconds, so the buckets start low; the top ones catch a stalled thread.
   static constexpr std::array<double, 12> kLatencyBuckets = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
                                                              0.001,   0.0025,   0.005,   0.01,   0.1,      1.0};
-  static constexpr std::array<int, 9> kStatuses = {200, 400, 401, 404, 405, 413, 500, 503, 0};  // 0: other
+  static constexpr std::array<int, 10> kStatuses = {200, 400, 401, 404, 405, 413, 500, 503, 504, 0};  // 0: other
   static std::size_t status_index(int status) noexcept;
 
   std::atomic<std::uint64_t> applied_{0};
@@ -94,6 +102,8 @@ class Metrics {
   std::atomic<std::uint64_t> timestamps_from_record_{0};
   std::atomic<std::uint64_t> ids_as_number_{0};
   std::atomic<std::uint64_t> broker_errors_{0};
+  std::atomic<std::int64_t> waiting_{0};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(WaitResult::kCount)> ryw_{};
   std::atomic<std::uint64_t> dlq_delivered_{0};
   std::atomic<std::uint64_t> dlq_failed_{0};
   std::array<std::atomic<std::uint64_t>, kDecodeErrorCount> invalid_{};

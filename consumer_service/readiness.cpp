@@ -74,8 +74,11 @@ void Readiness::add_locked(const std::vector<Watermarks>& partitions) {
 }
 
 void Readiness::add_partitions(const std::vector<Watermarks>& partitions) {
-  std::lock_guard lock(mutex_);
-  add_locked(partitions);
+  {
+    std::lock_guard lock(mutex_);
+    add_locked(partitions);
+  }
+  advanced_.notify_all();
 }
 
 void Readiness::restart_rebuild(std::string_view reason) {
@@ -101,33 +104,64 @@ void Readiness::set_topic_config_warning(std::string_view warning) {
 }
 
 bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
-  std::lock_guard lock(mutex_);
-  data_.partitions.clear();
-  caught_up_ = 0;
-  add_locked(partitions);
-  data_.topic_missing = false;
-  if (data_.state == ServiceState::kStarting) {
-    data_.state = ServiceState::kRebuilding;
-    data_.rebuild_began = std::chrono::steady_clock::now();
-    state_.store(ServiceState::kRebuilding, std::memory_order_release);
+  bool now_ready = false;
+  {
+    std::lock_guard lock(mutex_);
+    data_.partitions.clear();
+    caught_up_ = 0;
+    add_locked(partitions);
+    data_.topic_missing = false;
+    if (data_.state == ServiceState::kStarting) {
+      data_.state = ServiceState::kRebuilding;
+      data_.rebuild_began = std::chrono::steady_clock::now();
+      state_.store(ServiceState::kRebuilding, std::memory_order_release);
+    }
+    now_ready = update_state_locked();
   }
-  return update_state_locked();
+  advanced_.notify_all();  // a partition's start may already be past what a waiter asks for
+  return now_ready;
 }
 
 bool Readiness::advance(std::int32_t partition, std::int64_t position) {
-  std::lock_guard lock(mutex_);
-  for (auto& p : data_.partitions) {
-    if (p.partition != partition) continue;
-    p.position = std::max(p.position, position);
-    p.high_watermark = std::max(p.high_watermark, p.position);
-    if (!p.caught_up && p.position >= p.target) {
-      p.caught_up = true;
-      ++caught_up_;
-      return update_state_locked();
+  bool moved = false;
+  bool now_ready = false;
+  {
+    std::lock_guard lock(mutex_);
+    for (auto& p : data_.partitions) {
+      if (p.partition != partition) continue;
+      moved = position > p.position;
+      p.position = std::max(p.position, position);
+      p.high_watermark = std::max(p.high_watermark, p.position);
+      if (!p.caught_up && p.position >= p.target) {
+        p.caught_up = true;
+        ++caught_up_;
+        now_ready = update_state_locked();
+      }
+      break;
     }
-    return false;
   }
-  return false;
+  if (moved) advanced_.notify_all();
+  return now_ready;
+}
+
+bool Readiness::applied_locked(std::span<const TopicPosition> positions) const {
+  for (const TopicPosition& want : positions) {
+    const auto it = std::find_if(data_.partitions.begin(), data_.partitions.end(),
+                                 [&](const PartitionProgress& p) { return p.partition == want.partition; });
+    if (it == data_.partitions.end() || it->position <= want.offset) return false;
+  }
+  return true;
+}
+
+bool Readiness::applied(std::span<const TopicPosition> positions) const {
+  std::lock_guard lock(mutex_);
+  return applied_locked(positions);
+}
+
+bool Readiness::wait_applied(std::span<const TopicPosition> positions,
+                             std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mutex_);
+  return advanced_.wait_until(lock, deadline, [&] { return applied_locked(positions); });
 }
 
 void Readiness::set_high_watermark(std::int32_t partition, std::int64_t high) {

@@ -4,11 +4,15 @@
 // as ready as its slowest partition. Pure: the reader reports, the HTTP side reads snapshots.
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <mutex>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "common/position_token.h"
 
 namespace saldo {
 
@@ -80,6 +84,12 @@ class Readiness {
   bool advance(std::int32_t partition, std::int64_t position);
   void set_high_watermark(std::int32_t partition, std::int64_t high);
 
+  // Whether the table has applied every position: its next offset in each partition is past it.
+  // A partition the table does not read (yet) has not.
+  bool applied(std::span<const TopicPosition> positions) const;
+  // Waits until applied(positions) or `deadline`, woken by advance() (no polling). True if applied.
+  bool wait_applied(std::span<const TopicPosition> positions, std::chrono::steady_clock::time_point deadline) const;
+
   // Test hook: while held, READY waits even when every partition is caught up, so a test can see
   // the service's answers just before READY without racing the rebuild.
   void hold_ready(bool hold);
@@ -88,9 +98,11 @@ class Readiness {
 
  private:
   bool update_state_locked();
+  bool applied_locked(std::span<const TopicPosition> positions) const;
   void add_locked(const std::vector<Watermarks>& partitions);
 
   mutable std::mutex mutex_;
+  mutable std::condition_variable advanced_;  // a position moved: read-your-writes waiters re-check
   std::atomic<ServiceState> state_{ServiceState::kStarting};
   ReadinessSnapshot data_;
   std::size_t caught_up_ = 0;

@@ -6,17 +6,19 @@
 
 namespace saldo {
 
-enum class Route : std::uint8_t { kSaldo, kHealth, kReady, kMetrics, kPage, kOther, kCount };
+enum class Route : std::uint8_t { kSaldo, kSaldos, kHealth, kReady, kMetrics, kPage, kOpenApi, kOther, kCount };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(Route::kCount);
 
 // The label of a route in /metrics ("/saldo", "/health", ..., "other").
 constexpr std::string_view to_string(Route r) {
   switch (r) {
     case Route::kSaldo: return "/saldo";
+    case Route::kSaldos: return "/saldos";
     case Route::kHealth: return "/health";
     case Route::kReady: return "/ready";
     case Route::kMetrics: return "/metrics";
     case Route::kPage: return "/";
+    case Route::kOpenApi: return "/openapi.json";
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -36,10 +38,12 @@ static_assert(every_route_named(), "routes.h: name the new route in to_string(Ro
 // The route a request path belongs to; kOther for a path the service does not serve.
 constexpr Route route_of(std::string_view path) noexcept {
   if (path.starts_with("/saldo/")) return Route::kSaldo;
+  if (path == "/saldos") return Route::kSaldos;
   if (path == "/health") return Route::kHealth;
   if (path == "/ready") return Route::kReady;
   if (path == "/metrics") return Route::kMetrics;
   if (path == "/") return Route::kPage;
+  if (path == "/openapi.json") return Route::kOpenApi;
   return Route::kOther;
 }
 

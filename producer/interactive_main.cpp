@@ -14,6 +14,7 @@
 #include "common/config.h"
 #include "common/customer_id.h"
 #include "common/logging.h"
+#include "common/position_token.h"
 #include "common/shutdown.h"
 #include "common/text.h"
 #include "producer/balance_sender.h"
@@ -137,11 +138,12 @@ class Prompt {
       return;
     }
     if (amount) {
-      std::printf("sent cliente_id=%s saldo=%s -> partition %d, offset %lld\n", id.c_str(), format_money(*amount).c_str(),
-                  d.partition, static_cast<long long>(d.offset));
+      std::printf("sent cliente_id=%s saldo=%s -> partition %d, offset %lld, position %s\n", id.c_str(),
+                  format_money(*amount).c_str(), d.partition, static_cast<long long>(d.offset),
+                  format_position_token(d.partition, d.offset).c_str());
     } else {
-      std::printf("deleted cliente_id=%s -> partition %d, offset %lld\n", id.c_str(), d.partition,
-                  static_cast<long long>(d.offset));
+      std::printf("deleted cliente_id=%s -> partition %d, offset %lld, position %s\n", id.c_str(), d.partition,
+                  static_cast<long long>(d.offset), format_position_token(d.partition, d.offset).c_str());
     }
     std::fflush(stdout);
   }

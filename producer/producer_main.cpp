@@ -15,6 +15,7 @@
 #include "common/config.h"
 #include "common/customer_id.h"
 #include "common/logging.h"
+#include "common/position_token.h"
 #include "common/shutdown.h"
 #include "producer/balance_sender.h"
 #include "producer/input_file.h"
@@ -291,10 +292,11 @@ int run(int argc, const char* const argv[]) {
   Progress progress(*sender);
   auto start = Clock::now();
   std::uint64_t rejected = 0;
+  Delivery one;  // one record (--id/--delete): where the broker put it, for read-your-writes
   switch (a.mode) {
     case Mode::kSamples: send_samples(*sender); break;
-    case Mode::kOne: sender->send({a.id, a.saldo, now_timestamp()}); break;
-    case Mode::kDelete: sender->send_tombstone(a.id); break;
+    case Mode::kOne: one = sender->send_and_wait(a.id, encode_update({a.id, a.saldo, now_timestamp()}), a.timeout); break;
+    case Mode::kDelete: one = sender->send_and_wait(a.id, std::nullopt, a.timeout); break;
     case Mode::kFile: rejected = send_file(*sender, a.file, progress); break;
     case Mode::kPostgres: rejected = send_query(*sender, a, progress); break;
     case Mode::kLoad: send_load(*sender, a, progress); break;
@@ -319,8 +321,12 @@ int run(int argc, const char* const argv[]) {
   double secs = std::chrono::duration<double>(Clock::now() - start).count();
 
   SendStats s = sender->stats();
-  if (a.mode == Mode::kOne && s.delivered == 1) std::printf("cliente_id=%s saldo=%s\n", a.id.c_str(), format_money(a.saldo).c_str());
-  if (a.mode == Mode::kDelete && s.delivered == 1) std::printf("deleted cliente_id=%s\n", a.id.c_str());
+  // "position P:O" is the token GET /saldo/<id>?after=P:O takes to read this write back.
+  const std::string position = one.ok ? " position " + format_position_token(one.partition, one.offset) : "";
+  if (a.mode == Mode::kOne && one.ok) {
+    std::printf("cliente_id=%s saldo=%s%s\n", a.id.c_str(), format_money(a.saldo).c_str(), position.c_str());
+  }
+  if (a.mode == Mode::kDelete && one.ok) std::printf("deleted cliente_id=%s%s\n", a.id.c_str(), position.c_str());
   std::printf("sent %llu, delivered %llu, failed %llu", static_cast<unsigned long long>(s.sent),
               static_cast<unsigned long long>(s.delivered), static_cast<unsigned long long>(s.failed));
   if (a.mode == Mode::kFile) std::printf(", rejected lines %llu", static_cast<unsigned long long>(rejected));

@@ -81,9 +81,9 @@ run_ctest() {  # dir label [extra ctest args]
   rm -f "$out"
 }
 
-step "the tests' second Kafka client: confluent-kafka from PyPI in build/pyenv"
+step "the tests' second Kafka client and the API contract's validator: confluent-kafka and jsonschema from PyPI in build/pyenv"
 venv=$root/build/pyenv
-if ! "$venv/bin/python" -c 'import confluent_kafka' 2>/dev/null; then
+if ! "$venv/bin/python" -c 'import confluent_kafka, jsonschema' 2>/dev/null; then
   rm -rf "$venv"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --disable-pip-version-check -r tests/requirements.txt

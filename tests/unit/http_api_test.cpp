@@ -3,6 +3,9 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <future>
+#include <limits>
+#include <thread>
 #include <httplib.h>
 
 #include <nlohmann/json.hpp>
@@ -21,6 +24,10 @@ class HttpApiTest : public ::testing::Test {
     store_.set("neg", -5, "2025-10-14T10:30:45.5Z", 2, 9);
     readiness_.begin_rebuild({{0, 0, 4}, {1, 0, 0}, {2, 0, 10}});
   }
+  ApiReply get(std::string_view path, const QueryParams& query) const {
+    return api_.handle(ApiRequest{"GET", path, &query, {}, {}});
+  }
+  ApiReply post(std::string_view body) const { return api_.handle(ApiRequest{"POST", "/saldos", nullptr, body, {}}); }
   void make_ready() {
     readiness_.advance(0, 4);
     readiness_.advance(2, 10);
@@ -151,7 +158,7 @@ TEST_F(HttpApiTest, RealServerAnswersOverKeepAlive) {
   EXPECT_EQ(res->status, 404);
   // Over the body limit: 413, or the connection closed before the whole body was read. Never the
   // 405 the route would give: the request is not handled.
-  res = client.Post("/saldo/1", std::string(64 * 1024, 'x'), "text/plain");
+  res = client.Post("/saldo/1", std::string(options.max_body_bytes + 1, 'x'), "text/plain");
   EXPECT_TRUE(!res || res->status == 413) << res->status;
   EXPECT_GE(metrics_.http_requests(Route::kSaldo, 200), 20u);
   server.stop();
@@ -169,6 +176,238 @@ TEST_F(HttpApiTest, RealServer503CarriesRetryAfter) {
   ASSERT_TRUE(res);
   EXPECT_EQ(res->status, 503);
   EXPECT_EQ(res->get_header_value("Retry-After"), "1");
+}
+
+// --- Batch lookups: GET /saldos?ids= and POST /saldos ---
+
+TEST_F(HttpApiTest, BatchAnswersFoundNotFoundAndInvalidOnceEach) {
+  make_ready();
+  store_.note_rejected("1", "invalid_amount", 0, 5, std::numeric_limits<std::int64_t>::max());
+  store_.note_rejected("ghost", "wrong_type", 1, 7, std::numeric_limits<std::int64_t>::max());
+  const QueryParams q{{"ids", "1,2,neg,1,a b,,ghost"}};
+  const ApiReply r = get("/saldos", q);
+  ASSERT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body,
+            R"({"found":[{"cliente_id":"1","saldo":150.00,"timestamp":"2025-10-14T10:30:45","partition":0,"offset":3,)"
+            R"("warning":{"reason":"invalid_amount","partition":0,"offset":5,"message":"um registro mais novo deste cliente foi rejeitado"}},)"
+            R"({"cliente_id":"neg","saldo":-0.05,"timestamp":"2025-10-14T10:30:45.5Z","partition":2,"offset":9}],)"
+            R"("not_found":[{"cliente_id":"2"},{"cliente_id":"ghost","warning":{"reason":"wrong_type","partition":1,)"
+            R"("offset":7,"message":"um registro mais novo deste cliente foi rejeitado"}}],)"
+            R"("invalid":[{"cliente_id":"a b","error":"cliente_id inválido"},{"cliente_id":"","error":"cliente_id inválido"}]})");
+}
+
+TEST_F(HttpApiTest, BatchPostTakesAJsonArrayOfStringsAndIntegers) {
+  make_ready();
+  const ApiReply r = post(R"(["1", 1, 2, null, 1.5, {"a":1}, "neg"])");
+  ASSERT_EQ(r.status, 200) << r.body;
+  const json body = json::parse(r.body);
+  ASSERT_EQ(body["found"].size(), 2u);  // "1" and 1 are the same id: answered once
+  EXPECT_EQ(body["found"][0]["cliente_id"], "1");
+  EXPECT_EQ(body["found"][0]["saldo"].dump(), "150.0");
+  EXPECT_EQ(body["found"][1]["cliente_id"], "neg");
+  EXPECT_EQ(body["not_found"], json::parse(R"([{"cliente_id":"2"}])"));
+  ASSERT_EQ(body["invalid"].size(), 3u);
+  EXPECT_EQ(body["invalid"][0]["cliente_id"], "null");
+  EXPECT_EQ(body["invalid"][2]["cliente_id"], R"({"a":1})");
+  EXPECT_EQ(post("[]").body,
+            R"({"found":[],"not_found":[],"invalid":[]})");
+}
+
+TEST_F(HttpApiTest, BatchRejectsMalformedAndOverTheLimit) {
+  make_ready();
+  for (const char* body : {"", "{\"ids\":[1]}", "[1,", "\"1\"", "nul"}) {
+    const ApiReply r = post(body);
+    EXPECT_EQ(r.status, 400) << body;
+    EXPECT_TRUE(json::parse(r.body).contains("error"));
+  }
+  EXPECT_EQ(api_.handle("GET", "/saldos").status, 400);
+  const QueryParams empty{{"ids", ""}};
+  EXPECT_EQ(get("/saldos", empty).status, 400);
+
+  json many = json::array();
+  std::string csv;
+  for (std::size_t i = 0; i < kMaxBatchIds; ++i) {
+    many.push_back(std::to_string(i));
+    csv += (i ? "," : "") + std::to_string(i);
+  }
+  EXPECT_EQ(post(many.dump()).status, 200);
+  QueryParams q{{"ids", csv}};
+  EXPECT_EQ(get("/saldos", q).status, 200);
+  many.push_back("x");
+  const ApiReply over = post(many.dump());
+  EXPECT_EQ(over.status, 413);
+  EXPECT_EQ(json::parse(over.body)["error"], "no máximo 1000 ids por requisição");
+  q = {{"ids", csv + ",x"}};
+  EXPECT_EQ(get("/saldos", q).status, 413);
+}
+
+TEST_F(HttpApiTest, BatchBeforeReadyIs503) {
+  const QueryParams q{{"ids", "1,2"}};
+  for (const ApiReply& r : {get("/saldos", q),
+                            post("[\"1\"]")}) {
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.retry_after_s, 1);
+    EXPECT_EQ(json::parse(r.body)["state"], "REBUILDING");
+  }
+  // A malformed request is still told so.
+  EXPECT_EQ(post("x").status, 400);
+}
+
+TEST_F(HttpApiTest, BatchMethodsAndRoute) {
+  make_ready();
+  const ApiReply r = api_.handle("PUT", "/saldos");
+  EXPECT_EQ(r.status, 405);
+  EXPECT_EQ(r.allow, "GET, HEAD, POST");
+  EXPECT_EQ(route_of("/saldos"), Route::kSaldos);
+  EXPECT_EQ(route_of("/saldos/1"), Route::kOther);
+}
+
+TEST_F(HttpApiTest, OpenApiDocumentIsServedAndNamesEveryRoute) {
+  const ApiReply r = api_.handle("GET", "/openapi.json");
+  ASSERT_EQ(r.status, 200);
+  EXPECT_EQ(r.content_type, "application/json; charset=utf-8");
+  const json doc = json::parse(r.body);
+  EXPECT_EQ(doc["openapi"], "3.1.0");
+  for (std::size_t i = 0; i < kRouteCount; ++i) {
+    const auto route = static_cast<Route>(i);
+    if (route == Route::kOther) continue;
+    const std::string name(to_string(route));
+    const std::string path = route == Route::kSaldo ? "/saldo/{cliente_id}" : name;
+    EXPECT_TRUE(doc["paths"].contains(path)) << "openapi.json does not describe " << path;
+  }
+}
+
+// --- Read your writes: GET /saldo/<id>?after=P:O&wait_ms=N ---
+
+TEST_F(HttpApiTest, AfterAlreadyAppliedAnswersAtOnce) {
+  make_ready();
+  const QueryParams q{{"after", "0:3,2:9"}};
+  const ApiReply r = get("/saldo/1", q);
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(metrics_.read_your_writes_count(Metrics::WaitResult::kOk), 1u);
+}
+
+TEST_F(HttpApiTest, BadAfterOrWaitMsIs400) {
+  make_ready();
+  for (const char* after : {"", "1", "1:", ":1", "-1:2", "1:-2", "1:2,", "a:1", "1:2 ", "99999999999:1"}) {
+    const QueryParams q{{"after", after}};
+    EXPECT_EQ(get("/saldo/1", q).status, 400) << after;
+  }
+  for (const char* wait : {"", "-1", "abc", "1.5", "1e3", "9999999999999999999"}) {
+    const QueryParams q{{"after", "0:1"}, {"wait_ms", wait}};
+    EXPECT_EQ(get("/saldo/1", q).status, 400) << wait;
+  }
+  const QueryParams capped{{"after", "0:1"}, {"wait_ms", "999999999"}};  // capped at kMaxWaitMs, not refused
+  EXPECT_EQ(get("/saldo/1", capped).status, 200);
+}
+
+TEST_F(HttpApiTest, AfterInTheFutureTimesOutWith504AndThePositions) {
+  make_ready();
+  const QueryParams q{{"after", "2:10"}, {"wait_ms", "50"}};
+  const auto began = std::chrono::steady_clock::now();
+  const ApiReply r = get("/saldo/1", q);
+  const auto took = std::chrono::steady_clock::now() - began;
+  EXPECT_EQ(r.status, 504);
+  EXPECT_GE(took, std::chrono::milliseconds(50));
+  EXPECT_LT(took, std::chrono::seconds(2));
+  const json body = json::parse(r.body);
+  EXPECT_EQ(body["after"], json::parse(R"([{"partition":2,"offset":10}])"));
+  EXPECT_EQ(body["positions"], json::parse(R"([{"partition":0,"offset":4},{"partition":1,"offset":0},{"partition":2,"offset":10}])"));
+  EXPECT_EQ(metrics_.read_your_writes_count(Metrics::WaitResult::kTimeout), 1u);
+  // The wait is the client's choice, not the service's slowness: the latency histogram leaves it out.
+  EXPECT_NE(api_.handle("GET", "/metrics").body.find("saldo_http_request_duration_seconds_bucket{le=\"0.01\"} 1\n"),
+            std::string::npos);
+  // A partition the table does not read never becomes applied.
+  const QueryParams unknown{{"after", "7:0"}, {"wait_ms", "0"}};
+  EXPECT_EQ(get("/saldo/1", unknown).status, 504);
+}
+
+TEST_F(HttpApiTest, AfterWaitsUntilTheReaderAppliesThePosition) {
+  make_ready();
+  const QueryParams q{{"after", "2:12"}, {"wait_ms", "5000"}};
+  auto answer = std::async(std::launch::async, [&] { return get("/saldo/neg", q); });
+  // Wait until the request is waiting, then apply the write the way the reader does: store, then position.
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (metrics_.waiting_requests() == 0 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(metrics_.waiting_requests(), 1);
+  EXPECT_NE(api_.handle("GET", "/metrics").body.find("saldo_http_waiting_requests 1\n"), std::string::npos);
+  store_.set("neg", 777, "2025-10-14T11:00:00", 2, 12);
+  readiness_.advance(2, 13);
+  const ApiReply r = answer.get();
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["saldo"].dump(), "7.77");
+  EXPECT_EQ(metrics_.waiting_requests(), 0);
+  EXPECT_EQ(metrics_.read_your_writes_count(Metrics::WaitResult::kOk), 1u);
+}
+
+TEST_F(HttpApiTest, WaitersOverTheCapAre503WithRetryAfter) {
+  make_ready();
+  api_.set_max_waiting(2);
+  const QueryParams q{{"after", "2:50"}, {"wait_ms", "5000"}};
+  std::vector<std::future<ApiReply>> waiting;
+  for (int i = 0; i < 2; ++i) {
+    waiting.push_back(std::async(std::launch::async, [&] { return get("/saldo/1", q); }));
+  }
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (metrics_.waiting_requests() < 2 && std::chrono::steady_clock::now() < deadline) std::this_thread::yield();
+  ASSERT_EQ(metrics_.waiting_requests(), 2);
+  const ApiReply over = get("/saldo/1", q);
+  EXPECT_EQ(over.status, 503);
+  EXPECT_EQ(over.retry_after_s, 1);
+  EXPECT_EQ(metrics_.read_your_writes_count(Metrics::WaitResult::kRejected), 1u);
+  const std::string text = api_.handle("GET", "/metrics").body;
+  EXPECT_NE(text.find("saldo_read_your_writes_total{result=\"rejected\"} 1\n"), std::string::npos) << text;
+  readiness_.advance(2, 51);
+  for (auto& f : waiting) EXPECT_EQ(f.get().status, 200);
+  // A slot is free again.
+  EXPECT_EQ(get("/saldo/1", q).status, 200);
+}
+
+TEST_F(HttpApiTest, AfterBeforeReadyIs503NotAWait) {
+  const QueryParams q{{"after", "0:1"}};
+  EXPECT_EQ(get("/saldo/1", q).status, 503);
+}
+
+TEST_F(HttpApiTest, RealServerServesBatchAndAfter) {
+  make_ready();
+  HttpServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.threads = 4;
+  HttpServer server(api_, metrics_, options);
+  const int port = server.start();
+  httplib::Client client("127.0.0.1", port);
+  auto res = client.Get("/saldos?ids=1,2,%20x");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  json body = json::parse(res->body);
+  EXPECT_EQ(body["found"][0]["cliente_id"], "1");
+  EXPECT_EQ(body["not_found"][0]["cliente_id"], "2");
+  EXPECT_EQ(body["invalid"][0]["cliente_id"], " x");
+  res = client.Post("/saldos", R"(["neg","1"])", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["found"].size(), 2u);
+  // 1,000 ids of 64 characters fit the body limit.
+  json many = json::array();
+  for (int i = 0; i < 1000; ++i) many.push_back(std::string(60, 'a') + std::to_string(1000 + i));
+  res = client.Post("/saldos", many.dump(), "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  EXPECT_EQ(json::parse(res->body)["not_found"].size(), 1000u);
+  res = client.Put("/saldos", "[]", "application/json");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 405);
+  EXPECT_EQ(res->get_header_value("Allow"), "GET, HEAD, POST");
+  res = client.Get("/saldo/1?after=0:3&wait_ms=10");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 200);
+  res = client.Get("/saldo/1?after=0:4&wait_ms=10");
+  ASSERT_TRUE(res);
+  EXPECT_EQ(res->status, 504);
+  EXPECT_EQ(metrics_.http_requests(Route::kSaldos, 200), 3u);
+  EXPECT_EQ(metrics_.http_requests(Route::kSaldo, 504), 1u);
+  server.stop();
 }
 
 TEST(HttpServer, StopRightAfterStartDoesNotHang) {

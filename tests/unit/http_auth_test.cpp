@@ -183,9 +183,24 @@ TEST_F(ApiWithTokens, ProtectedRoutesAnswer401WithWwwAuthenticateAndCountTheReas
   EXPECT_EQ(text.find(kAlice), std::string::npos);
 }
 
+TEST_F(ApiWithTokens, BatchAndReadYourWritesNeedATokenLikeSaldo) {
+  EXPECT_TRUE(route_needs_token(Route::kSaldos, true));
+  const QueryParams ids{{"ids", "1"}}, after{{"after", "0:0"}, {"wait_ms", "0"}};
+  EXPECT_EQ(api_.handle(ApiRequest{"GET", "/saldos", &ids, {}, {}}).status, 401);
+  EXPECT_EQ(api_.handle(ApiRequest{"POST", "/saldos", nullptr, "[\"1\"]", {}}).status, 401);
+  EXPECT_EQ(api_.handle(ApiRequest{"GET", "/saldo/1", &after, {}, {}}).status, 401);
+  const std::string bearer = "Bearer " + kAlice;
+  const ApiReply r = api_.handle(ApiRequest{"POST", "/saldos", nullptr, "[\"1\"]", bearer});
+  EXPECT_EQ(r.status, 200);
+  EXPECT_NE(r.body.find("\"saldo\":150.00"), std::string::npos) << r.body;
+  EXPECT_EQ(api_.handle(ApiRequest{"GET", "/saldos", &ids, {}, bearer}).status, 200);
+  EXPECT_EQ(metrics_.auth_failures(AuthFailure::kMissing), 3u);
+}
+
 TEST_F(ApiWithTokens, HealthAndPageStayOpenMetricsOnlyWhenPublic) {
   EXPECT_EQ(api_.handle("GET", "/health").status, 200);
   EXPECT_EQ(api_.handle("GET", "/").status, 200);
+  EXPECT_EQ(api_.handle("GET", "/openapi.json").status, 200);
   EXPECT_EQ(api_.handle("GET", "/metrics").status, 401);
   HttpAuth open_metrics(path_, true);
   api_.set_auth(&open_metrics);

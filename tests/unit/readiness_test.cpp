@@ -2,6 +2,10 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <thread>
+#include <vector>
+
 namespace saldo {
 namespace {
 
@@ -57,6 +61,39 @@ TEST(Readiness, HoldDefersReadyUntilReleased) {
   EXPECT_TRUE(r.snapshot().partitions[0].caught_up);
   r.hold_ready(false);
   EXPECT_TRUE(r.ready());
+}
+
+TEST(Readiness, AppliedMeansTheNextOffsetIsPastThePosition) {
+  Readiness r;
+  r.begin_rebuild({{0, 0, 10}, {1, 0, 0}});
+  r.advance(0, 5);
+  const std::vector<TopicPosition> four{{0, 4}}, five{{0, 5}}, both{{0, 4}, {1, 0}}, unknown{{3, 0}};
+  EXPECT_TRUE(r.applied(four));
+  EXPECT_FALSE(r.applied(five));
+  EXPECT_FALSE(r.applied(both));    // partition 1 has applied nothing yet
+  EXPECT_FALSE(r.applied(unknown));  // a partition the table does not read
+}
+
+TEST(Readiness, WaitAppliedIsWokenByAdvanceAndBoundedByItsDeadline) {
+  using namespace std::chrono_literals;
+  Readiness r;
+  r.begin_rebuild({{0, 0, 10}});
+  const std::vector<TopicPosition> want{{0, 7}};
+  auto began = std::chrono::steady_clock::now();
+  EXPECT_FALSE(r.wait_applied(want, began + 30ms));
+  EXPECT_GE(std::chrono::steady_clock::now() - began, 30ms);
+
+  std::thread reader([&] {
+    for (std::int64_t next = 1; next <= 8; ++next) {
+      std::this_thread::sleep_for(2ms);  // the reader's pace, not a wait for a condition
+      r.advance(0, next);
+    }
+  });
+  began = std::chrono::steady_clock::now();
+  EXPECT_TRUE(r.wait_applied(want, began + 10s));
+  EXPECT_LT(std::chrono::steady_clock::now() - began, 5s);
+  EXPECT_GE(r.snapshot().partitions[0].position, 8);
+  reader.join();
 }
 
 }  // namespace
