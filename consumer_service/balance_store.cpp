@@ -126,7 +126,12 @@ struct BalanceStore::Shard {
   void grow_index_if_needed() {
     const std::size_t count = live.load(std::memory_order_relaxed) + tombstones.load(std::memory_order_relaxed) + 1;
     if (!index.empty() && count * 4 <= index.size() * 3) return;
-    std::vector<std::uint32_t> bigger(index.empty() ? 64 : index.size() * 2, 0);
+    rehash(index.empty() ? 64 : index.size() * 2);
+  }
+
+  // An index of `slots` (a power of two) holding every entry.
+  void rehash(std::size_t slots) {
+    std::vector<std::uint32_t> bigger(slots, 0);
     const std::size_t mask = bigger.size() - 1;
     for (std::uint32_t e = 0; e < used; ++e) {
       const Entry& en = entry(e);
@@ -535,6 +540,19 @@ bool BalanceStore::restore(const StoredEntry& in) {
   }
   shard.live.fetch_add(1, std::memory_order_relaxed);
   return true;
+}
+
+void BalanceStore::reserve(std::size_t entries) {
+  check_writer();
+  // Hashing spreads entries unevenly over the shards: room for 1/8 more than the average.
+  const std::size_t per_shard = entries / kShardCount + entries / kShardCount / 8 + 16;
+  std::size_t slots = 64;
+  while (per_shard * 4 > slots * 3) slots *= 2;
+  for (auto& s : shards_) {
+    std::unique_lock lock(s->mutex);
+    if (s->index.size() < slots) s->rehash(slots);
+    s->chunks.reserve(per_shard / kChunkSize + 1);
+  }
 }
 
 void BalanceStore::visit_shard(std::size_t s, const std::function<void(const StoredEntry&)>& fn) const {

@@ -111,6 +111,9 @@ class BalanceStore {
                      std::int64_t record_time);
   // Empties the table (a full rebuild begins).
   void clear();
+  // Makes room for about `entries` ids at once (a snapshot's count), so restoring them never regrows
+  // the index on the way.
+  void reserve(std::size_t entries);
   // Puts an entry read from a snapshot into the store (writer thread, before reading the topic).
   // Returns false when it is outside the store's limits.
   bool restore(const StoredEntry& e);

@@ -256,6 +256,7 @@ std::variant<LoadedSnapshot, SnapshotRejected> load_snapshot(const std::string& 
   for (auto& p : out.meta.partitions) {
     if (!r.get(p.next_offset) || !r.get(p.order_time)) return corrupt("bad header");
   }
+  if (entries <= body) store.reserve(static_cast<std::size_t>(entries));  // (a count above the size is corrupt)
   for (std::uint64_t i = 0; i < entries; ++i) {
     StoredEntry e;
     std::uint8_t id_len = 0, flags = 0;
