@@ -23,9 +23,7 @@ const KeyValues& table_consumer_defaults() {
       // The prefetch queue bounds the rebuild's peak memory on top of the table: librdkafka 2.0.2
       // backs off a whole second once a partition's queue is full, so it must still hold more than
       // one drain cycle (bench/RESULTS.md).
-      // Each queued message also costs librdkafka ~200 bytes of its own, which the kbytes limit below
-      // does not count: 500,000 per partition put the 10M rebuild's peak at 1.9 x the READY RSS.
-      {"queued.min.messages", "100000"},
+      {"queued.min.messages", "500000"},
       {"queued.max.messages.kbytes", "65536"},  // 64 MB
       // While tailing, an empty fetch waits at the broker this long before it is re-issued.
       {"fetch.wait.max.ms", "10"},
