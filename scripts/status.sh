@@ -27,8 +27,9 @@ row() {  # part health url log [detail]
   [ -z "${5:-}" ] || printf '%-11s %s\n' "" "$5"
   case "$2" in ok) ;; *) unhealthy=1 ;; esac
 }
-json_string() { sed -n "s/.*\"$1\":\"\\(\\([^\"\\\\]\\|\\\\.\\)*\\)\".*/\\1/p" <<<"$2"; }
-json_number() { sed -n "s/.*\"$1\":\\([0-9.eE+-]*\\).*/\\1/p" <<<"$2"; }
+# The first "name": of /ready's body: its own fields come before the nested ones ("postgres":{"state":…}).
+json_string() { grep -o "\"$1\":\"\\([^\"\\\\]\\|\\\\.\\)*\"" <<<"$2" | head -n 1 | sed "s/^\"$1\":\"//; s/\"\$//"; }
+json_number() { grep -o "\"$1\":[0-9.eE+-]*" <<<"$2" | head -n 1 | sed "s/^\"$1\"://"; }
 
 mode=$(state_get mode "")
 if [ -z "$mode" ]; then
