@@ -28,8 +28,8 @@ row() {  # part health url log [detail]
   case "$2" in ok) ;; *) unhealthy=1 ;; esac
 }
 # The first "name": of /ready's body: its own fields come before the nested ones ("postgres":{"state":…}).
-json_string() { grep -o "\"$1\":\"\\([^\"\\\\]\\|\\\\.\\)*\"" <<<"$2" | head -n 1 | sed "s/^\"$1\":\"//; s/\"\$//"; }
-json_number() { grep -o "\"$1\":[0-9.eE+-]*" <<<"$2" | head -n 1 | sed "s/^\"$1\"://"; }
+json_string() { { grep -o "\"$1\":\"\\([^\"\\\\]\\|\\\\.\\)*\"" <<<"$2" || true; } | head -n 1 | sed "s/^\"$1\":\"//; s/\"\$//"; }
+json_number() { { grep -o "\"$1\":[0-9.eE+-]*" <<<"$2" || true; } | head -n 1 | sed "s/^\"$1\"://"; }
 
 mode=$(state_get mode "")
 if [ -z "$mode" ]; then
