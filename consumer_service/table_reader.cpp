@@ -57,6 +57,7 @@ struct TableReader::Impl {
   LogLimiter error_log{"Kafka error lines", 10, std::chrono::seconds(10)};  // librdkafka's threads: under `mutex`
 
   std::vector<TopicRecord> records;  // the batch, as views into librdkafka's messages
+  std::vector<std::pair<std::int32_t, std::int64_t>> ends;  // the batch's end-of-partition events
   std::int64_t delete_retention_ms = -1;  // -1: unknown (then no snapshot is trusted)
   std::string cluster;
   bool first_session = true;
@@ -358,9 +359,10 @@ struct TableReader::Impl {
 
   ResetReason apply(std::span<rd_kafka_message_t*> batch) {
     records.clear();
+    ends.clear();
     for (const rd_kafka_message_t* m : batch) {
       if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        applier.end_of_partition(m->partition, m->offset);
+        ends.emplace_back(m->partition, m->offset);
         continue;
       }
       if (m->err) {
@@ -383,6 +385,9 @@ struct TableReader::Impl {
       if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
     }
     applier.apply(records);
+    // Ends after the records they follow: an end first would move the position past records of the
+    // same batch not applied yet, and the applier would skip them as read already.
+    for (const auto& [partition, next] : ends) applier.end_of_partition(partition, next);
     return std::nullopt;
   }
 

@@ -97,7 +97,8 @@ class RollingRestart(unittest.TestCase):
             edge = Edge([f"127.0.0.1:{p}" for p in ports], work)
             edge.wait_up("s1", "s2")
             # Bounded load through the proxy while both replicas restart, one after the other.
-            wrk = subprocess.Popen(["wrk", "-t2", "-c16", "-d25s", "-s", os.path.join(ROOT, "bench", "saldo.lua"),
+            wrk = subprocess.Popen(["wrk", "-t2", "-c16", "-d25s", "-s",
+                                    os.path.join(os.path.dirname(__file__), "status_count.lua"),
                                     f"http://127.0.0.1:{edge.port}"], stdout=subprocess.PIPE, text=True,
                                    env=dict(os.environ, SALDO_CUSTOMERS=str(CUSTOMERS)))
             for i, name in enumerate(("s1", "s2")):
@@ -109,10 +110,12 @@ class RollingRestart(unittest.TestCase):
             out, _ = wrk.communicate(timeout=60)
             line = next((l for l in out.splitlines() if l.startswith("WRK ")), "")
             fields = dict(kv.split("=") for kv in line.split()[1:])
-            print("through the proxy during the restarts:", line)
+            statuses = next((l for l in out.splitlines() if l.startswith("STATUS")), "STATUS ?")
+            print("through the proxy during the restarts:", line, "|", statuses)
             self.assertGreater(int(fields["requests"]), 1000, out)
             for error in ("connect", "read", "write", "timeout", "status"):
-                self.assertEqual(int(fields[error]), 0, f"{error} errors: {line}")
+                self.assertEqual(int(fields[error]), 0, f"{error} errors: {line} | {statuses}\n" +
+                                 replicas[0].logs() + replicas[1].logs())
         finally:
             if wrk and wrk.poll() is None:
                 wrk.kill()
