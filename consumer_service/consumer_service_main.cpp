@@ -137,8 +137,9 @@ int run(int argc, const char* const argv[]) {
   loader.add_log_options();
   loader.env_option("http-threads", "HTTP_THREADS", po::value<int>()->default_value(512),
                     "HTTP worker threads; each open keep-alive connection holds one");
-  loader.env_option("http-max-waiting", "HTTP_MAX_WAITING", po::value<int>()->default_value(kDefaultMaxWaiting),
-                    "at most this many requests wait at once for a position (GET /saldo/<id>?after=); more get 503");
+  loader.env_option("http-max-waiting", "HTTP_MAX_WAITING", po::value<int>(),
+                    "at most this many requests wait at once for a position (GET /saldo/<id>?after=); more get 503 "
+                    "(default 64, and at most half of --http-threads)");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
   loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
@@ -174,7 +175,9 @@ int run(int argc, const char* const argv[]) {
   http.port = h.port;
   http.threads = vm["http-threads"].as<int>();
   if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
-  const int max_waiting = vm["http-max-waiting"].as<int>();
+  // Unset: 64, but never more than half the threads, so a smaller pool (--http-threads 64) still starts.
+  const int max_waiting = vm.count("http-max-waiting") != 0 ? vm["http-max-waiting"].as<int>()
+                                                            : std::min(kDefaultMaxWaiting, http.threads / 2);
   if (max_waiting < 0 || max_waiting >= http.threads) {
     throw ConfigError("--http-max-waiting must be 0..--http-threads - 1 (waiting requests hold a thread each)");
   }
