@@ -32,6 +32,8 @@ import threading
 import jsonschema
 from confluent_kafka.admin import AdminClient, NewTopic
 
+from other_clients_test import wait_for
+
 BOOT = os.environ["SALDO_TEST_BOOTSTRAP_SERVERS"]
 BUILD = os.environ["SALDO_BUILD_DIR"]
 SERVICE = os.path.join(BUILD, "consumer_service", "consumer_service")
@@ -41,18 +43,6 @@ POSITION = re.compile(r"position (\d+):(\d+)")
 OPENAPI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "consumer_service", "openapi.json")
 TOKEN = "alice-token-0123456789abcdef"
 admin = AdminClient({"bootstrap.servers": BOOT})
-
-
-def wait_for(what, check, limit=60.0, step=0.05):
-    """Polls check() until it returns a true value; fails the test with `what` past `limit` seconds."""
-    deadline = time.monotonic() + limit
-    last = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(step)
-    raise AssertionError(f"timed out after {limit:.0f} s waiting for {what} (last: {last!r})")
 
 
 def create_topic(partitions):

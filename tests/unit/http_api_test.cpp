@@ -40,6 +40,15 @@ class HttpApiTest : public ::testing::Test {
   HttpApi api_{store_, readiness_, metrics_};
 };
 
+// A server on an ephemeral loopback port with `threads` workers.
+HttpServerOptions loopback(int threads) {
+  HttpServerOptions options;
+  options.host = "127.0.0.1";
+  options.port = 0;
+  options.threads = threads;
+  return options;
+}
+
 TEST_F(HttpApiTest, SaldoFoundIsExactDecimal) {
   make_ready();
   const ApiReply r = api_.handle("GET", "/saldo/1");
@@ -125,10 +134,7 @@ TEST_F(HttpApiTest, MetricsCountWhatHappened) {
 // The same API through the real server and a real client on an ephemeral port.
 TEST_F(HttpApiTest, RealServerAnswersOverKeepAlive) {
   make_ready();
-  HttpServerOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  options.threads = 8;
+  const HttpServerOptions options = loopback(8);
   HttpServer server(api_, metrics_, options);
   const int port = server.start();
   ASSERT_GT(port, 0);
@@ -165,10 +171,7 @@ TEST_F(HttpApiTest, RealServerAnswersOverKeepAlive) {
 }
 
 TEST_F(HttpApiTest, RealServer503CarriesRetryAfter) {
-  HttpServerOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  options.threads = 4;
+  const HttpServerOptions options = loopback(4);
   HttpServer server(api_, metrics_, options);
   const int port = server.start();
   httplib::Client client("127.0.0.1", port);
@@ -370,10 +373,7 @@ TEST_F(HttpApiTest, AfterBeforeReadyIs503NotAWait) {
 
 TEST_F(HttpApiTest, RealServerServesBatchAndAfter) {
   make_ready();
-  HttpServerOptions options;
-  options.host = "127.0.0.1";
-  options.port = 0;
-  options.threads = 4;
+  const HttpServerOptions options = loopback(4);
   HttpServer server(api_, metrics_, options);
   const int port = server.start();
   httplib::Client client("127.0.0.1", port);
