@@ -17,12 +17,15 @@ const KeyValues& table_consumer_defaults() {
       // An end-of-partition event says "caught up" even when the last offsets hold no record for us
       // (compaction gaps, transaction markers).
       {"enable.partition.eof", "true"},
-      // A rebuild is a bulk read: large fetches, few round trips.
-      {"fetch.max.bytes", "52428800"},           // 50 MB per fetch request (all partitions of a broker)
-      {"max.partition.fetch.bytes", "8388608"},  // 8 MB per partition per fetch (default 1 MB)
-      // The prefetch queue bounds the rebuild's peak memory on top of the table: librdkafka 2.0.2
-      // backs off a whole second once a partition's queue is full, so it must still hold more than
-      // one drain cycle (bench/RESULTS.md).
+      // Fetches small enough that one response does not overshoot the prefetch queue by much: the
+      // queue is checked before a fetch only, and 8 MB of lz4 per partition were ~370,000 records
+      // (~22 bytes each), whose librdkafka messages (~200 bytes each) made most of the rebuild's peak
+      // RSS (bench/RESULTS.md, 2026-11-23 23:40). The reader wakes the fetcher when the queue runs
+      // low (table_reader.cpp), so small fetches do not stall.
+      {"fetch.max.bytes", "4194304"},            // 4 MB per fetch request (all partitions of a broker)
+      {"max.partition.fetch.bytes", "1048576"},  // 1 MB per partition per fetch (the default)
+      // The prefetch queue: librdkafka counts it in messages over all partitions of the consumer
+      // queue (queued.max.messages.kbytes counts payload bytes only, not the per-message overhead).
       {"queued.min.messages", "500000"},
       {"queued.max.messages.kbytes", "65536"},  // 64 MB
       // While tailing, an empty fetch waits at the broker this long before it is re-issued.
