@@ -56,7 +56,7 @@ echo "| thread | CPU s | ns/record CPU | ns/record runnable, no core | ns/record
 echo "|---|---|---|---|---|---|"
 # The service's busiest thread is the table reader (its threads are not named); the rest are summed.
 echo "$threads" | sort -k2 -gr | awk -v tck="$tck" -v r="$records" -v w="$wall" '
-  { c = $1; if (c == "consumer_servic") c = seen++ ? "other service threads (main, HTTP)" : "table reader"
+  { c = $1; if (c !~ /^rdk:/) c = seen++ ? "other service threads (main, HTTP)" : "table reader"
     cpu[c] += $2 / tck; rq[c] += $3 / 1e9; n[c]++ }
   END { for (c in cpu) if (cpu[c] > 0.005) printf "| %s | %.2f | %.0f | %.0f | %s | %.0f %% |\n", c, cpu[c], cpu[c] * 1e9 / r,
           rq[c] * 1e9 / r, n[c] == 1 ? sprintf("%.0f", (w - cpu[c] - rq[c]) * 1e9 / r) : "—", 100 * cpu[c] / w }' | sort -t'|' -k4 -gr

@@ -21,7 +21,8 @@
 #   BENCH_BUILD_DIR (build/bench), BENCH_KAFKA_HEAP (1g), BENCH_NOTE (a line added to the report),
 #   BENCH_PREBUILT=1 (use BENCH_BUILD_DIR's binaries as they are: scripts/test.sh runs --tiny on
 #   build/test so the bench is checked without a second, Release build),
-#   BENCH_SERVICE_ENV / BENCH_SERVICE_ARGS (environment and options added to every rebuild's service),
+#   BENCH_SERVICE_BIN (the consumer_service measured: BENCH_BUILD_DIR's), BENCH_SERVICE_ENV /
+#   BENCH_SERVICE_ARGS (environment and options added to every rebuild's service),
 #   BENCH_ALT_LABEL, BENCH_ALT_BIN, BENCH_ALT_ENV, BENCH_ALT_ARGS: a third side in each rebuild round
 #   (another consumer_service binary, environment or options), reported against kcat and against ours.
 set -euo pipefail
@@ -50,7 +51,7 @@ while [ $# -gt 0 ]; do
     --wrk-seconds) wrk_seconds=$2; shift ;;
     --samples) samples=$2; shift ;;
     --producer-records) producer_records=$2; shift ;;
-    -h|--help) sed -n '2,28p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -136,7 +137,7 @@ for b in consumer_service/consumer_service producer/producer tools/saldo_admin b
          bench/freshness; do
   [ -x "$build/$b" ] || die "$build/$b is not built"
 done
-service_bin=$build/consumer_service/consumer_service
+service_bin=${BENCH_SERVICE_BIN:-$build/consumer_service/consumer_service}
 producer_bin=$build/producer/producer
 admin_bin=$build/tools/saldo_admin
 cd "$work"  # no project .env here: every binary gets its settings on the command line
@@ -420,6 +421,8 @@ report=$work/report.md
   [ -n "${BENCH_NOTE:-}" ] && echo "- note: $BENCH_NOTE"
   [ $tiny = 1 ] && echo "- tiny run: far too small for the targets; it only shows that every part of the bench works"
   [ $rebuild_only = 1 ] && echo "- --rebuild-only: GET, freshness and the warm start were not measured"
+  [ -n "${BENCH_SERVICE_BIN:-}" ] && echo "- consumer_service measured: $BENCH_SERVICE_BIN"
+  [ -n "$alt_label" ] && echo "- third side \"$alt_label\": \`${alt_env:+env $alt_env }$alt_bin …${alt_args:+ $alt_args}\`"
   [ -n "$service_env$service_args" ] && echo "- service run as: \`${service_env:+env $service_env }consumer_service …${service_args:+ $service_args}\`"
   [ ${#failures[@]} -gt 0 ] && echo "- **failed**: ${failures[*]}"
   spread_note "$rebuild_spread" "rebuild"
