@@ -18,32 +18,34 @@ port=${HTTP_PORT:-19410}
 broker_pid=${BROKER_PID:-$(cat "${KAFKA_DATA_DIR:-/nonexistent}/kafka.pid" 2>/dev/null || true)}
 perf_on=${PERF:-1}
 work=$(mktemp -d /tmp/saldo-breakdown.XXXXXX)
-trap 'rm -rf "$work"' EXIT
+trap '[ -n "${KEEP:-}" ] || rm -rf "$work"' EXIT
 tck=$(getconf CLK_TCK)
 
 cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }  # utime + stime of a process or a thread
 jvm0=0; [ -n "$broker_pid" ] && jvm0=$(cpu_ticks "$broker_pid")
 t0=$(date +%s.%N)
-"$service" --bootstrap-servers "$bootstrap" --topic "$topic" --http-host 127.0.0.1 --http-port "$port" \
-  --log-level info "$@" >"$work/service.log" 2>&1 &
-pid=$!
+# Under perf from its start: `perf record -p` would miss the threads started after it attached.
 perf_pid=""
+[ "$perf_on" = 1 ] && wrapper=(perf record -F 999 -g -o "$work/perf.data" --) || wrapper=()
+"${wrapper[@]}" "$service" --bootstrap-servers "$bootstrap" --topic "$topic" --http-host 127.0.0.1 \
+  --http-port "$port" --log-level info "$@" >"$work/service.log" 2>&1 &
+pid=$!
 if [ "$perf_on" = 1 ]; then
-  perf record -F 999 -g -o "$work/perf.data" -p "$pid" >/dev/null 2>&1 &
-  perf_pid=$!
+  perf_pid=$pid
+  for _ in $(seq 1 100); do pid=$(pgrep -P "$perf_pid" | head -1) && [ -n "$pid" ] && break; sleep 0.01; done
 fi
 until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready")" = 200 ]; do
   kill -0 "$pid" 2>/dev/null || { cat "$work/service.log" >&2; exit 1; }
   sleep 0.01
 done
 t1=$(date +%s.%N)
-[ -n "$perf_pid" ] && kill -INT "$perf_pid" && wait "$perf_pid" 2>/dev/null || true
 jvm1=0; [ -n "$broker_pid" ] && jvm1=$(cpu_ticks "$broker_pid")
 # Per thread: comm, CPU ticks, and from schedstat the ns spent runnable but waiting for a core.
 threads=$(for t in /proc/"$pid"/task/*; do
   echo "$(tr ' ' '_' <"$t/comm") $(cpu_ticks "$pid/task/${t##*/}") $(awk '{ print $2 }' "$t/schedstat")"; done)
 peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 kill "$pid"; wait "$pid" 2>/dev/null || true
+[ -z "$perf_pid" ] || wait "$perf_pid" 2>/dev/null || true  # perf writes its data once the service exited
 records=$(grep -o 'READY: [0-9]* records' "$work/service.log" | grep -o '[0-9]*' | head -1)
 wall=$(awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.3f", b - a }')
 
@@ -68,7 +70,7 @@ echo "$threads" | sort -k2 -gr | awk -v tck="$tck" -v r="$records" -v w="$wall" 
 # samples times the service's CPU time, per record.
 cpu_total=$(echo "$threads" | awk -v tck="$tck" '{ s += $2 } END { printf "%.3f", s / tck }')
 echo
-echo "| thread: part (perf, $(perf report -i "$work/perf.data" --stdio 2>/dev/null | grep -m1 -o 'Samples: [^ ]*' | cut -d' ' -f2)) | share of the service's samples | ns/record |"
+echo "| thread: part (perf, $(perf report -i "$work/perf.data" --stdio 2>/dev/null | grep -m1 '^# Samples:' | awk '{ print $3 }')) | share of the service's samples | ns/record |"
 echo "|---|---|---|"
 perf report -i "$work/perf.data" --no-children --sort comm,dso,sym --stdio -g none 2>/dev/null | grep '%' | grep -v '^#' |
   awk -v cpu="$cpu_total" -v r="$records" '
@@ -86,4 +88,4 @@ perf report -i "$work/perf.data" --no-children --sort comm,dso,sym --stdio -g no
     else part = "other (" dso ")"
     s[who ": " part] += pct
   }
-  END { for (k in s) printf "| %s | %.1f %% | %.0f |\n", k, s[k], s[k] / 100 * cpu * 1e9 / r }' | sort -t'|' -k3 -gr
+  END { for (k in s) if (s[k] >= 0.1) printf "| %s | %.1f %% | %.0f |\n", k, s[k], s[k] / 100 * cpu * 1e9 / r }' | sort -t'|' -k3 -gr
