@@ -20,6 +20,7 @@
 #include "common/topic_config.h"
 #include "consumer_service/consumer_settings.h"
 #include "consumer_service/dead_letter.h"
+#include "consumer_service/fetcher_waker.h"
 #include "consumer_service/log_limiter.h"
 #include "consumer_service/record_applier.h"
 #include "consumer_service/snapshot.h"
@@ -37,15 +38,11 @@ constexpr int kMetadataTimeoutMs = 1500;  // bounds how long stop() can wait on 
 constexpr auto kWatermarkInterval = std::chrono::seconds(1);
 constexpr auto kMetadataInterval = std::chrono::seconds(5);  // partitions added are found within this
 constexpr auto kPurgeInterval = std::chrono::seconds(10);
-// librdkafka 2.0.2 stops fetching once the prefetch queue holds queued.min.messages, and its broker
-// thread looks again only on its next wakeup: up to a second later when nothing else happens (later
-// versions have fetch.queue.backoff.ms). During a rebuild the reader empties the queue in a fraction
-// of that and waits for the rest (bench/RESULTS.md, 23:38: the queue went 500,000 -> 0 -> refilled
-// once a second). Below half of queued.min.messages the reader wakes the broker thread itself, with
-// a request that goes through it (a watermark query to a partition's leader): it then decides to
-// fetch again at once, and the queue can stay small, which bounds the rebuild's peak memory.
-constexpr auto kRefillInterval = std::chrono::milliseconds(5);  // at most one wakeup per interval
-constexpr int kRefillTimeoutMs = 200;
+// During a rebuild the reader empties librdkafka's prefetch queue in a fraction of a second and
+// librdkafka 2.0.2 would refill it only a second later (bench/RESULTS.md, 23:38: the queue went
+// 500,000 -> 0 -> refilled once a second): below half of queued.min.messages the reader asks the
+// FetcherWaker to wake the broker threads, so the queue can stay small, which bounds the rebuild's
+// peak memory.
 
 // Why the table must be rebuilt from offset 0, or nothing.
 using ResetReason = std::optional<std::string>;
@@ -71,7 +68,7 @@ struct TableReader::Impl {
   std::int64_t delete_retention_ms = -1;  // -1: unknown (then no snapshot is trusted)
   std::string cluster;
   bool first_session = true;
-  int refill_below = 0;  // queued messages; see kRefillInterval
+  int refill_below = 0;  // queued messages; see FetcherWaker
 
   Impl(TableReaderOptions o, BalanceStore& s, Readiness& r, Metrics& m)
       : options(std::move(o)), store(s), readiness(r), metrics(m), applier(s, r, m) {
@@ -336,8 +333,7 @@ struct TableReader::Impl {
     std::vector<rd_kafka_message_t*> batch(kBatchSize);
     auto last_watermarks = Clock::now(), last_metadata = Clock::now(), last_purge = Clock::now();
     bool trimmed = false;
-    auto last_refill = Clock::now();
-    std::int32_t refill_partition = 0;
+    FetcherWaker waker(rk.get(), topic);
     while (!stopping) {
       rd_kafka_poll(rk.get(), 0);  // serves the error and statistics callbacks
       // Block for the first message only, then take what is already queued: the batch call waits
@@ -353,10 +349,8 @@ struct TableReader::Impl {
       if (reset) return reset;
       if (n > 0) publish_checkpoint();
       applier.flush_logs();
-      if (!readiness.ready() && n > 0 && static_cast<int>(rd_kafka_queue_length(queue.get())) < refill_below &&
-          Clock::now() - last_refill >= kRefillInterval) {
-        wake_fetcher(refill_partition);
-        last_refill = Clock::now();
+      if (!readiness.ready() && n > 0 && static_cast<int>(rd_kafka_queue_length(queue.get())) < refill_below) {
+        waker.request(applier.partitions());
       }
 
       if (!trimmed && readiness.ready()) {
@@ -380,15 +374,6 @@ struct TableReader::Impl {
       }
     }
     return std::nullopt;
-  }
-
-  // A round trip through the broker thread that leads `partition`; the next call takes the next
-  // partition, so every broker's thread is woken in turn. The answer itself is not needed.
-  void wake_fetcher(std::int32_t& partition) {
-    if (applier.partitions() == 0) return;
-    partition = (partition + 1) % applier.partitions();
-    std::int64_t low = 0, high = 0;
-    rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), partition, &low, &high, kRefillTimeoutMs);
   }
 
   ResetReason apply(std::span<rd_kafka_message_t*> batch) {
