@@ -37,8 +37,14 @@ bool EventStream::next(std::string& out, const std::function<bool()>& client_ali
     const Clock::time_point heartbeat_due = last_write_ + timing_.heartbeat;
     const std::uint64_t version = changes_.wait(seen_, std::min(heartbeat_due, Clock::now() + timing_.liveness));
     if (changes_.closed()) return false;
-    if (version != seen_ && readiness_.ready()) {
+    // While the table is rebuilt again, changes are only noted (and the version taken, so the next
+    // wait sleeps): the customer is looked up once the table is READY again.
+    if (version != seen_) {
       seen_ = version;
+      changed_ = true;
+    }
+    if (changed_ && readiness_.ready()) {
+      changed_ = false;
       CustomerView now = look();
       std::string event = sse_change_event(id_, *sent_, now);
       sent_ = std::move(now);

@@ -46,6 +46,7 @@ class EventStream {
   std::function<void()> on_end_;
   std::optional<CustomerView> sent_;  // what the client was last told; nullopt: nothing yet
   std::uint64_t seen_ = 0;            // the feed's version when sent_ was read
+  bool changed_ = false;              // the feed moved since sent_ was read (not looked at while rebuilding)
   std::chrono::steady_clock::time_point last_write_{};
 };
 

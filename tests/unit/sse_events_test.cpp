@@ -6,6 +6,8 @@
 #include <future>
 #include <thread>
 
+#include <time.h>
+
 #include "consumer_service/change_feed.h"
 #include "consumer_service/event_stream.h"
 #include "consumer_service/readiness.h"
@@ -154,6 +156,48 @@ TEST_F(EventStreamTest, HeartbeatWhenIdleAndEndsOnCloseOrWhenTheClientLeft) {
     EXPECT_FALSE(late.next(out, alive));
   }
   EXPECT_EQ(slots, 0);  // the place under the cap is given back
+}
+
+double thread_cpu_s() {
+  timespec ts{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) / 1e9;
+}
+
+TEST_F(EventStreamTest, WhileTheTableIsRebuiltAgainItSleepsAndLooksOnceReady) {
+  std::promise<void> opened, rebuilding, go_on;
+  std::thread writer([&] {
+    set(100, 0);
+    opened.get_future().wait();
+    readiness_.restart_rebuild("test: the topic was recreated");
+    store_.clear();
+    readiness_.begin_rebuild({{0, 0, 5}});  // not READY: 5 records to replay
+    rebuilding.set_value();
+    go_on.get_future().wait();
+    store_.set("42", 900, "2025-10-14T10:30:45", 0, 4);
+    readiness_.advance(0, 5);  // READY again
+  });
+  EventStreamTiming timing;
+  timing.heartbeat = 300ms;
+  timing.liveness = 100ms;
+  EventStream stream(store_, readiness_, "42", timing);
+  std::string out;
+  // The first value once the writer set it.
+  while (!store_.get("42")) std::this_thread::sleep_for(1ms);
+  ASSERT_TRUE(stream.next(out, alive));
+  opened.set_value();
+  rebuilding.get_future().wait();
+  // The feed moved (the table was cleared) but the table is not READY: no event, and no spinning
+  // until the heartbeat.
+  const double cpu0 = thread_cpu_s();
+  ASSERT_TRUE(stream.next(out, alive));
+  EXPECT_EQ(out, kSseHeartbeat);
+  EXPECT_LT(thread_cpu_s() - cpu0, 0.05) << "the stream spun while the table was rebuilt";
+  go_on.set_value();
+  ASSERT_TRUE(stream.next(out, alive));
+  EXPECT_NE(out.find("id: 0:4\n"), std::string::npos) << out;
+  EXPECT_NE(out.find("\"saldo\":9.00"), std::string::npos) << out;
+  writer.join();
 }
 
 }  // namespace
