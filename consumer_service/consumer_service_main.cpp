@@ -145,7 +145,7 @@ int run(int argc, const char* const argv[]) {
                     "at most this many live streams (GET /saldo/<id>/events) open at once, each holding an HTTP "
                     "thread; more get 503 (default 32, and at most a quarter of --http-threads)");
   loader.env_option("sse-heartbeat", "SSE_HEARTBEAT", po::value<int>()->default_value(kDefaultHeartbeatS),
-                    "seconds between heartbeats (a comment line) on an idle live stream, so proxies keep it open");
+                    "seconds (1..25) between heartbeats (a comment line) on an idle live stream, so proxies keep it open");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
   loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
@@ -199,7 +199,8 @@ int run(int argc, const char* const argv[]) {
                       std::to_string(http.threads) + "): streams and waiting requests hold a thread each");
   }
   const int heartbeat_s = vm["sse-heartbeat"].as<int>();
-  if (heartbeat_s < 1 || heartbeat_s > 3600) throw ConfigError("--sse-heartbeat must be 1..3600 seconds");
+  // Proxies cut a connection idle for 30 s or more (the repository's HAProxy: timeout client 30s).
+  if (heartbeat_s < 1 || heartbeat_s > 25) throw ConfigError("--sse-heartbeat must be 1..25 seconds");
   dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
   if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
   const bool require_compacted = vm["require-compacted"].as<bool>();
