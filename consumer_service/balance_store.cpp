@@ -519,6 +519,18 @@ std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
   return out;
 }
 
+std::optional<TopicPosition> BalanceStore::deleted_at(std::string_view id) const {
+  const std::uint64_t h = hash_id(id);
+  const Shard& shard = *shards_[shard_of(h)];
+  std::shared_lock lock(shard.mutex);
+  const std::size_t i = shard.find_slot(id, h);
+  if (i == SIZE_MAX || shard.index[i] == 0) return std::nullopt;
+  const Entry& e = shard.entry((shard.index[i] & kEntryMask) - 1);
+  if (!(e.flags & kTombstone)) return std::nullopt;
+  return TopicPosition{static_cast<std::int32_t>(e.position >> kOffsetBits),
+                       static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1))};
+}
+
 std::size_t BalanceStore::size() const noexcept {
   std::size_t n = 0;
   for (const auto& s : shards_) n += s->live.load(std::memory_order_relaxed);

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/money.h"
+#include "common/position_token.h"
 
 namespace saldo {
 
@@ -130,6 +131,9 @@ class BalanceStore {
 
   // Reader side (any thread).
   std::optional<BalanceSnapshot> get(std::string_view id) const;
+  // The position of the delete the store remembers for `id` (nullopt: the customer exists, or no
+  // delete is remembered).
+  std::optional<TopicPosition> deleted_at(std::string_view id) const;
   // The rejected newest record of a customer the table does not hold (for a 404 that says so).
   std::optional<RejectedRecord> rejected(std::string_view id) const;
   std::size_t size() const noexcept;        // customers
