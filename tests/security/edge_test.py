@@ -8,12 +8,15 @@ of a real consumer_service on a real broker, all on 127.0.0.1, every attack boun
 - header bombs (many small headers; one endless header line): 4xx from the proxy, and the service's
   RSS does not move;
 - pipelined requests in one write: every one answered;
+- POST /saldos, the one route with a body: a full batch (1,000 ids of 64 characters) passes, a body
+  past the service's own limit gets 413 from the proxy;
 - a live stream (/saldo/<id>/events) quiet for longer than the proxy's 10 s server timeout stays open
   (its heartbeat comes through).
 The same bombs straight at the service are measured and printed, for README's "what the service
 alone withstands" (not asserted: that is the problem the proxy solves).
 """
 import http.client
+import json
 import os
 import shutil
 import socket
@@ -231,6 +234,25 @@ def main():
             print(f"edge_test: {n} pipelined requests through the proxy: {got} answered")
             if got != n:
                 fail(f"{n} pipelined requests through the proxy: {got} answered")
+
+        # -- POST /saldos: a full batch passes the proxy; a body past the service's limit does not
+        def post(body):
+            conn = http.client.HTTPConnection("127.0.0.1", edge_port, timeout=10)
+            try:
+                conn.request("POST", "/saldos", body=body, headers={"Content-Type": "application/json"})
+                res = conn.getresponse()
+                return res.status, res.read()
+            finally:
+                conn.close()
+        full = json.dumps(["c" * 60 + f"{i:04d}" for i in range(1000)]).encode()
+        status, answer = post(full)
+        print(f"edge_test: POST /saldos of 1000 ids ({len(full)} bytes) through the proxy: {status}")
+        if status != 200 or len(json.loads(answer)["not_found"]) != 1000:
+            fail(f"POST /saldos of 1000 ids through the proxy: {status} {answer[:200]!r}")
+        status, _ = post(b"[" + b'"x",' * 30000 + b'"x"]')
+        print(f"edge_test: POST /saldos of 120 KB through the proxy: {status}")
+        if status != 413:
+            fail(f"POST /saldos of 120 KB through the proxy: {status}, expected 413 from the proxy")
 
         # -- a live stream through the proxy: quiet for 12 s (past `timeout server 10s`), still open
         conn = http.client.HTTPConnection("127.0.0.1", edge_port, timeout=SSE_HEARTBEAT_S + 8)
