@@ -95,7 +95,8 @@ sleep 2  # let the load reach its rate
 for i in $(seq 1 "$probes"); do
   "$bin/producer/producer" -b "$bootstrap" -t "$topic" --id "probe-$i" --saldo "$i.01" >/dev/null 2>&1
   deadline=$(( $(now_ms) + 10000 ))
-  until ts=$(sql "select kafka_ts from saldos where cliente_id = 'probe-$i'") && [ -n "$ts" ]; do
+  # order_ms is the record's timestamp here: the topic uses LogAppendTime, so a partition's time never goes back.
+  until ts=$(sql "select order_ms from saldos where cliente_id = 'probe-$i'") && [ -n "$ts" ]; do
     [ "$(now_ms)" -lt "$deadline" ] || { echo "probe $i not in saldos after 10 s" >&2; exit 1; }
   done
   echo $(( $(now_ms) - ts )) >> "$work/lag.txt"

@@ -3,7 +3,8 @@
 # Starts its own Kafka broker (port 19392, data under /tmp, removed at the end), builds release
 # binaries into build/bench, fills a 3-partition compacted topic with the producer's load mode, then
 # measures rebuild (vs kcat), memory per customer, GET /saldo (vs a bare cpp-httplib server, plus a
-# per-connection check), freshness, and the producer (vs kcat -P). Prints a markdown report.
+# per-connection check), batch lookups of 100 ids (vs single GETs), freshness, read-your-writes
+# (GET ?after= right after the acknowledgement), and the producer (vs kcat -P). Prints a markdown report.
 #
 #   bench/run.sh [--tiny] [--record] [--micro] [--rebuild-only] [--customers K] [--records N]
 #                [--pairs N] [--wrk-seconds S] [--samples F] [--producer-records P]
@@ -53,7 +54,7 @@ while [ $# -gt 0 ]; do
     --wrk-seconds) wrk_seconds=$2; shift ;;
     --samples) samples=$2; shift ;;
     --producer-records) producer_records=$2; shift ;;
-    -h|--help) sed -n '2,29p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+    -h|--help) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
     *) echo "run.sh: unknown option $1 (see --help)" >&2; exit 2 ;;
   esac
   shift
@@ -278,6 +279,9 @@ for c in 8 64 256; do
       "http://127.0.0.1:$port" | grep '^WRK ') || failures+=("wrk -c$c against $target")
   done
 done
+log "wrk -t2 -c64 -d${wrk_seconds}s: GET /saldos with 100 ids per request"
+wrk_out[batch-64]=$(SALDO_BATCH=100 wrk -t2 -c64 -d"${wrk_seconds}s" --latency -s "$root/bench/saldos.lua" \
+  "http://127.0.0.1:$http_port" | grep '^WRK ') || failures+=("wrk /saldos")
 log "per-connection check: 256 keep-alive connections x $conn_requests requests"
 conn_line=$(python3 "$root/bench/conn_check.py" --port "$http_port" --connections 256 --requests "$conn_requests" \
   --customers "$customers" --timeout 120 || true)
@@ -320,6 +324,9 @@ field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 log "freshness: $samples samples"
 fresh_line=$("$build/bench/freshness" --bootstrap-servers "$bootstrap" --topic bench --port "$http_port" \
   --customers "$customers" --samples "$samples") || failures+=("freshness")
+log "read-your-writes: $samples samples (produce, acknowledgement, GET ?after=P:O)"
+ryw_line=$("$build/bench/freshness" --bootstrap-servers "$bootstrap" --topic bench --port "$http_port" \
+  --customers "$customers" --samples "$samples" --seed 2 --after) || failures+=("freshness --after")
 stop_pid "$service_pid"
 
 # ---------------------------------------------------------------- 5. state directory (warm start)
@@ -467,6 +474,10 @@ report=$work/report.md
   echo "| GET, 256 keep-alive connections × $conn_requests requests each | every connection answered | fewest answers on one connection: ${conn_min:-?}/$conn_requests, ${conn_complete:-?}/256 complete, ${conn_errors:-?} errors | | | $(yes_no "${conn_complete:-0} == 256 && ${conn_errors:-1} == 0") |"
   fi
   [ $rebuild_only = 1 ] || echo "| freshness: produce → GET shows it | p50 < 5 ms, p99 < 25 ms | p50 ${fresh_p50:-?} ms, p99 ${fresh_p99:-?} ms (max $(field "$fresh_line" max_ms) ms, $(field "$fresh_line" samples) samples) | | | $(yes_no "${fresh_p50:-99} < 5 && ${fresh_p99:-99} < 25") |"
+  if [ $rebuild_only = 0 ]; then
+    echo "| read-your-writes: GET ?after=P:O once the write is acknowledged | — | p50 $(field "$ryw_line" ryw_p50_ms) ms, p99 $(field "$ryw_line" ryw_p99_ms) ms (max $(field "$ryw_line" ryw_max_ms) ms, $(field "$ryw_line" samples) samples, every answer the new value); produce → answer p50 $(field "$ryw_line" total_p50_ms) ms, p99 $(field "$ryw_line" total_p99_ms) ms | | | — |"
+    echo "| GET /saldos?ids= with 100 ids, wrk -t2 -c64 | — | $(calc "%.0f" "$(w batch-64 rps) * 100") ids/s ($(w batch-64 rps) req/s, p50 $(w batch-64 p50_ms) ms, p99 $(w batch-64 p99_ms) ms, $(errs batch-64) socket errors, $(w batch-64 status) non-2xx) | single GET /saldo -c64: $(w ours-64 rps) ids/s | $(calc "%.1f" "$(w batch-64 rps) * 100 / $(w ours-64 rps)")× | — |"
+  fi
   echo "| producer --file --preset fast | ≤ 1.2 × kcat -P | median ${prod_ours_s} s ($(calc "%.0f" "$producer_records / $prod_ours_s") rec/s) | kcat -P -l, same properties: median ${prod_kcat_s} s ($(calc "%.0f" "$producer_records / $prod_kcat_s") rec/s) | ${prod_ratio} (${prod_min}–${prod_max}) | $(yes_no "$prod_ratio <= 1.2") |"
   echo
   echo "Raw, in run order: rebuild kcat [${kcat_times# }] s, ours [${ours_times# }] s, ratios [${rebuild_ratios# }]$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_times# }] s, against ours [${alt_vs_ours# }]"); peak RSS ours [${ours_peaks# }] kB$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_peaks# }] kB"); READY RSS ours [${ours_ready_rss# }] kB; warm [${warm_times# }] s; producer kcat [${prod_kcat_times# }] s, ours [${prod_ours_times# }] s, ratios [${prod_ratios# }]; RSS full ${rss_full} kB, empty ${rss_empty} kB."

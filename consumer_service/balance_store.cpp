@@ -369,20 +369,21 @@ ApplyResult BalanceStore::erase(std::string_view id, std::int32_t partition, std
   return r;
 }
 
-void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResult> results) {
-  check_writer();
-  const bool any_rejections = rejections_->count.load(std::memory_order_relaxed) > 0;
-  // Group by shard (order within a shard is kept, and a key never changes shard), so each shard's
-  // lock is taken once per batch and a reader waits at most for that shard's part of it.
+// Visits items [0, n) grouped by shard (order within a shard is kept, and a key never changes shard),
+// calling visit(shard, k) with the shard's lock held, taken once per group of up to kMaxGroup items:
+// a reader waits at most for that shard's part of it. Prefetches the index slot and the entry a few
+// items ahead. `hash_of(k)` is item k's hash_id.
+template <class HashOf, class Visit>
+void BalanceStore::for_each_by_shard(std::size_t count, HashOf&& hash_of, Visit&& visit) {
   constexpr std::size_t kMaxGroup = 4096;
   constexpr std::size_t kSlotAhead = 8, kEntryAhead = 4;
-  for (std::size_t base = 0; base < events.size(); base += kMaxGroup) {
-    const std::size_t n = std::min(kMaxGroup, events.size() - base);
-    std::array<std::uint64_t, kMaxGroup> hashes;
+  std::array<std::uint64_t, kMaxGroup> hashes;
+  std::array<std::uint16_t, kMaxGroup> order;
+  for (std::size_t base = 0; base < count; base += kMaxGroup) {
+    const std::size_t n = std::min(kMaxGroup, count - base);
     std::array<std::uint16_t, kShardCount + 1> starts{};
-    std::array<std::uint16_t, kMaxGroup> order;
     for (std::size_t k = 0; k < n; ++k) {
-      hashes[k] = hash_id(events[base + k].id);
+      hashes[k] = hash_of(base + k);
       ++starts[shard_of(hashes[k]) + 1];
     }
     for (std::size_t s = 0; s < kShardCount; ++s) starts[s + 1] += starts[s];
@@ -395,7 +396,7 @@ void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResu
       Shard& shard = *shards_[s];
       std::unique_lock lock(shard.mutex);
       for (std::size_t o = starts[s]; o < starts[s + 1]; ++o) {
-        // Across shard boundaries too (a shard gets ~16 events of a group): this thread is the only
+        // Across shard boundaries too (a shard gets ~16 items of a group): this thread is the only
         // writer, so reading another shard's index without its lock races with nobody.
         if (o + kSlotAhead < n) {
           const std::uint64_t h = hashes[order[o + kSlotAhead]];
@@ -406,22 +407,32 @@ void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResu
           shards_[shard_of(h)]->prefetch_entry(h);
         }
         const std::size_t k = order[o];
-        const StoreEvent& ev = events[base + k];
+        visit(shard, base + k, hashes[k]);
+      }
+    }
+  }
+}
+
+void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResult> results) {
+  check_writer();
+  const bool any_rejections = rejections_->count.load(std::memory_order_relaxed) > 0;
+  for_each_by_shard(
+      events.size(), [&](std::size_t k) { return hash_id(events[k].id); },
+      [&](Shard& shard, std::size_t k, std::uint64_t h) {
+        const StoreEvent& ev = events[k];
         ApplyResult r;
         if (ev.id.empty() || ev.id.size() > kMaxCustomerIdLength || !within_limits(ev.partition, ev.offset)) {
           r = ApplyResult::kRejected;
         } else if (ev.kind == StoreEvent::Kind::kSet) {
-          r = shard.set(ev.id, hashes[k], ev.saldo, ev.timestamp, order_of(ev));
+          r = shard.set(ev.id, h, ev.saldo, ev.timestamp, order_of(ev));
         } else {
-          r = shard.erase(ev.id, hashes[k], order_of(ev));
+          r = shard.erase(ev.id, h, order_of(ev));
         }
         if (any_rejections && r != ApplyResult::kStale && r != ApplyResult::kRejected) {
           forget_rejection(*rejections_, ev.id, order_of(ev));
         }
-        if (!results.empty()) results[base + k] = r;
-      }
-    }
-  }
+        if (!results.empty()) results[k] = r;
+      });
 }
 
 void BalanceStore::note_rejected(std::string_view id, std::string_view reason, std::int32_t partition,
@@ -508,38 +519,57 @@ std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
   return out;
 }
 
+std::optional<TopicPosition> BalanceStore::deleted_at(std::string_view id) const {
+  const std::uint64_t h = hash_id(id);
+  const Shard& shard = *shards_[shard_of(h)];
+  std::shared_lock lock(shard.mutex);
+  const std::size_t i = shard.find_slot(id, h);
+  if (i == SIZE_MAX || shard.index[i] == 0) return std::nullopt;
+  const Entry& e = shard.entry((shard.index[i] & kEntryMask) - 1);
+  if (!(e.flags & kTombstone)) return std::nullopt;
+  return TopicPosition{static_cast<std::int32_t>(e.position >> kOffsetBits),
+                       static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1))};
+}
+
 std::size_t BalanceStore::size() const noexcept {
   std::size_t n = 0;
   for (const auto& s : shards_) n += s->live.load(std::memory_order_relaxed);
   return n;
 }
 
-bool BalanceStore::restore(const StoredEntry& in) {
+std::optional<std::size_t> BalanceStore::restore(std::span<const StoredEntry> entries) {
   check_writer();
-  if (in.id.empty() || in.id.size() > kMaxCustomerIdLength || !within_limits(in.partition, in.offset)) return false;
-  const std::uint64_t h = hash_id(in.id);
-  Shard& shard = *shards_[shard_of(h)];
-  std::unique_lock lock(shard.mutex);
-  if (shard.find(in.id, h) != nullptr) return false;  // a snapshot holds each id once
-  Entry* e = shard.insert(in.id, h);
-  if (e == nullptr) return false;
-  e->position = pack_position(in.partition, in.offset);
-  e->record_time = in.record_time;
-  if (in.deleted) {
-    e->flags = kTombstone;
-    e->saldo = 0;
-    shard.tombstones.fetch_add(1, std::memory_order_relaxed);
-    return true;
-  }
-  e->saldo = in.saldo;
-  if (in.ts_format != 0) {
-    e->ts_format = in.ts_format;
-    e->ts_bits = in.ts_bits;
-  } else {
-    shard.store_timestamp(*e, in.ts_text);
-  }
-  shard.live.fetch_add(1, std::memory_order_relaxed);
-  return true;
+  std::optional<std::size_t> refused;
+  for_each_by_shard(
+      entries.size(), [&](std::size_t k) { return hash_id(entries[k].id); },
+      [&](Shard& shard, std::size_t k, std::uint64_t h) {
+        const StoredEntry& in = entries[k];
+        const bool ok = !in.id.empty() && in.id.size() <= kMaxCustomerIdLength &&
+                        within_limits(in.partition, in.offset) &&
+                        shard.find(in.id, h) == nullptr;  // a snapshot holds each id once
+        Entry* e = ok ? shard.insert(in.id, h) : nullptr;
+        if (e == nullptr) {
+          if (!refused || k < *refused) refused = k;
+          return;
+        }
+        e->position = pack_position(in.partition, in.offset);
+        e->record_time = in.record_time;
+        if (in.deleted) {
+          e->flags = kTombstone;
+          e->saldo = 0;
+          shard.tombstones.fetch_add(1, std::memory_order_relaxed);
+          return;
+        }
+        e->saldo = in.saldo;
+        if (in.ts_format != 0) {
+          e->ts_format = in.ts_format;
+          e->ts_bits = in.ts_bits;
+        } else {
+          shard.store_timestamp(*e, in.ts_text);
+        }
+        shard.live.fetch_add(1, std::memory_order_relaxed);
+      });
+  return refused;
 }
 
 void BalanceStore::reserve(std::size_t entries) {

@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "common/money.h"
+#include "common/position_token.h"
 
 namespace saldo {
 
@@ -114,9 +115,10 @@ class BalanceStore {
   // Makes room for about `entries` ids at once (a snapshot's count), so restoring them never regrows
   // the index on the way.
   void reserve(std::size_t entries);
-  // Puts an entry read from a snapshot into the store (writer thread, before reading the topic).
-  // Returns false when it is outside the store's limits.
-  bool restore(const StoredEntry& e);
+  // Puts entries read from a snapshot into the store (writer thread, before reading the topic), a
+  // shard's lock once per group as apply() does. Returns the index of the first entry it refused
+  // (outside the store's limits, or an id already held), or nullopt when it took them all.
+  std::optional<std::size_t> restore(std::span<const StoredEntry> entries);
   // Calls `fn` for every entry, one shard at a time under that shard's shared lock (a writer waits
   // at most for one shard). Any thread.
   template <class Fn>
@@ -129,6 +131,9 @@ class BalanceStore {
 
   // Reader side (any thread).
   std::optional<BalanceSnapshot> get(std::string_view id) const;
+  // The position of the delete the store remembers for `id` (nullopt: the customer exists, or no
+  // delete is remembered).
+  std::optional<TopicPosition> deleted_at(std::string_view id) const;
   // The rejected newest record of a customer the table does not hold (for a 404 that says so).
   std::optional<RejectedRecord> rejected(std::string_view id) const;
   std::size_t size() const noexcept;        // customers
@@ -140,6 +145,8 @@ class BalanceStore {
 
  private:
   void check_writer();
+  template <class HashOf, class Visit>
+  void for_each_by_shard(std::size_t count, HashOf&& hash_of, Visit&& visit);
   void visit_shard(std::size_t shard, const std::function<void(const StoredEntry&)>& fn) const;
 
   static constexpr std::size_t kShardCount = 256;

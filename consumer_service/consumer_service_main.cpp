@@ -30,7 +30,8 @@ using Clock = std::chrono::steady_clock;
 
 constexpr const char* kUsage =
     "Rebuilds the latest balance of every customer from the compacted topic (from offset 0, no\n"
-    "consumer group), then tails it and answers GET /saldo/<id>, /health, /ready and /metrics.\n"
+    "consumer group), then tails it and answers GET /saldo/<id>, /saldo/<id>/events, /health, /ready and\n"
+    "/metrics.\n"
     "Example: consumer_service -b localhost:9092 -t contas --http-port 5000";
 
 struct HttpSecurity {
@@ -140,6 +141,11 @@ int run(int argc, const char* const argv[]) {
   loader.env_option("http-max-waiting", "HTTP_MAX_WAITING", po::value<int>(),
                     "at most this many requests wait at once for a position (GET /saldo/<id>?after=); more get 503 "
                     "(default 64, and at most half of --http-threads)");
+  loader.env_option("sse-max-streams", "SSE_MAX_STREAMS", po::value<int>(),
+                    "at most this many live streams (GET /saldo/<id>/events) open at once, each holding an HTTP "
+                    "thread; more get 503 (default 32, and at most a quarter of --http-threads)");
+  loader.env_option("sse-heartbeat", "SSE_HEARTBEAT", po::value<int>()->default_value(kDefaultHeartbeatS),
+                    "seconds (1..25) between heartbeats (a comment line) on an idle live stream, so proxies keep it open");
   loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
                     "copy every invalid record to this (existing) topic, with headers saying why and from where");
   loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
@@ -181,6 +187,20 @@ int run(int argc, const char* const argv[]) {
   if (max_waiting < 0 || max_waiting >= http.threads) {
     throw ConfigError("--http-max-waiting must be 0..--http-threads - 1 (waiting requests hold a thread each)");
   }
+  // Unset: 32, but never more than a quarter of the threads.
+  const int max_streams = vm.count("sse-max-streams") != 0 ? vm["sse-max-streams"].as<int>()
+                                                           : std::min(kDefaultMaxStreams, http.threads / 4);
+  if (max_streams < 0) throw ConfigError("--sse-max-streams must be 0 or more");
+  // Streams and waiting requests both hold a pool thread: together they must leave one for /health,
+  // /ready and ordinary lookups.
+  if (max_streams + max_waiting >= http.threads) {
+    throw ConfigError("--sse-max-streams (" + std::to_string(max_streams) + ") + --http-max-waiting (" +
+                      std::to_string(max_waiting) + ") must be less than --http-threads (" +
+                      std::to_string(http.threads) + "): streams and waiting requests hold a thread each");
+  }
+  const int heartbeat_s = vm["sse-heartbeat"].as<int>();
+  // Proxies cut a connection idle for 30 s or more (the repository's HAProxy: timeout client 30s).
+  if (heartbeat_s < 1 || heartbeat_s > 25) throw ConfigError("--sse-heartbeat must be 1..25 seconds");
   dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
   if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
   const bool require_compacted = vm["require-compacted"].as<bool>();
@@ -216,6 +236,9 @@ int run(int argc, const char* const argv[]) {
   HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   if (auth) api.set_auth(&*auth);
   api.set_max_waiting(max_waiting);
+  EventStreamTiming stream_timing;
+  stream_timing.heartbeat = std::chrono::seconds(heartbeat_s);
+  api.set_streams(max_streams, stream_timing);
   std::optional<DeadLetterSink> dead_letter;
   if (!dead_letter_topic.empty()) {
     dead_letter.emplace(kafka, dead_letter_topic, metrics);

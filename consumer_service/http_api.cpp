@@ -12,6 +12,7 @@
 #include "common/json_escape.h"
 #include "common/money.h"
 #include "common/position_token.h"
+#include "consumer_service/balance_json.h"
 
 namespace saldo {
 namespace {
@@ -30,24 +31,6 @@ void append_double(std::string& out, double v) {
   char buf[32];
   const int n = std::snprintf(buf, sizeof buf, "%.4f", v);
   out.append(buf, static_cast<std::size_t>(n));
-}
-
-// "warning": the customer's newest record was rejected, so the answer is its last good value (or none).
-void append_rejected(std::string& out, const RejectedRecord& w) {
-  out.append(",\"warning\":{\"reason\":\"").append(w.reason).append("\",\"partition\":");
-  out.append(std::to_string(w.partition)).append(",\"offset\":").append(std::to_string(w.offset));
-  out.append(",\"message\":\"um registro mais novo deste cliente foi rejeitado\"}");
-}
-
-// One found customer's fields after its id: saldo, timestamp, position and any warning.
-void append_found(std::string& out, const BalanceSnapshot& found) {
-  out.append(",\"saldo\":");
-  append_money(out, found.saldo);
-  out.append(",\"timestamp\":");
-  append_json_string(out, found.timestamp);
-  out.append(",\"partition\":").append(std::to_string(found.partition));
-  out.append(",\"offset\":").append(std::to_string(found.offset));
-  if (found.newer_rejected) append_rejected(out, *found.newer_rejected);
 }
 
 std::optional<std::string_view> first_param(const QueryParams* query, const std::string& name) {
@@ -132,6 +115,10 @@ ApiReply HttpApi::route(const ApiRequest& req) const {
     case Route::kSaldo:
       return saldo(req.path.substr(std::string_view("/saldo/").size()), first_param(req.query, "after"),
                    first_param(req.query, "wait_ms"));
+    case Route::kEvents: {
+      const std::string_view rest = req.path.substr(std::string_view("/saldo/").size());
+      return events(rest.substr(0, rest.size() - std::string_view("/events").size()));
+    }
     case Route::kSaldos:
       return req.method == "POST" ? saldos_body(req.body) : saldos_query(first_param(req.query, "ids"));
     case Route::kHealth: return health();
@@ -205,9 +192,36 @@ ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> aft
   ApiReply r;
   r.waited_s = waited_s;
   r.body.reserve(128 + id.size() + found->timestamp.size());
-  r.body.append("{\"cliente_id\":\"").append(id).append("\"");
-  append_found(r.body, *found);
-  r.body.append("}");
+  append_customer(r.body, id, *found);
+  return r;
+}
+
+ApiReply HttpApi::events(std::string_view id) const {
+  if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
+  if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  if (readiness_.changes().closed()) {
+    ApiReply r = json_error(503, "serviço encerrando");
+    r.retry_after_s = 1;
+    return r;
+  }
+  if (streams_.fetch_add(1) >= max_streams_) {
+    streams_.fetch_sub(1);
+    metrics_.event_stream_rejected();
+    ApiReply r = json_error(503, "streams demais abertos: tente de novo mais tarde");
+    r.body.pop_back();
+    r.body.append(",\"max_streams\":").append(std::to_string(max_streams_)).append("}");
+    r.retry_after_s = 5;
+    return r;
+  }
+  metrics_.event_streams(1);
+  ApiReply r;
+  // Exactly this type: the HTTP library compresses any other text/* type (a browser sends
+  // Accept-Encoding: gzip), and gzip would hold events back in its buffer.
+  r.content_type = "text/event-stream";
+  r.stream = std::make_shared<EventStream>(store_, readiness_, std::string(id), stream_timing_, [this] {
+    metrics_.event_streams(-1);
+    streams_.fetch_sub(1);
+  });
   return r;
 }
 

@@ -2,7 +2,9 @@
 // The HTTP API as pure functions from (method, path) to a reply, so every status and body is
 // tested without sockets; http_server.h puts them on cpp-httplib.
 #include <atomic>
+#include <chrono>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -10,6 +12,7 @@
 
 #include "common/position_token.h"
 #include "consumer_service/balance_store.h"
+#include "consumer_service/event_stream.h"
 #include "consumer_service/http_auth.h"
 #include "consumer_service/metrics.h"
 #include "consumer_service/postgres_sink_status.h"
@@ -28,6 +31,8 @@ struct ApiReply {
   std::string token_name;    // who was let in, when a token was needed (for the log; never the token)
   std::optional<AuthFailure> auth_failure;   // why a 401 was given (for the log)
   double waited_s = 0;       // spent waiting for ?after= (left out of the latency histogram)
+  // Not null: a live stream (GET /saldo/<id>/events) whose chunks follow the headers; `body` is empty.
+  std::shared_ptr<EventStream> stream;
 };
 
 // A request's decoded query parameters (the same type as httplib::Params).
@@ -47,6 +52,9 @@ inline constexpr std::size_t kMaxBatchIds = 1000;
 inline constexpr int kDefaultWaitMs = 500;
 inline constexpr int kMaxWaitMs = 5000;
 inline constexpr int kDefaultMaxWaiting = 64;
+// Live streams (GET /saldo/<id>/events): how many may be open at once, and the heartbeat.
+inline constexpr int kDefaultMaxStreams = 32;
+inline constexpr int kDefaultHeartbeatS = 15;
 
 class HttpApi {
  public:
@@ -63,6 +71,14 @@ class HttpApi {
   // At most this many requests wait for a position at once (more: 503), so waiting requests cannot
   // hold every HTTP thread. Set before serving.
   void set_max_waiting(int n) noexcept { max_waiting_ = n; }
+  // At most `max_streams` live streams at once (more: 503), each holding an HTTP thread while open.
+  // Set before serving.
+  void set_streams(int max_streams, EventStreamTiming timing) noexcept {
+    max_streams_ = max_streams;
+    stream_timing_ = timing;
+  }
+  // Shutdown: every open stream ends now (its thread returns to the pool) and new ones get 503.
+  void close_streams() const { readiness_.changes().close(); }
 
   // Every request goes through here (GET and HEAD are served, and POST /saldos; other methods get
   // 405 JSON).
@@ -79,6 +95,8 @@ class HttpApi {
                  std::optional<std::string_view> wait_ms = std::nullopt) const;
   // GET /saldos?ids=1,2,3 (`ids`: the parameter's value, nullopt when absent) and POST /saldos (a
   // JSON array of ids).
+  // GET /saldo/<id>/events: a live stream of that customer's changes.
+  ApiReply events(std::string_view id) const;
   ApiReply saldos_query(std::optional<std::string_view> ids) const;
   ApiReply saldos_body(std::string_view body) const;
   ApiReply health() const;
@@ -102,6 +120,9 @@ class HttpApi {
   const PostgresSinkStatus* postgres_;
   int max_waiting_ = kDefaultMaxWaiting;
   mutable std::atomic<int> waiting_{0};
+  int max_streams_ = kDefaultMaxStreams;
+  EventStreamTiming stream_timing_;
+  mutable std::atomic<int> streams_{0};
 };
 
 // The page at GET / (consumer_service/page.html, embedded at build time).

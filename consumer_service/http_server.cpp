@@ -16,9 +16,27 @@
 namespace saldo {
 namespace {
 
+// A live stream's chunks, one per call, on the request's pool thread until the stream ends.
+void stream_events(const std::shared_ptr<EventStream>& stream, httplib::Response& res, std::string_view content_type) {
+  res.set_chunked_content_provider(std::string(content_type), [stream](std::size_t, httplib::DataSink& sink) {
+    std::string chunk;
+    if (!stream->next(chunk, [&sink] { return sink.is_writable(); })) {
+      sink.done();
+      return true;
+    }
+    return sink.write(chunk.data(), chunk.size());  // false: the client left, the connection closes
+  });
+  // Tells nginx-like proxies not to buffer the stream (HAProxy does not).
+  res.set_header("X-Accel-Buffering", "no");
+}
+
 void apply(const ApiReply& reply, httplib::Response& res) {
   res.status = reply.status;
-  res.set_content(reply.body, std::string(reply.content_type));
+  if (reply.stream) {
+    stream_events(reply.stream, res, reply.content_type);
+  } else {
+    res.set_content(reply.body, std::string(reply.content_type));
+  }
   if (reply.retry_after_s > 0) res.set_header("Retry-After", std::to_string(reply.retry_after_s));
   if (!reply.allow.empty()) res.set_header("Allow", std::string(reply.allow));
   if (!reply.www_authenticate.empty()) res.set_header("WWW-Authenticate", std::string(reply.www_authenticate));
@@ -29,6 +47,15 @@ void apply(const ApiReply& reply, httplib::Response& res) {
   res.set_header("Referrer-Policy", "no-referrer");
   // Balances are personal data: no shared cache keeps them, and a browser does not either.
   res.set_header("Cache-Control", "no-store");
+}
+
+// A customer id is not logged: personal data.
+std::string_view loggable_path(const httplib::Request& req) {
+  switch (route_of(req.path)) {
+    case Route::kSaldo: return "/saldo/…";
+    case Route::kEvents: return "/saldo/…/events";
+    default: return req.path;
+  }
 }
 
 // At most one line a second about refused tokens (a scanner must not flood the log), with how
@@ -44,7 +71,7 @@ void log_refused(const httplib::Request& req, AuthFailure why) {
     return;
   }
   spdlog::warn("401 {} {} from {}: {} bearer token ({} more refusals not logged)", req.method,
-               route_of(req.path) == Route::kSaldo ? "/saldo/…" : req.path, req.remote_addr, to_string(why),
+               loggable_path(req), req.remote_addr, to_string(why),
                skipped.exchange(0));
 }
 
@@ -113,8 +140,7 @@ void HttpServer::configure() {
                                                   req.get_header_value("Authorization")});
     if (reply.auth_failure) log_refused(req, *reply.auth_failure);
     if (!reply.token_name.empty() && spdlog::should_log(spdlog::level::debug)) {
-      spdlog::debug("{} {} by token '{}'", req.method, route_of(req.path) == Route::kSaldo ? "/saldo/…" : req.path,
-                    reply.token_name);
+      spdlog::debug("{} {} by token '{}'", req.method, loggable_path(req), reply.token_name);
     }
     apply(reply, res);
   };
@@ -162,6 +188,8 @@ int HttpServer::start() {
 
 void HttpServer::stop() {
   if (!thread_.joinable()) return;
+  // Open live streams would otherwise keep their threads, and the pool's join, until a heartbeat.
+  api_.close_streams();
   // The library's stop() does nothing until its listen loop runs, so wait for that first.
   while (!server_->is_running() && !finished_) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   server_->stop();

@@ -210,6 +210,12 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
     sample(out, "saldo_read_your_writes_total", std::string("result=\"") + label + "\"", read_your_writes_count(r));
   }
 
+  header(out, "saldo_sse_streams_open", "gauge", "Live streams open now (GET /saldo/<id>/events).");
+  sample(out, "saldo_sse_streams_open", "", std::max<std::int64_t>(0, event_streams()));
+  header(out, "saldo_sse_streams_rejected_total", "counter",
+         "Live streams refused with 503 because --sse-max-streams were open.");
+  sample(out, "saldo_sse_streams_rejected_total", "", event_streams_rejected());
+
   header(out, "saldo_http_requests_total", "counter", "HTTP requests answered, by route and status.");
   for (std::size_t route = 0; route < kRouteCount; ++route) {
     for (std::size_t s = 0; s < kStatuses.size(); ++s) {

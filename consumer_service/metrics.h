@@ -56,6 +56,11 @@ class Metrics {
   std::uint64_t read_your_writes_count(WaitResult r) const noexcept {
     return ryw_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
   }
+  // Live streams (GET /saldo/<id>/events): open now, and refused over the cap.
+  void event_streams(std::int64_t delta) noexcept { streams_.fetch_add(delta, std::memory_order_relaxed); }
+  std::int64_t event_streams() const noexcept { return streams_.load(std::memory_order_relaxed); }
+  void event_stream_rejected() noexcept { streams_rejected_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t event_streams_rejected() const noexcept { return streams_rejected_.load(std::memory_order_relaxed); }
   void broker_errors(std::uint64_t n) noexcept { broker_errors_.fetch_add(n, std::memory_order_relaxed); }
   // Time the API took to answer one request (routing, lookup, rendering), into the histogram.
   void request_latency(double seconds) noexcept;
@@ -103,6 +108,8 @@ class Metrics {
   std::atomic<std::uint64_t> ids_as_number_{0};
   std::atomic<std::uint64_t> broker_errors_{0};
   std::atomic<std::int64_t> waiting_{0};
+  std::atomic<std::int64_t> streams_{0};
+  std::atomic<std::uint64_t> streams_rejected_{0};
   std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(WaitResult::kCount)> ryw_{};
   std::atomic<std::uint64_t> dlq_delivered_{0};
   std::atomic<std::uint64_t> dlq_failed_{0};

@@ -4,25 +4,26 @@
 
 namespace saldo {
 
-void SinkBatch::advance(std::int32_t partition, std::int64_t offset) {
-  auto [it, inserted] = positions_.try_emplace(partition, Position{partition, offset + 1, 0});
-  it->second.next_offset = std::max(it->second.next_offset, offset + 1);
+void SinkBatch::advance(const RecordOrder& at) {
+  auto [it, inserted] = positions_.try_emplace(at.partition, Position{at.partition, at.offset + 1, 0, at.time});
+  it->second.next_offset = std::max(it->second.next_offset, at.offset + 1);
+  it->second.order_ms = std::max(it->second.order_ms, at.time);
   ++it->second.records;
   ++records_;
 }
 
 void SinkBatch::add(SinkChange change) {
-  advance(change.version.partition, change.version.offset);
+  advance(change.order);
   const auto [it, inserted] = index_.try_emplace(change.cliente_id, changes_.size());
   if (inserted) {
     changes_.push_back(std::move(change));
     return;
   }
   SinkChange& held = changes_[it->second];
-  if (supersedes(change.version, held.version)) held = std::move(change);
+  if (change.order > held.order) held = std::move(change);
 }
 
-void SinkBatch::skip(std::int32_t partition, std::int64_t offset) { advance(partition, offset); }
+void SinkBatch::skip(RecordOrder at) { advance(at); }
 
 std::vector<SinkBatch::Position> SinkBatch::positions() const {
   std::vector<Position> out;
@@ -67,9 +68,9 @@ std::string SinkBatch::copy_text() const {
       out.append("\\N\t\\N");
     }
     out.push_back('\t');
-    out.append(std::to_string(c.version.partition)).push_back('\t');
-    out.append(std::to_string(c.version.offset)).push_back('\t');
-    out.append(std::to_string(c.version.kafka_ts)).push_back('\n');
+    out.append(std::to_string(c.order.partition)).push_back('\t');
+    out.append(std::to_string(c.order.offset)).push_back('\t');
+    out.append(std::to_string(c.order.time)).push_back('\n');
   }
   return out;
 }

@@ -1,6 +1,7 @@
 #pragma once
-// What the PostgreSQL sink writes in one transaction, and the rule that decides which of two
-// records of a key is the current one. Pure: no libpq or librdkafka here.
+// What the PostgreSQL sink writes in one transaction. Which of two records of a key is the current
+// one is the table's rule (common/record_order.h): the greater RecordOrder, whose time is the
+// partition's ordering time from an OrderClock. Pure: no libpq or librdkafka here.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -8,24 +9,9 @@
 #include <vector>
 
 #include "common/money.h"
+#include "common/record_order.h"
 
 namespace saldo {
-
-// Where a record sits in the topic: enough to order two records of one key.
-struct RecordVersion {
-  std::int32_t partition = 0;
-  std::int64_t offset = 0;
-  std::int64_t kafka_ts = 0;  // the Kafka record timestamp, ms since the epoch
-};
-
-// Within a partition the higher offset wins (Kafka keeps order there); across partitions the later
-// record timestamp wins, ties broken by the higher partition number. postgres_schema.cpp spells the
-// same rule in SQL (SALDO_NEWER); tests/integration/postgres_sink_test.cpp checks it on real records.
-constexpr bool supersedes(const RecordVersion& a, const RecordVersion& b) noexcept {
-  if (a.partition == b.partition) return a.offset > b.offset;
-  if (a.kafka_ts != b.kafka_ts) return a.kafka_ts > b.kafka_ts;
-  return a.partition > b.partition;
-}
 
 struct SinkChange {
   enum class Kind : std::uint8_t { kSet, kErase };
@@ -33,10 +19,10 @@ struct SinkChange {
   std::string cliente_id;
   Centavos saldo = 0;     // kSet only
   std::string timestamp;  // kSet only, as the producer wrote it
-  RecordVersion version;
+  RecordOrder order;
 };
 
-// One batch: per key only the change that supersedes the others (PostgreSQL's ON CONFLICT may not
+// One batch: per key only the latest change (PostgreSQL's ON CONFLICT may not
 // touch a row twice in one statement), and per partition the position after the last record read,
 // counting every record (invalid ones too: they are read, skipped and never written).
 class SinkBatch {
@@ -45,11 +31,12 @@ class SinkBatch {
     std::int32_t partition = 0;
     std::int64_t next_offset = 0;
     std::int64_t records = 0;  // records read in this batch
+    std::int64_t order_ms = OrderClock::kUnread;  // the partition's ordering time after them
   };
 
   void add(SinkChange change);
   // A record that is not a change (invalid, or a key the sink skips): only the position moves.
-  void skip(std::int32_t partition, std::int64_t offset);
+  void skip(RecordOrder at);
 
   bool empty() const noexcept { return positions_.empty(); }
   std::size_t records() const noexcept { return records_; }
@@ -58,11 +45,11 @@ class SinkBatch {
   void clear();
 
   // The changes as rows of PostgreSQL's COPY text format, in the column order of the staging table
-  // (postgres_schema.h): kind, cliente_id, saldo, atualizado_em, particao, offset, kafka_ts.
+  // (postgres_schema.h): kind, cliente_id, saldo, atualizado_em, particao, offset, order_ms.
   std::string copy_text() const;
 
  private:
-  void advance(std::int32_t partition, std::int64_t offset);
+  void advance(const RecordOrder& at);
 
   std::vector<SinkChange> changes_;
   std::unordered_map<std::string, std::size_t> index_;  // cliente_id -> changes_ slot

@@ -2,19 +2,20 @@
 
 // Tables:
 //   saldos            one row per live customer; atualizado_em is the producer's timestamp text as
-//                     written (like the HTTP API, never reparsed); kafka_ts the Kafka record timestamp.
-//   saldos_excluidos  one row per deleted customer with the version of its tombstone, so that an
+//                     written (like the HTTP API, never reparsed); particao, "offset" and order_ms
+//                     the RecordOrder (common/record_order.h) of the record the row reflects.
+//   saldos_excluidos  one row per deleted customer with the RecordOrder of its tombstone, so that an
 //                     older value read later from another partition cannot bring it back. A key is in
 //                     at most one of the two tables.
-//   saldo_offsets     per topic and partition, the next offset to read and the records read so far,
-//                     written in the same transaction as the rows.
+//   saldo_offsets     per topic and partition, the next offset to read, the records read so far and
+//                     the partition's ordering time after them, written in the same transaction as the
+//                     rows, so a restarted sink orders the next records exactly as if it had not stopped.
 //   saldo_schema      one row: the schema version.
 //
-// The winning rule (consumer_service/postgres_batch.h, supersedes()) as SQL, for a staged change e
-// against a held version t: same partition, higher offset; else later timestamp, then higher partition.
-#define SALDO_NEWER(e, t)                                                                          \
-  "(CASE WHEN " e ".particao = " t ".particao THEN " e ".\"offset\" > " t ".\"offset\" ELSE (" e \
-  ".kafka_ts, " e ".particao) > (" t ".kafka_ts, " t ".particao) END)"
+// The table's rule as SQL, for a staged change e against a held row t: the greater
+// (ordering time, partition, offset), compared as RecordOrder's operator<=> does.
+#define SALDO_NEWER(e, t) \
+  "(" e ".order_ms, " e ".particao, " e ".\"offset\") > (" t ".order_ms, " t ".particao, " t ".\"offset\")"
 
 namespace saldo::pg_schema {
 
@@ -30,19 +31,20 @@ CREATE TABLE IF NOT EXISTS saldos (
   atualizado_em text NOT NULL,
   particao      int NOT NULL,
   "offset"      bigint NOT NULL,
-  kafka_ts      bigint NOT NULL
+  order_ms      bigint NOT NULL
 );
 CREATE TABLE IF NOT EXISTS saldos_excluidos (
   cliente_id text PRIMARY KEY,
   particao   int NOT NULL,
   "offset"   bigint NOT NULL,
-  kafka_ts   bigint NOT NULL
+  order_ms   bigint NOT NULL
 );
 CREATE TABLE IF NOT EXISTS saldo_offsets (
   topic         text NOT NULL,
   "partition"   int NOT NULL,
   next_offset   bigint NOT NULL,
   records       bigint NOT NULL,
+  order_ms      bigint,
   atualizado_em timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (topic, "partition")
 );
@@ -59,20 +61,20 @@ CREATE TEMP TABLE IF NOT EXISTS saldo_entrada (
   atualizado_em text,
   particao      int NOT NULL,
   "offset"      bigint NOT NULL,
-  kafka_ts      bigint NOT NULL
+  order_ms      bigint NOT NULL
 ) ON COMMIT DELETE ROWS
 )SQL";
 
 const std::string_view kCopyIntoStaging =
-    "COPY saldo_entrada (kind, cliente_id, saldo, atualizado_em, particao, \"offset\", kafka_ts) FROM STDIN";
+    "COPY saldo_entrada (kind, cliente_id, saldo, atualizado_em, particao, \"offset\", order_ms) FROM STDIN";
 
 const std::string_view kUpsertRows = R"SQL(
-INSERT INTO saldos AS t (cliente_id, saldo, atualizado_em, particao, "offset", kafka_ts)
-SELECT cliente_id, saldo, atualizado_em, particao, "offset", kafka_ts FROM saldo_entrada e
+INSERT INTO saldos AS t (cliente_id, saldo, atualizado_em, particao, "offset", order_ms)
+SELECT cliente_id, saldo, atualizado_em, particao, "offset", order_ms FROM saldo_entrada e
  WHERE e.kind = 's' AND NOT EXISTS (SELECT 1 FROM saldos_excluidos t WHERE t.cliente_id = e.cliente_id AND NOT )SQL"
     SALDO_NEWER("e", "t") R"SQL()
 ON CONFLICT (cliente_id) DO UPDATE SET saldo = excluded.saldo, atualizado_em = excluded.atualizado_em,
-  particao = excluded.particao, "offset" = excluded."offset", kafka_ts = excluded.kafka_ts
+  particao = excluded.particao, "offset" = excluded."offset", order_ms = excluded.order_ms
  WHERE )SQL" SALDO_NEWER("excluded", "t");
 
 const std::string_view kForgetDeletions =
@@ -80,12 +82,12 @@ const std::string_view kForgetDeletions =
     "AND " SALDO_NEWER("e", "t");
 
 const std::string_view kRecordDeletions = R"SQL(
-INSERT INTO saldos_excluidos AS t (cliente_id, particao, "offset", kafka_ts)
-SELECT cliente_id, particao, "offset", kafka_ts FROM saldo_entrada e
+INSERT INTO saldos_excluidos AS t (cliente_id, particao, "offset", order_ms)
+SELECT cliente_id, particao, "offset", order_ms FROM saldo_entrada e
  WHERE e.kind = 'd' AND NOT EXISTS (SELECT 1 FROM saldos t WHERE t.cliente_id = e.cliente_id AND NOT )SQL"
     SALDO_NEWER("e", "t") R"SQL()
 ON CONFLICT (cliente_id) DO UPDATE SET particao = excluded.particao, "offset" = excluded."offset",
-  kafka_ts = excluded.kafka_ts
+  order_ms = excluded.order_ms
  WHERE )SQL" SALDO_NEWER("excluded", "t");
 
 const std::string_view kDeleteRows =
@@ -97,14 +99,19 @@ const std::string_view kDeleteRows =
 // against ~40 ms for index lookups). The sink's session only runs the statements above.
 const std::string_view kSessionSettings = "SET enable_hashjoin = off; SET enable_mergejoin = off";
 
-const std::string_view kReadOffsets = "SELECT \"partition\", next_offset FROM saldo_offsets WHERE topic = $1";
+const std::string_view kReadOffsets =
+    "SELECT \"partition\", next_offset, order_ms FROM saldo_offsets WHERE topic = $1";
 
 const std::string_view kWriteOffsets = R"SQL(
-INSERT INTO saldo_offsets (topic, "partition", next_offset, records)
-SELECT $1, p, n, r FROM unnest($2::int[], $3::bigint[], $4::bigint[]) AS u(p, n, r)
+INSERT INTO saldo_offsets (topic, "partition", next_offset, records, order_ms)
+SELECT $1, p, n, r, t FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(p, n, r, t)
 ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = excluded.next_offset,
-  records = saldo_offsets.records + excluded.records, atualizado_em = now()
+  records = saldo_offsets.records + excluded.records, order_ms = excluded.order_ms, atualizado_em = now()
 )SQL";
+
+// saldos has no topic column: one topic per database (kTryWriterLock keeps a second writer out).
+const std::string_view kForgetRows = "DELETE FROM saldos; DELETE FROM saldos_excluidos";
+const std::string_view kForgetOffsets = "DELETE FROM saldo_offsets WHERE topic = $1";
 
 const std::string_view kTryWriterLock = "SELECT pg_try_advisory_lock(hashtext('saldo_sink:' || $1))";
 

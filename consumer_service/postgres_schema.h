@@ -30,10 +30,16 @@ extern const std::string_view kDeleteRows;       // deletes: the count is rows w
 // Once per session: index lookups, not hash joins over the whole table, for the small staging batch.
 extern const std::string_view kSessionSettings;
 
-// The sink's positions: SELECT "partition", next_offset for topic $1.
+// The sink's positions: SELECT "partition", next_offset, order_ms (NULL: none read) for topic $1.
 extern const std::string_view kReadOffsets;
-// Upsert of the batch's positions: $1 topic and arrays $2 partitions, $3 next offsets, $4 records read.
+// Upsert of the batch's positions: $1 topic and arrays $2 partitions, $3 next offsets, $4 records read,
+// $5 ordering times.
 extern const std::string_view kWriteOffsets;
+
+// The topic is not the one the tables were written from (recreated, truncated, shrunk): forget it
+// all in one transaction, rows and then the positions of topic $1, and read it again from the start.
+extern const std::string_view kForgetRows;
+extern const std::string_view kForgetOffsets;
 
 // Only one sink writes a topic's rows at a time (session advisory lock; $1 topic): a second
 // instance of the service on the same database waits as a standby instead of writing twice.

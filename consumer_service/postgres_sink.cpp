@@ -14,6 +14,8 @@
 #include "common/customer_id.h"
 #include "common/kafka_handles.h"
 #include "common/postgres.h"
+#include "common/record_order.h"
+#include "consumer_service/log_range.h"
 #include "consumer_service/postgres_batch.h"
 #include "consumer_service/postgres_schema.h"
 
@@ -42,6 +44,10 @@ constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::milliseconds kStandbyRetry{2000};
 constexpr int kMetadataTimeoutMs = 1500;
+// The same checks, at the same pace, as the table reader's: a recreated or truncated topic, and
+// partitions added.
+constexpr std::chrono::seconds kWatermarkInterval{1};
+constexpr std::chrono::seconds kMetadataInterval{5};
 
 std::string int_array(const std::vector<std::int64_t>& values) {
   std::string out = "{";
@@ -86,6 +92,7 @@ struct PostgresSink::Impl {
 
   std::int32_t partitions = 0;
   std::vector<std::int64_t> committed;  // per partition: next offset committed in PostgreSQL
+  OrderClock clock;                     // per partition: ordering time of the records read
   SinkBatch batch;
   BalanceUpdate update;  // decode buffer, reused
   std::string last_logged_error;
@@ -206,15 +213,21 @@ struct PostgresSink::Impl {
     return false;
   }
 
+  // The topic's partition count: 0 when it does not exist, -1 when the broker did not say.
+  int topic_partitions() {
+    KafkaTopic rkt(rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr));
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, kMetadataTimeoutMs);
+    const Metadata md(raw);
+    if (err || md->topic_cnt != 1) return -1;
+    if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
+    return md->topics[0].err ? -1 : md->topics[0].partition_cnt;
+  }
+
   bool wait_for_topic() {
     while (!stopping) {
-      KafkaTopic rkt(rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr));
-      const rd_kafka_metadata_t* raw = nullptr;
-      const rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, kMetadataTimeoutMs);
-      const Metadata md(raw);
-      if (!err && md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-          md->topics[0].partition_cnt > 0) {
-        partitions = md->topics[0].partition_cnt;
+      if (const int n = topic_partitions(); n > 0) {
+        partitions = n;
         return true;
       }
       status.set_state(SinkState::kWaitingTopic);
@@ -225,32 +238,115 @@ struct PostgresSink::Impl {
 
   void read_positions_and_assign() {
     committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
+    std::vector<std::int64_t> times(static_cast<std::size_t>(partitions), OrderClock::kUnread);
+    int read_partitions = 0;
     const PgResult r = exec_params(conn.get(), pg_schema::kReadOffsets, {options.topic}, PGRES_TUPLES_OK);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       const int p = std::stoi(PQgetvalue(r.get(), i, 0));
-      if (p >= 0 && p < partitions) committed[static_cast<std::size_t>(p)] = std::stoll(PQgetvalue(r.get(), i, 1));
+      read_partitions = std::max(read_partitions, p + 1);
+      if (p < 0 || p >= partitions) continue;
+      committed[static_cast<std::size_t>(p)] = std::stoll(PQgetvalue(r.get(), i, 1));
+      if (!PQgetisnull(r.get(), i, 2)) times[static_cast<std::size_t>(p)] = std::stoll(PQgetvalue(r.get(), i, 2));
     }
-    PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-    std::string from;
+    clock.restore(std::move(times));
+    // What was written while the service was down may be of a topic since recreated or truncated.
+    if (auto why = partitions_shrank(options.topic, partitions, read_partitions)) {
+      forget(*why);
+    } else if (auto why = stored_positions_outside_log()) {
+      forget(*why);
+    }
+    assign();
+    if (!ever_connected) {
+      std::string from;
+      for (std::int32_t p = 0; p < partitions; ++p) {
+        const std::int64_t next = committed[static_cast<std::size_t>(p)];
+        from.append(from.empty() ? "" : " ").append(std::to_string(p)).append(":");
+        from.append(next == RD_KAFKA_OFFSET_BEGINNING ? "beginning" : std::to_string(next));
+      }
+      spdlog::info("PostgreSQL sink ({}): writing topic '{}' to table saldos, from partition:offset {}", where,
+                   options.topic, from);
+    }
+  }
+
+  std::optional<std::string> stored_positions_outside_log() {
     for (std::int32_t p = 0; p < partitions; ++p) {
       const std::int64_t next = committed[static_cast<std::size_t>(p)];
-      rd_kafka_topic_partition_list_add(list.get(), options.topic.c_str(), p)->offset = next;
-      from.append(from.empty() ? "" : " ").append(std::to_string(p)).append(":");
-      from.append(next == RD_KAFKA_OFFSET_BEGINNING ? "beginning" : std::to_string(next));
+      if (next < 0) continue;
+      std::int64_t low = -1, high = -1;
+      if (const auto err =
+              rd_kafka_query_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high, kMetadataTimeoutMs)) {
+        throw KafkaException(std::string("cannot read the watermarks: ") + rd_kafka_err2str(err), err);
+      }
+      if (auto why = position_outside_log(options.topic, p, next, low, high)) return why;
+    }
+    return std::nullopt;
+  }
+
+  // The tables hold a topic that is gone: empty them and their positions in one transaction, and
+  // read the topic from its beginning, as the in-memory table does.
+  void forget(const std::string& why) {
+    spdlog::warn("PostgreSQL sink ({}): {}: emptying saldos and reading '{}' again from its beginning", where, why,
+                 options.topic);
+    pg_exec(conn.get(), "BEGIN");
+    pg_exec(conn.get(), std::string(pg_schema::kForgetRows));
+    exec_params(conn.get(), pg_schema::kForgetOffsets, {options.topic}, PGRES_COMMAND_OK);
+    pg_exec(conn.get(), "COMMIT");
+    committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
+    clock.reset(static_cast<std::size_t>(partitions));
+    status.topic_reset();
+  }
+
+  void assign() {
+    PartitionList list(rd_kafka_topic_partition_list_new(partitions));
+    for (std::int32_t p = 0; p < partitions; ++p) {
+      rd_kafka_topic_partition_list_add(list.get(), options.topic.c_str(), p)->offset =
+          committed[static_cast<std::size_t>(p)];
     }
     if (const auto err = rd_kafka_assign(rk.get(), list.get())) {
       throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
     }
-    if (!ever_connected) {
-      spdlog::info("PostgreSQL sink ({}): writing topic '{}' to table saldos, from partition:offset {}", where,
-                   options.topic, from);
+  }
+
+  // Between batches: false when the topic is not the one the tables hold any more (then forgotten,
+  // and the session starts over).
+  bool topic_unchanged(Clock::time_point& last_watermarks, Clock::time_point& last_metadata) {
+    const auto now = Clock::now();
+    if (now - last_watermarks >= kWatermarkInterval) {
+      last_watermarks = now;
+      for (std::int32_t p = 0; p < partitions; ++p) {
+        std::int64_t low = -1, high = -1;
+        if (rd_kafka_get_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high) || high < 0) continue;
+        if (auto why = position_outside_log(options.topic, p, committed[static_cast<std::size_t>(p)], low, high)) {
+          forget(*why);
+          return false;
+        }
+      }
     }
+    if (now - last_metadata >= kMetadataInterval) {
+      last_metadata = now;
+      const int n = topic_partitions();
+      if (auto why = partitions_shrank(options.topic, n, partitions)) {
+        forget(*why);
+        return false;
+      }
+      if (n > partitions) {
+        spdlog::warn("PostgreSQL sink ({}): topic '{}' grew from {} to {} partitions: reading the new ones from their "
+                     "start",
+                     where, options.topic, partitions, n);
+        partitions = n;
+        committed.resize(static_cast<std::size_t>(n), RD_KAFKA_OFFSET_BEGINNING);
+        clock.grow(static_cast<std::size_t>(n));
+        assign();
+      }
+    }
+    return true;
   }
 
   void stream(std::chrono::milliseconds& backoff) {
     const KafkaQueue queue(rd_kafka_queue_get_consumer(rk.get()));
     std::vector<rd_kafka_message_t*> messages(kMaxBatch);
     auto last_lag = Clock::now() - std::chrono::seconds(1);
+    auto last_watermarks = Clock::now(), last_metadata = Clock::now();
     while (!stopping) {
       rd_kafka_poll(rk.get(), 0);
       std::size_t n = 0;
@@ -266,6 +362,7 @@ struct PostgresSink::Impl {
       }
       if (!batch.empty()) write();
       healthy(backoff);
+      if (!topic_unchanged(last_watermarks, last_metadata)) return;
       if (Clock::now() - last_lag > std::chrono::milliseconds(500)) {
         last_lag = Clock::now();
         update_lag();
@@ -285,17 +382,18 @@ struct PostgresSink::Impl {
     // Already committed (a fetch that raced a re-assign): never counted or written twice.
     const std::int64_t done = committed[static_cast<std::size_t>(m->partition)];
     if (done >= 0 && m->offset < done) return;
-    rd_kafka_timestamp_type_t type;
-    const std::int64_t ts = std::max<std::int64_t>(rd_kafka_message_timestamp(m, &type), 0);
+    // Every record read moves its partition's ordering time, as in the table (record_applier.cpp).
+    const std::int64_t ts = rd_kafka_message_timestamp(m, nullptr);
+    const RecordOrder at{clock.next(m->partition, ts), m->partition, m->offset};
     std::optional<std::string_view> key;
     if (m->key) key.emplace(static_cast<const char*>(m->key), m->key_len);
     SinkChange c;
-    c.version = {m->partition, m->offset, ts};
+    c.order = at;
     std::optional<std::string_view> value;
     if (m->payload) value.emplace(static_cast<const char*>(m->payload), m->len);
     const RecordDecode d = decode_record(key, value, ts, update);
     // Poison moves the position and nothing else; the table reader counts and logs it.
-    if (d.kind == RecordKind::kInvalid) return batch.skip(m->partition, m->offset);
+    if (d.kind == RecordKind::kInvalid) return batch.skip(at);
     if (d.kind == RecordKind::kErase) {
       c.kind = SinkChange::Kind::kErase;
       c.cliente_id = *key;
@@ -327,13 +425,15 @@ struct PostgresSink::Impl {
         rows += affected(pg_exec(c, std::string(pg_schema::kDeleteRows)));
       }
     }
-    std::vector<std::int64_t> parts, nexts, counts;
+    std::vector<std::int64_t> parts, nexts, counts, times;
     for (const auto& p : batch.positions()) {
       parts.push_back(p.partition);
       nexts.push_back(p.next_offset);
       counts.push_back(p.records);
+      times.push_back(p.order_ms);
     }
-    exec_params(c, pg_schema::kWriteOffsets, {options.topic, int_array(parts), int_array(nexts), int_array(counts)},
+    exec_params(c, pg_schema::kWriteOffsets,
+                {options.topic, int_array(parts), int_array(nexts), int_array(counts), int_array(times)},
                 PGRES_COMMAND_OK);
     pg_exec(c, "COMMIT");
     for (const auto& p : batch.positions()) committed[static_cast<std::size_t>(p.partition)] = p.next_offset;

@@ -61,6 +61,9 @@ void PostgresSinkStatus::render_metrics(std::string& out) const {
   line(out, "saldo_postgres_sink_errors_total", "counter",
        "Failed connection attempts and transactions of the PostgreSQL sink (each retried).");
   value(out, "saldo_postgres_sink_errors_total", "", std::to_string(errors()));
+  line(out, "saldo_postgres_sink_topic_resets_total", "counter",
+       "Times the sink emptied its tables because the topic was recreated, truncated or shrunk.");
+  value(out, "saldo_postgres_sink_topic_resets_total", "", std::to_string(topic_resets()));
   line(out, "saldo_postgres_sink_lag_records", "gauge",
        "Records between the sink's committed positions and the high watermarks (-1 unknown).");
   value(out, "saldo_postgres_sink_lag_records", "", std::to_string(lag()));
@@ -90,6 +93,7 @@ void PostgresSinkStatus::append_ready_json(std::string& out) const {
   out.append(",\"rows_written\":").append(std::to_string(rows_written()));
   out.append(",\"transactions\":").append(std::to_string(transactions()));
   out.append(",\"errors\":").append(std::to_string(errors()));
+  out.append(",\"topic_resets\":").append(std::to_string(topic_resets()));
   std::lock_guard lock(mutex_);
   if (!last_error_.empty()) {
     out.append(",\"last_error\":");

@@ -28,12 +28,15 @@ class PostgresSinkStatus {
   void transaction(std::uint64_t rows_written, std::uint64_t records, double commit_seconds) noexcept;
   void error() noexcept { errors_.fetch_add(1, std::memory_order_relaxed); }
   void set_lag(std::int64_t records) noexcept { lag_.store(records, std::memory_order_relaxed); }
+  // The tables were emptied because the topic was recreated or truncated.
+  void topic_reset() noexcept { topic_resets_.fetch_add(1, std::memory_order_relaxed); }
 
   SinkState state() const noexcept { return state_.load(std::memory_order_relaxed); }
   std::uint64_t rows_written() const noexcept { return rows_.load(std::memory_order_relaxed); }
   std::uint64_t transactions() const noexcept { return transactions_.load(std::memory_order_relaxed); }
   std::uint64_t errors() const noexcept { return errors_.load(std::memory_order_relaxed); }
   std::int64_t lag() const noexcept { return lag_.load(std::memory_order_relaxed); }
+  std::uint64_t topic_resets() const noexcept { return topic_resets_.load(std::memory_order_relaxed); }
 
   // Prometheus text: saldo_postgres_sink_* (appended to the service's /metrics).
   void render_metrics(std::string& out) const;
@@ -48,6 +51,7 @@ class PostgresSinkStatus {
   std::atomic<std::uint64_t> records_{0};
   std::atomic<std::uint64_t> transactions_{0};
   std::atomic<std::uint64_t> errors_{0};
+  std::atomic<std::uint64_t> topic_resets_{0};
   std::atomic<std::int64_t> lag_{-1};  // -1: not known yet
   std::array<std::atomic<std::uint64_t>, kCommitBuckets.size() + 1> commit_{};  // last: +Inf
   std::atomic<std::uint64_t> commit_sum_ns_{0};

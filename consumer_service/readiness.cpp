@@ -79,6 +79,7 @@ void Readiness::add_partitions(const std::vector<Watermarks>& partitions) {
     add_locked(partitions);
   }
   advanced_.notify_all();
+  changes_.publish();
 }
 
 void Readiness::restart_rebuild(std::string_view reason) {
@@ -119,6 +120,7 @@ bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
     now_ready = update_state_locked();
   }
   advanced_.notify_all();  // a partition's start may already be past what a waiter asks for
+  changes_.publish();
   return now_ready;
 }
 
@@ -140,7 +142,10 @@ bool Readiness::advance(std::int32_t partition, std::int64_t position) {
       break;
     }
   }
-  if (moved) advanced_.notify_all();
+  if (moved) {
+    advanced_.notify_all();
+    changes_.publish();
+  }
   return now_ready;
 }
 

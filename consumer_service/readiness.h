@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "common/position_token.h"
+#include "consumer_service/change_feed.h"
 
 namespace saldo {
 
@@ -90,6 +91,10 @@ class Readiness {
   // Waits until applied(positions) or `deadline`, woken by advance() (no polling). True if applied.
   bool wait_applied(std::span<const TopicPosition> positions, std::chrono::steady_clock::time_point deadline) const;
 
+  // Bumped whenever a position moved (the table applied records) or the partitions changed: the live
+  // streams wait on it. Closed at shutdown.
+  ChangeFeed& changes() const noexcept { return changes_; }
+
   // Test hook: while held, READY waits even when every partition is caught up, so a test can see
   // the service's answers just before READY without racing the rebuild.
   void hold_ready(bool hold);
@@ -103,6 +108,7 @@ class Readiness {
 
   mutable std::mutex mutex_;
   mutable std::condition_variable advanced_;  // a position moved: read-your-writes waiters re-check
+  mutable ChangeFeed changes_;
   std::atomic<ServiceState> state_{ServiceState::kStarting};
   ReadinessSnapshot data_;
   std::size_t caught_up_ = 0;

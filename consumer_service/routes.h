@@ -6,13 +6,14 @@
 
 namespace saldo {
 
-enum class Route : std::uint8_t { kSaldo, kSaldos, kHealth, kReady, kMetrics, kPage, kOpenApi, kOther, kCount };
+enum class Route : std::uint8_t { kSaldo, kEvents, kSaldos, kHealth, kReady, kMetrics, kPage, kOpenApi, kOther, kCount };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(Route::kCount);
 
 // The label of a route in /metrics ("/saldo", "/health", ..., "other").
 constexpr std::string_view to_string(Route r) {
   switch (r) {
     case Route::kSaldo: return "/saldo";
+    case Route::kEvents: return "/saldo/events";
     case Route::kSaldos: return "/saldos";
     case Route::kHealth: return "/health";
     case Route::kReady: return "/ready";
@@ -36,8 +37,11 @@ constexpr bool every_route_named() {
 static_assert(every_route_named(), "routes.h: name the new route in to_string(Route)");
 
 // The route a request path belongs to; kOther for a path the service does not serve.
+// "/saldo/events" is the customer "events"; "/saldo//events" is the stream of an empty (invalid) id.
 constexpr Route route_of(std::string_view path) noexcept {
-  if (path.starts_with("/saldo/")) return Route::kSaldo;
+  if (path.starts_with("/saldo/")) {
+    return path.ends_with("/events") && path.size() >= 14 ? Route::kEvents : Route::kSaldo;
+  }
   if (path == "/saldos") return Route::kSaldos;
   if (path == "/health") return Route::kHealth;
   if (path == "/ready") return Route::kReady;

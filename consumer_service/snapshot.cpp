@@ -257,17 +257,27 @@ std::variant<LoadedSnapshot, SnapshotRejected> load_snapshot(const std::string& 
     if (!r.get(p.next_offset) || !r.get(p.order_time)) return corrupt("bad header");
   }
   if (entries <= body) store.reserve(static_cast<std::size_t>(entries));  // (a count above the size is corrupt)
-  for (std::uint64_t i = 0; i < entries; ++i) {
-    StoredEntry e;
-    std::uint8_t id_len = 0, flags = 0;
-    if (!r.get(id_len) || !r.bytes(id_len, e.id) || !r.get(flags)) return corrupt("bad entry");
-    e.deleted = (flags & 1) != 0;
-    if (!e.deleted) {
-      if (!r.get(e.saldo) || !r.get(e.ts_format)) return corrupt("bad entry");
-      if (e.ts_format != 0 ? !r.get(e.ts_bits) : !r.str16(e.ts_text)) return corrupt("bad entry");
+  // Parsed a group at a time (views into the mapped file), restored grouped by shard.
+  constexpr std::size_t kGroup = 4096;
+  std::vector<StoredEntry> group;
+  group.reserve(kGroup);
+  for (std::uint64_t i = 0; i < entries;) {
+    group.clear();
+    const std::uint64_t first = i;
+    for (; i < entries && group.size() < kGroup; ++i) {
+      StoredEntry& e = group.emplace_back();
+      std::uint8_t id_len = 0, flags = 0;
+      if (!r.get(id_len) || !r.bytes(id_len, e.id) || !r.get(flags)) return corrupt("bad entry");
+      e.deleted = (flags & 1) != 0;
+      if (!e.deleted) {
+        if (!r.get(e.saldo) || !r.get(e.ts_format)) return corrupt("bad entry");
+        if (e.ts_format != 0 ? !r.get(e.ts_bits) : !r.str16(e.ts_text)) return corrupt("bad entry");
+      }
+      if (!r.get(e.partition) || !r.get(e.offset) || !r.get(e.record_time)) return corrupt("bad entry");
     }
-    if (!r.get(e.partition) || !r.get(e.offset) || !r.get(e.record_time)) return corrupt("bad entry");
-    if (!store.restore(e)) return corrupt("entry " + std::to_string(i) + " cannot be restored");
+    if (const auto refused = store.restore(group)) {
+      return corrupt("entry " + std::to_string(first + *refused) + " cannot be restored");
+    }
   }
   if (!r.at_end()) return corrupt("bytes after the last entry");
   out.stats = {entries, file.size};

@@ -21,6 +21,7 @@
 #include "consumer_service/consumer_settings.h"
 #include "consumer_service/dead_letter.h"
 #include "consumer_service/fetcher_waker.h"
+#include "consumer_service/log_range.h"
 #include "consumer_service/log_limiter.h"
 #include "consumer_service/record_applier.h"
 #include "consumer_service/snapshot.h"
@@ -415,17 +416,8 @@ struct TableReader::Impl {
     for (std::int32_t p = 0; p < applier.partitions(); ++p) {
       std::int64_t low = -1, high = -1;
       if (rd_kafka_get_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high) || high < 0) continue;
-      const std::int64_t position = applier.position(p);
       readiness.set_high_watermark(p, high);
-      if (position >= 0 && high < position) {
-        return "partition " + std::to_string(p) + " of '" + topic + "' ends at " + std::to_string(high) +
-               ", below the " + std::to_string(position) + " already read (the topic was recreated or truncated)";
-      }
-      if (position >= 0 && low > position) {
-        return "partition " + std::to_string(p) + " of '" + topic + "' now starts at " + std::to_string(low) +
-               ", past the unread offset " + std::to_string(position) +
-               " (records were deleted before the table read them)";
-      }
+      if (auto why = position_outside_log(topic, p, applier.position(p), low, high)) return why;
     }
     return std::nullopt;
   }
@@ -434,11 +426,7 @@ struct TableReader::Impl {
   ResetReason check_partitions() {
     const int n = partition_count();
     if (n < 0 || n == applier.partitions()) return std::nullopt;
-    if (n < applier.partitions()) {
-      return n == 0 ? "topic '" + topic + "' was deleted"
-                    : "topic '" + topic + "' has " + std::to_string(n) + " partitions, fewer than the " +
-                          std::to_string(applier.partitions()) + " read (it was recreated)";
-    }
+    if (auto why = partitions_shrank(topic, n, applier.partitions())) return why;
     const int before = applier.partitions();
     const auto marks = read_watermarks(before, n);
     if (!marks) return std::nullopt;

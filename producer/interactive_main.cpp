@@ -7,6 +7,7 @@
 #include <optional>
 #include <sstream>
 #include <string>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -18,6 +19,7 @@
 #include "common/shutdown.h"
 #include "common/text.h"
 #include "producer/balance_sender.h"
+#include "producer/page_link.h"
 #include "producer/presets.h"
 #include "producer/send_timeout.h"
 
@@ -39,8 +41,8 @@ constexpr const char* kHelp =
 
 class Prompt {
  public:
-  Prompt(BalanceSender& sender, std::chrono::milliseconds timeout)
-      : sender_(sender), timeout_(timeout), tty_(::isatty(STDIN_FILENO) == 1) {}
+  Prompt(BalanceSender& sender, std::chrono::milliseconds timeout, std::string page_url)
+      : sender_(sender), timeout_(timeout), page_url_(std::move(page_url)), tty_(::isatty(STDIN_FILENO) == 1) {}
 
   // Returns the exit status.
   int loop() {
@@ -137,19 +139,23 @@ class Prompt {
       complain("not sent: " + d.error);
       return;
     }
+    // On the same line: scripts read one line per command.
+    const std::string link = page_link(page_url_, id, d.partition, d.offset);
+    const std::string page = link.empty() ? "" : ", page " + link;
     if (amount) {
-      std::printf("sent cliente_id=%s saldo=%s -> partition %d, offset %lld, position %s\n", id.c_str(),
+      std::printf("sent cliente_id=%s saldo=%s -> partition %d, offset %lld, position %s%s\n", id.c_str(),
                   format_money(*amount).c_str(), d.partition, static_cast<long long>(d.offset),
-                  format_position_token(d.partition, d.offset).c_str());
+                  format_position_token(d.partition, d.offset).c_str(), page.c_str());
     } else {
-      std::printf("deleted cliente_id=%s -> partition %d, offset %lld, position %s\n", id.c_str(), d.partition,
-                  static_cast<long long>(d.offset), format_position_token(d.partition, d.offset).c_str());
+      std::printf("deleted cliente_id=%s -> partition %d, offset %lld, position %s%s\n", id.c_str(), d.partition,
+                  static_cast<long long>(d.offset), format_position_token(d.partition, d.offset).c_str(), page.c_str());
     }
     std::fflush(stdout);
   }
 
   BalanceSender& sender_;
   std::chrono::milliseconds timeout_;
+  std::string page_url_;
   bool tty_;
   bool eof_ = false;
   int failures_ = 0;
@@ -160,6 +166,8 @@ int run(int argc, const char* const argv[]) {
   loader.add_kafka_options();
   loader.add_log_options();
   add_timeout_option(loader, "seconds to wait for the broker and for each acknowledgement");
+  loader.env_option("page-url", "PAGE_URL", po::value<std::string>()->default_value("http://localhost:5000/"),
+                    "the service's page: after each write a link to it that shows the new value (empty: no link)");
   const std::optional<po::variables_map> vm = loader.parse(argc, argv);
   if (!vm) return 0;
 
@@ -169,7 +177,7 @@ int run(int argc, const char* const argv[]) {
   install_shutdown_handlers();
   // One record at a time, each awaited: no batching to wait for.
   std::unique_ptr<BalanceSender> sender = open_sender(kafka, Preset::kEventByEvent, timeout);
-  return Prompt(*sender, timeout).loop();
+  return Prompt(*sender, timeout, (*vm)["page-url"].as<std::string>()).loop();
 }
 
 }  // namespace

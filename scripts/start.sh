@@ -310,7 +310,9 @@ echo
 try_line "curl $http_url/saldo/1" "a balance: saldo, timestamp, partition, offset"
 try_line "curl $http_url/saldo/999" "404: unknown customer"
 try_line "$browser_url/" "the lookup page: open it in a browser"
-try_line "$interactive_cmd" "type an id, then a balance; query it again"
+# The interactive producer's page links point at localhost:5000 unless told otherwise.
+[ "$browser_url" = http://localhost:5000 ] || interactive_cmd+=" --page-url $browser_url/"
+try_line "$interactive_cmd" "type an id, then a balance; open the page link it prints"
 try_line "$producer_cmd --id 4 --saldo 99.90" "one update (--delete 4 removes it)"
 try_line "curl $http_url/ready" "state and per-partition progress (also /metrics)"
 if [ "$mode" = docker ]; then

@@ -141,15 +141,16 @@ if [ -z "${SALDO_SKIP_SANITIZERS:-}" ]; then
   unset ASAN_OPTIONS UBSAN_OPTIONS
 
   # librdkafka's threads cannot run under GCC's TSan (no interceptor for the C11 thrd_create it uses):
-  # these two drive the store, applier, readiness, metrics and HTTP server from threads of our own.
+  # these drive the store, applier, readiness, metrics, HTTP server and the live streams' change feed
+  # from threads of our own.
   step "the store and the applier + HTTP threads under ThreadSanitizer (build/tsan)"
   configure_and_build build/tsan -DSALDO_SANITIZE=thread -DSALDO_BUILD_BENCH=OFF -- store_concurrency_test \
-    table_http_concurrency_test
+    table_http_concurrency_test sse_events_test http_api_test
   # Debian's libcpp-httplib.so is not built with TSan: its function-local statics (a std::regex) are
   # guarded by an inline acquire load TSan cannot see, so its own memcmp on them raced in 6 of 30
   # runs. ignore_noninstrumented_modules checks only accesses made from code TSan instrumented (ours).
   TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" \
-    run_ctest build/tsan unit -R '^(StoreConcurrency|TableHttpConcurrency)\.'
+    run_ctest build/tsan unit -R '^(StoreConcurrency|TableHttpConcurrency|ChangeFeed|EventStreamTest)\.|^HttpApiTest\.RealServerStreams'
 fi
 
 if [ -z "${SALDO_SKIP_FUZZ:-}" ]; then

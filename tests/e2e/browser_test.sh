@@ -3,7 +3,8 @@
 # The demo comes up through scripts/start.sh against the test broker (SALDO_TEST_BOOTSTRAP_SERVERS, on a
 # topic of its own) or, without one, its own local broker. A second service on a topic that does not
 # exist stays rebuilding, so the page's 503 message is seen for real. Screenshots are kept in
-# $SALDO_BUILD_DIR/e2e-artifacts.
+# $SALDO_BUILD_DIR/e2e-artifacts. The live page is checked too: updates sent with the producer appear
+# without a reload (Server-Sent Events), and the producer's link (?id=&after=) shows its own write.
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
@@ -28,7 +29,8 @@ fi
 export SALDO_RUN_DIR=$work/run
 export SALDO_BIN_DIR=$build
 export HTTP_HOST=127.0.0.1
-export HTTP_PORT; HTTP_PORT=$(free_port 15492)
+# SALDO_E2E_PORT_BASE: where to look for free ports (engineers sharing a machine keep to their own range).
+export HTTP_PORT; HTTP_PORT=$(free_port "${SALDO_E2E_PORT_BASE:-15492}")
 export LOG_LEVEL=info
 if [ -n "${SALDO_TEST_BOOTSTRAP_SERVERS:-}" ]; then
   export SALDO_KAFKA=external BOOTSTRAP_SERVERS=$SALDO_TEST_BOOTSTRAP_SERVERS
@@ -107,6 +109,7 @@ until [ "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $tok
 done
 
 rm -rf "$artifacts"
+PRODUCER=$build/producer/producer BOOTSTRAP=$bootstrap TOPIC=${TOPIC:-contas} \
 TOKEN_URL=http://127.0.0.1:$token_port/ TOKEN=$token \
 PAGE_URL=http://127.0.0.1:$HTTP_PORT/ REBUILDING_URL=http://127.0.0.1:$rebuilding_port/ ARTIFACTS=$artifacts \
   timeout 180 node "$here/page_test.mjs"

@@ -22,7 +22,7 @@ export SALDO_BIN_DIR=$build
 export KAFKA_PORT; KAFKA_PORT=$(free_port "${SALDO_E2E_KAFKA_PORT:-19392}")
 export KAFKA_DATA_DIR=$work/kafka
 export KAFKA_HEAP=384m
-export PG_PORT; PG_PORT=$(free_port 15492)
+export PG_PORT; PG_PORT=$(free_port "${SALDO_E2E_PG_PORT:-15492}")
 # Not under $work: as root, the cluster belongs to the postgres user, who cannot enter a mktemp dir.
 export PG_DATA_DIR=${TMPDIR:-/tmp}/saldo-e2e-postgres-$PG_PORT
 unset POSTGRES_URL

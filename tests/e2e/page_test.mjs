@@ -4,6 +4,7 @@
 //
 //   PAGE_URL=http://127.0.0.1:5000/ REBUILDING_URL=http://127.0.0.1:5001/ ARTIFACTS=dir node page_test.mjs
 import { chromium } from "playwright-core";
+import { execFileSync } from "node:child_process";
 import assert from "node:assert/strict";
 import fs from "node:fs";
 import os from "node:os";
@@ -15,6 +16,9 @@ const tokenUrl = process.env.TOKEN_URL;  // the same table behind --http-tokens-
 const token = process.env.TOKEN;
 const artifacts = process.env.ARTIFACTS || path.join(os.tmpdir(), "saldo-e2e-artifacts");
 const chromiumPath = process.env.CHROMIUM || "/usr/bin/chromium";
+// The project's producer and where it writes (the live page's checks send updates with it).
+const producerPath = process.env.PRODUCER;
+const producerEnv = { ...process.env, BOOTSTRAP_SERVERS: process.env.BOOTSTRAP, TOPIC: process.env.TOPIC };
 assert.ok(pageUrl, "set PAGE_URL");
 fs.mkdirSync(artifacts, { recursive: true });
 
@@ -133,6 +137,47 @@ try {
     assert.equal(nbsp(await page.textContent("#r-saldo")), "R$ 2.300,50");
   });
 
+  // Sends one record with the project's producer; returns the position token it printed ("P:O").
+  function produce(...args) {
+    const out = execFileSync(producerPath, args, { env: producerEnv, encoding: "utf8", timeout: 60000,
+                                                   stdio: ["ignore", "pipe", "pipe"] });
+    const m = /position (\d+:\d+)/.exec(out);
+    assert.ok(m, `no position in the producer's output: ${out}`);
+    return m[1];
+  }
+
+  if (producerPath) {
+    await check("a producer's link (?id=&after=) shows that write, never the value before it", async () => {
+      produce("--id", "live-1", "--saldo", "1.00");
+      const position = produce("--id", "live-1", "--saldo", "2.22");  // asked for at once, before it may be applied
+      await page.goto(new URL(`/?id=live-1&after=${position}`, pageUrl).href);
+      await page.waitForSelector("#result:not([hidden])");
+      assert.equal(nbsp(await page.textContent("#r-saldo")), "R$ 2,22", "the first value shown is the write's");
+      const [p, o] = position.split(":");
+      assert.equal(await page.textContent("#r-source"), `partição ${p}, offset ${o}`);
+    });
+
+    await check("the page follows its customer: updates and a delete appear without a reload", async () => {
+      // Set on this document only: a reload or a navigation would lose it.
+      await page.evaluate(() => { window.saldoTestMarker = "same-document"; });
+      await page.waitForFunction(() => /ao vivo/.test(document.getElementById("r-live").textContent));
+      produce("--id", "live-1", "--saldo", "333.33");
+      await page.waitForFunction(() => /333,33/.test(document.getElementById("r-saldo").textContent));
+      assert.equal(nbsp(await page.textContent("#r-saldo")), "R$ 333,33");
+      const deleted = produce("--delete", "live-1");
+      await page.waitForFunction(() => /excluído/.test(document.getElementById("message").textContent));
+      const [p, o] = deleted.split(":");
+      assert.match(await page.textContent("#message"), new RegExp(`partição ${p}, offset ${o}`));
+      assert.ok(await page.isHidden("#result"));
+      produce("--id", "live-1", "--saldo", "-4.50");
+      await page.waitForFunction(() => /4,50/.test(document.getElementById("r-saldo").textContent));
+      assert.equal(nbsp(await page.textContent("#r-saldo")), "-R$ 4,50");
+      assert.ok(await page.isHidden("#message"));
+      assert.equal(await page.evaluate(() => window.saldoTestMarker), "same-document", "the page was reloaded");
+      await page.screenshot({ path: path.join(artifacts, "page-live.png"), fullPage: true });
+    });
+  }
+
   if (rebuildingUrl) {
     await check("a service not ready yet (its topic does not exist) says why and keeps trying", async () => {
       await page.goto(rebuildingUrl);
@@ -171,6 +216,14 @@ try {
       await lookup("2");
       await page.waitForFunction(() => document.getElementById("r-id").textContent === "2");
       assert.ok(await page.isHidden("#auth"), "no second prompt in the same tab");
+      if (producerPath) {
+        // EventSource cannot send the token: the page reads the same stream with fetch.
+        await page.evaluate(() => { window.saldoTestMarker = "token-document"; });
+        await page.waitForFunction(() => /ao vivo/.test(document.getElementById("r-live").textContent));
+        produce("--id", "2", "--saldo", "2400.00");
+        await page.waitForFunction(() => /2\.400,00/.test(document.getElementById("r-saldo").textContent));
+        assert.equal(await page.evaluate(() => window.saldoTestMarker), "token-document", "the page was reloaded");
+      }
       await page.screenshot({ path: path.join(artifacts, "page-token.png"), fullPage: true });
     });
   }

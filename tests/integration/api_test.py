@@ -8,7 +8,8 @@ times out with 504 inside its bound. /saldos answers found, unknown, invalid and
 
 Every answer any of these services gives (one READY, one with bearer tokens, one whose topic does not
 exist, so it never gets READY) is validated against consumer_service/openapi.json with jsonschema:
-status, required headers and body; and every documented status of every route must have been seen.
+status, required headers and body (for a live stream, GET /saldo/<id>/events, its first event); and
+every documented status of every route must have been seen.
 
 Needs SALDO_TEST_BOOTSTRAP_SERVERS (a real broker) and SALDO_BUILD_DIR; scripts/test.sh sets both and
 runs this with the venv's python.
@@ -33,6 +34,7 @@ import jsonschema
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from other_clients_test import wait_for
+from sse_client import EventStream
 
 BOOT = os.environ["SALDO_TEST_BOOTSTRAP_SERVERS"]
 BUILD = os.environ["SALDO_BUILD_DIR"]
@@ -79,6 +81,13 @@ class Service:
             answer = (e.code, dict(e.headers), e.read().decode())
         self.seen.append((method, path, *answer))
         return answer
+
+    def stream(self, path, headers=None):
+        """Opens a live stream; its answer (for a 200, the first event) is recorded as call() does."""
+        es = EventStream(self.port, path, self.headers if headers is None else headers)
+        body = es.read_block() if es.status == 200 else es.body()
+        self.seen.append(("GET", path, es.status, es.headers, body))
+        return es, body
 
     def get(self, path, **kw):
         status, _, body = self.call("GET", path, **kw)
@@ -130,7 +139,11 @@ class Contract:
 
     def operation(self, method, path):
         """(path template, operation or None) for a request; (None, None) for a path not described."""
-        template = "/saldo/{cliente_id}" if path.startswith("/saldo/") else path.split("?")[0]
+        path = path.split("?")[0]
+        if path.startswith("/saldo/"):
+            template = "/saldo/{cliente_id}/events" if path.endswith("/events") and len(path) >= 14 else "/saldo/{cliente_id}"
+        else:
+            template = path
         item = self.doc["paths"].get(template)
         if item is None:
             return None, None
@@ -192,7 +205,7 @@ class ApiTest(unittest.TestCase):
         cls.topic = create_topic(3)
         seed = subprocess.run([PRODUCER, "-b", BOOT, "-t", cls.topic], capture_output=True, text=True)
         assert seed.returncode == 0, seed.stderr
-        cls.service = Service(cls.topic, "--http-max-waiting", "2")
+        cls.service = Service(cls.topic, "--http-max-waiting", "2", "--sse-max-streams", "1")
         cls.tokens = tempfile.NamedTemporaryFile("w", suffix=".tokens", delete=False)
         cls.tokens.write(f"alice:{TOKEN}\n")
         cls.tokens.close()
@@ -243,6 +256,8 @@ class ApiTest(unittest.TestCase):
                 m = POSITION.search(line)
                 self.assertIsNotNone(m, line)
                 self.assertIn(f"partition {m[1]}, offset {m[2]}", line)
+                # The page link on the same line, with the write's position as after=.
+                self.assertIn(f", page http://localhost:5000/?id=inter-{i % 3}&after={m[1]}:{m[2]}", line)
                 body = self.saldo_after(f"inter-{i % 3}", m[1], m[2])
                 self.assertEqual(Decimal(str(body["saldo"])), amount, (i, body))
         finally:
@@ -315,8 +330,19 @@ class ApiTest(unittest.TestCase):
             s.call("HEAD", path)
         for body in ('["1", "nobody", 3, null]', "nope", json.dumps([str(i) for i in range(1001)])):
             s.call("POST", "/saldos", body, {"Content-Type": "application/json"})
-        for method, path in (("PUT", "/saldos"), ("DELETE", "/saldo/1"), ("POST", "/health"), ("PATCH", "/")):
+        for method, path in (("PUT", "/saldos"), ("DELETE", "/saldo/1"), ("POST", "/health"), ("PATCH", "/"),
+                             ("POST", "/saldo/1/events")):
             s.call(method, path, "")
+        # Live streams: the first event of a known and of an unknown customer, a bad id, and one over
+        # the cap (this service allows one at a time).
+        for path in ("/saldo/nobody/events", "/saldo/a%20b/events", "/saldo//events"):
+            s.stream(path)[0].close()
+        first, _ = s.stream("/saldo/1/events")
+        over, body = s.stream("/saldo/1/events")
+        self.assertEqual((over.status, over.headers.get("Retry-After")), (503, "5"), body)
+        self.assertEqual(json.loads(body)["max_streams"], 1)
+        over.close()
+        first.close()
         # Tokens: refused without one, with a wrong one; served with the right one.
         for path in ("/saldo/1", "/saldos?ids=1", "/ready", "/metrics", "/nope"):
             g.call("GET", path, headers={})
@@ -326,9 +352,12 @@ class ApiTest(unittest.TestCase):
         g.call("POST", "/saldos", '["1"]')
         for path in ("/health", "/", "/openapi.json"):
             g.call("GET", path, headers={})
+        g.stream("/saldo/1/events", headers={})[0].close()
+        g.stream("/saldo/1/events")[0].close()
         # Never READY (its topic does not exist): 503 with the progress, never a false 404.
         for path in ("/saldo/1", "/saldo/1?after=0:0", "/saldos?ids=1", "/ready"):
             n.call("GET", path)
+        n.stream("/saldo/1/events")[0].close()
         n.call("POST", "/saldos", '["1"]')
         # The document served is the one in the repository.
         status, _, served = s.call("GET", "/openapi.json")

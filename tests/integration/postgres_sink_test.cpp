@@ -141,6 +141,105 @@ TEST(PostgresSink, CrossPartitionADeleteBeatsAnOlderValueReadLaterAndALaterValue
   EXPECT_EQ(rows.at("z").substr(0, 4), "2.00");
 }
 
+TEST(PostgresSink, AProducerClockGoingBackOrdersRecordsAsTheTableDoesAcrossARestart) {
+  // Record timestamps are the producers' here (CreateTime). Partition 0 has a record stamped t+5 s;
+  // partition 1 has x=30.00 stamped t+3 s. After a restart, partition 0 gets x=50.00 stamped t+2 s
+  // (that producer's clock went back). By the table's rule partition 0's ordering time is already
+  // t+5 s, so 50.00 is current: the sink must remember that time across the restart.
+  const std::string topic = unique_topic("pg-clock");
+  create_topic(topic, 2, {{"message.timestamp.type", "CreateTime"}});
+  TestDatabase db("pg_clock");
+  const std::int64_t t = std::chrono::duration_cast<std::chrono::milliseconds>(
+                             std::chrono::system_clock::now().time_since_epoch())
+                             .count() -
+                         60000;
+  RawProducer producer;
+  producer.send(topic, "other", value_of("other", "1.00"), 0, t + 5000);
+  producer.send(topic, "x", value_of("x", "30.00"), 1, t + 3000);
+  producer.flush();
+  {
+    ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+    ASSERT_TRUE(wait_caught_up(db, 2)) << svc.log();
+    ASSERT_EQ(svc.stop(SIGTERM, 10s), 0) << svc.log();
+  }
+  EXPECT_EQ(db.query("SELECT order_ms FROM saldo_offsets WHERE \"partition\" = 0").at(0).at(0),
+            std::to_string(t + 5000));
+  producer.send(topic, "x", value_of("x", "50.00"), 0, t + 2000);
+  producer.flush();
+
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(wait_caught_up(db, 3)) << svc.log();
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_EQ(records.size(), 3u);
+  const auto rows = actual_rows(db.url());
+  EXPECT_EQ(rows, expected_rows(records));
+  ASSERT_EQ(rows.count("x"), 1u);
+  EXPECT_EQ(rows.at("x").substr(0, 6), "50.00|");
+  // The in-memory table, rebuilt from offset 0 by the same service, says the same.
+  ASSERT_TRUE(svc.wait_ready()) << svc.log();
+  const HttpReply reply = svc.get("/saldo/x");
+  EXPECT_EQ(reply.status, 200);
+  EXPECT_NE(reply.body.find("\"saldo\":50.00"), std::string::npos) << reply.body;
+}
+
+TEST(PostgresSink, ATopicRecreatedWhileTheServiceWasDownIsWrittenAfreshWithNothingOfTheOldOne) {
+  const std::string topic = unique_topic("pg-recreated");
+  create_topic(topic, 2);
+  TestDatabase db("pg_recreated");
+  {
+    RawProducer producer;
+    for (int i = 0; i < 40; ++i) producer.send(topic, numbered("a", i % 20), value_of(numbered("a", i % 20), "1.00"));
+    producer.flush();
+    ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+    ASSERT_TRUE(wait_caught_up(db, 40)) << svc.log();
+    ASSERT_EQ(svc.stop(SIGTERM, 10s), 0) << svc.log();
+  }
+  // The same name, fewer records: every partition now ends below what the sink committed.
+  delete_topic(topic);
+  create_topic(topic, 2);
+  RawProducer producer;
+  for (int i = 0; i < 6; ++i) producer.send(topic, numbered("b", i), value_of(numbered("b", i), "2.00"));
+  producer.flush();
+
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_EQ(records.size(), 6u);
+  const auto expected = expected_rows(records);
+  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url()) == expected && committed_records(db) == 6; }, 60s, 50ms))
+      << svc.log();
+  EXPECT_EQ(db.query("SELECT count(*) FROM saldos WHERE cliente_id LIKE 'a%'").at(0).at(0), "0");
+  expect_each_record_applied_once(db, topic);
+  EXPECT_NE(svc.log().find("emptying saldos"), std::string::npos) << svc.log();
+  EXPECT_NE(svc.get("/ready").body.find("\"topic_resets\":1"), std::string::npos) << svc.get("/ready").body;
+}
+
+TEST(PostgresSink, PartitionsAddedWhileRunningAreWrittenFromTheirStart) {
+  const std::string topic = unique_topic("pg-grown");
+  create_topic(topic, 2);
+  TestDatabase db("pg_grown");
+  {
+    RawProducer producer;
+    for (int i = 0; i < 20; ++i) producer.send(topic, numbered("c", i), value_of(numbered("c", i), "1.00"));
+    producer.flush();
+  }
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(wait_caught_up(db, 20)) << svc.log();
+
+  add_partitions(topic, 4);
+  RawProducer producer;  // a new client: its metadata has the new partitions
+  for (int i = 0; i < 10; ++i) {
+    producer.send(topic, numbered("d", i), value_of(numbered("d", i), "3.00"), 2 + i % 2);
+  }
+  producer.flush();
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_EQ(records.size(), 30u);
+  const auto expected = expected_rows(records);
+  // Found within the sink's 5 s metadata check, then read.
+  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url()) == expected; }, 30s, 50ms)) << svc.log();
+  expect_each_record_applied_once(db, topic);
+  EXPECT_EQ(db.query("SELECT count(*) FROM saldo_offsets WHERE \"partition\" >= 2").at(0).at(0), "2");
+}
+
 TEST(PostgresSink, KillNineMidStreamThenRestartLeavesTheTableExactWithNoRecordAppliedTwice) {
   const std::string topic = unique_topic("pg-kill");
   create_topic(topic, 3);

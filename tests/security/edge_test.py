@@ -7,10 +7,16 @@ of a real consumer_service on a real broker, all on 127.0.0.1, every attack boun
   the proxy answers in < 100 ms throughout;
 - header bombs (many small headers; one endless header line): 4xx from the proxy, and the service's
   RSS does not move;
-- pipelined requests in one write: every one answered.
+- pipelined requests in one write: every one answered;
+- POST /saldos, the one route with a body: a full batch (1,000 ids of 64 characters) passes, a body
+  past the service's own limit gets 413 from the proxy;
+- a live stream (/saldo/<id>/events) quiet for longer than the proxy's 10 s server timeout stays open
+  (its heartbeat comes through).
 The same bombs straight at the service are measured and printed, for README's "what the service
 alone withstands" (not asserted: that is the problem the proxy solves).
 """
+import http.client
+import json
 import os
 import shutil
 import socket
@@ -26,6 +32,8 @@ SRC = os.path.abspath(os.path.join(HERE, "..", ".."))
 BUILD = os.environ.get("SALDO_BUILD_DIR") or os.environ.get("SALDO_E2E_DEFAULT_BUILD_DIR")
 BUILD = os.path.abspath(BUILD) if BUILD else None
 SERVICE_THREADS = 64
+# Past haproxy.cfg's `timeout server 10s`, which a live stream must outlast between heartbeats.
+SSE_HEARTBEAT_S = 12
 
 
 def fail(msg):
@@ -162,7 +170,8 @@ def main():
         edge_port = free_port(svc_port + 2)
         log = open(f"{work}/service.log", "w")
         svc = subprocess.Popen([f"{BUILD}/consumer_service/consumer_service", "-b", bootstrap, "-t", topic,
-                                "--http-port", str(svc_port), "--http-threads", str(SERVICE_THREADS)],
+                                "--http-port", str(svc_port), "--http-threads", str(SERVICE_THREADS),
+                                "--sse-heartbeat", str(SSE_HEARTBEAT_S)],
                                stdout=log, stderr=subprocess.STDOUT, cwd=work)
         procs.append(svc)
         wait_for("the service READY", lambda: get(svc_port, "/ready")[0] == 200, 60)
@@ -225,6 +234,50 @@ def main():
             print(f"edge_test: {n} pipelined requests through the proxy: {got} answered")
             if got != n:
                 fail(f"{n} pipelined requests through the proxy: {got} answered")
+
+        # -- POST /saldos: a full batch passes the proxy; a body past the service's limit does not
+        def post(body):
+            conn = http.client.HTTPConnection("127.0.0.1", edge_port, timeout=10)
+            try:
+                conn.request("POST", "/saldos", body=body, headers={"Content-Type": "application/json"})
+                res = conn.getresponse()
+                return res.status, res.read()
+            finally:
+                conn.close()
+        full = json.dumps(["c" * 60 + f"{i:04d}" for i in range(1000)]).encode()
+        status, answer = post(full)
+        print(f"edge_test: POST /saldos of 1000 ids ({len(full)} bytes) through the proxy: {status}")
+        if status != 200 or len(json.loads(answer)["not_found"]) != 1000:
+            fail(f"POST /saldos of 1000 ids through the proxy: {status} {answer[:200]!r}")
+        status, _ = post(b"[" + b'"x",' * 30000 + b'"x"]')
+        print(f"edge_test: POST /saldos of 120 KB through the proxy: {status}")
+        if status != 413:
+            fail(f"POST /saldos of 120 KB through the proxy: {status}, expected 413 from the proxy")
+
+        # -- a live stream through the proxy: quiet for 12 s (past `timeout server 10s`), still open
+        conn = http.client.HTTPConnection("127.0.0.1", edge_port, timeout=SSE_HEARTBEAT_S + 8)
+        conn.request("GET", "/saldo/edge-live/events")
+        res = conn.getresponse()
+        if res.status != 200 or res.getheader("Content-Type") != "text/event-stream":
+            fail(f"a live stream through the proxy: {res.status} {res.getheader('Content-Type')}")
+        blocks, lines, t0 = [], [], time.monotonic()
+        try:
+            while len(blocks) < 2:
+                line = res.readline().decode()
+                if not line:
+                    break
+                if line.strip():
+                    lines.append(line.strip())
+                elif lines:
+                    blocks.append("\n".join(lines))
+                    lines = []
+        except OSError as e:
+            fail(f"a live stream through the proxy: {e} after {time.monotonic() - t0:.1f} s, blocks {blocks}")
+        conn.close()
+        quiet = time.monotonic() - t0
+        print(f"edge_test: a live stream through the proxy: {blocks} after {quiet:.1f} s")
+        if len(blocks) < 2 or "event: not_found" not in blocks[0] or blocks[1] != ": heartbeat":
+            fail(f"a live stream through the proxy was cut after {quiet:.1f} s: {blocks}")
 
         # -- for the record: the same small-header bomb straight at the service (bounded to 16 MiB)
         before = rss_kb(svc.pid)

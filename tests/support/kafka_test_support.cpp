@@ -1,5 +1,7 @@
 #include "tests/support/kafka_test_support.h"
 
+#include "tests/support/service_process.h"
+
 #include <unistd.h>
 
 #include <algorithm>
@@ -126,6 +128,71 @@ void create_topic(const std::string& topic, int partitions, const KeyValues& con
   throw std::runtime_error("topic " + topic + " has no leaders after 30 s");
 }
 
+namespace {
+
+// Waits for one admin result event of `type` and throws on its error or its topic's error.
+void admin_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type, const std::string& what) {
+  KafkaEvent ev(rd_kafka_queue_poll(queue, 60000));
+  if (!ev) throw std::runtime_error(what + ": no answer within 60 s");
+  if (rd_kafka_event_type(ev.get()) != type) throw std::runtime_error(what + ": unexpected event");
+  if (rd_kafka_event_error(ev.get())) throw std::runtime_error(what + ": " + rd_kafka_event_error_string(ev.get()));
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results =
+      type == RD_KAFKA_EVENT_DELETETOPICS_RESULT
+          ? rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n)
+          : rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+  for (size_t i = 0; i < n; ++i) {
+    if (const auto err = rd_kafka_topic_result_error(results[i])) {
+      const char* text = rd_kafka_topic_result_error_string(results[i]);
+      throw std::runtime_error(what + ": " + (text ? text : err_text(err)));
+    }
+  }
+}
+
+// Partitions with a leader per the metadata: 0 when the topic is unknown, -1 on error.
+int partitions_with_leader(rd_kafka_t* rk, const std::string& topic) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  KafkaTopic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  if (rd_kafka_metadata(rk, 0, rkt.get(), &raw, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  const Metadata md(raw);
+  if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
+  if (md->topics[0].err) return -1;
+  int led = 0;
+  for (int p = 0; p < md->topics[0].partition_cnt; ++p) led += md->topics[0].partitions[p].leader >= 0;
+  return led;
+}
+
+}  // namespace
+
+void delete_topic(const std::string& topic) {
+  KafkaHandle rk = make_client(RD_KAFKA_PRODUCER);
+  KafkaQueue queue(rd_kafka_queue_new(rk.get()));
+  rd_kafka_DeleteTopic_t* del = rd_kafka_DeleteTopic_new(topic.c_str());
+  rd_kafka_DeleteTopics(rk.get(), &del, 1, nullptr, queue.get());
+  rd_kafka_DeleteTopic_destroy(del);
+  admin_result(queue.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, "DeleteTopics " + topic);
+  if (!wait_until([&] { return partitions_with_leader(rk.get(), topic) == 0; }, std::chrono::seconds(30),
+                  std::chrono::milliseconds(100))) {
+    throw std::runtime_error("DeleteTopics " + topic + ": still in the metadata after 30 s");
+  }
+}
+
+void add_partitions(const std::string& topic, int total) {
+  KafkaHandle rk = make_client(RD_KAFKA_PRODUCER);
+  KafkaQueue queue(rd_kafka_queue_new(rk.get()));
+  char errstr[512];
+  rd_kafka_NewPartitions_t* np = rd_kafka_NewPartitions_new(topic.c_str(), static_cast<size_t>(total), errstr,
+                                                            sizeof errstr);
+  if (!np) throw std::runtime_error(std::string("NewPartitions: ") + errstr);
+  rd_kafka_CreatePartitions(rk.get(), &np, 1, nullptr, queue.get());
+  rd_kafka_NewPartitions_destroy(np);
+  admin_result(queue.get(), RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, "CreatePartitions " + topic);
+  if (!wait_until([&] { return partitions_with_leader(rk.get(), topic) == total; }, std::chrono::seconds(30),
+                  std::chrono::milliseconds(100))) {
+    throw std::runtime_error("CreatePartitions " + topic + ": not every partition has a leader after 30 s");
+  }
+}
+
 struct RawProducer::Reports {
   std::atomic<long> failed{0};
   std::string last_error;
@@ -154,7 +221,8 @@ RawProducer::~RawProducer() {
 }
 
 void RawProducer::send(const std::string& topic, const std::optional<std::string>& key,
-                       const std::optional<std::string>& value, std::int32_t partition) {
+                       const std::optional<std::string>& value, std::int32_t partition,
+                       std::int64_t timestamp_ms) {
   // librdkafka's V_ macros cast their arguments without parentheses: compute them first.
   void* key_ptr = key ? const_cast<char*>(key->data()) : nullptr;
   const size_t key_len = key ? key->size() : 0;
@@ -165,7 +233,7 @@ void RawProducer::send(const std::string& topic, const std::optional<std::string
         rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(partition),
         RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
         RD_KAFKA_V_KEY(key_ptr, key_len), RD_KAFKA_V_VALUE(value_ptr, value_len),
-        RD_KAFKA_V_END);
+        RD_KAFKA_V_TIMESTAMP(timestamp_ms), RD_KAFKA_V_END);
     if (err == RD_KAFKA_RESP_ERR_NO_ERROR) break;
     if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || attempt > 1000) {
       throw std::runtime_error("produce to " + topic + ": " + err_text(err));

@@ -27,6 +27,10 @@ std::string numbered(std::string_view prefix, std::int64_t n);
 // Creates a topic (cleanup.policy=compact unless `configs` says otherwise) and waits until its
 // metadata shows every partition with a leader. Throws on failure.
 void create_topic(const std::string& topic, int partitions, const KeyValues& configs = {});
+// Deletes a topic and waits until its metadata says it is gone. Throws on failure.
+void delete_topic(const std::string& topic);
+// Grows a topic to `total` partitions and waits until each has a leader. Throws on failure.
+void add_partitions(const std::string& topic, int total);
 
 struct Record {
   std::int32_t partition = -1;
@@ -45,9 +49,10 @@ class RawProducer {
   RawProducer(const RawProducer&) = delete;
   RawProducer& operator=(const RawProducer&) = delete;
 
-  // Queues one record; partition -1 lets the partitioner choose. Throws if it cannot be queued.
+  // Queues one record; partition -1 lets the partitioner choose; timestamp_ms 0 is now (a topic with
+  // message.timestamp.type=CreateTime keeps another). Throws if it cannot be queued.
   void send(const std::string& topic, const std::optional<std::string>& key,
-            const std::optional<std::string>& value, std::int32_t partition = -1);
+            const std::optional<std::string>& value, std::int32_t partition = -1, std::int64_t timestamp_ms = 0);
   // Waits for every delivery report; throws if any delivery failed or the timeout passed.
   void flush(std::chrono::milliseconds timeout = std::chrono::seconds(30));
 

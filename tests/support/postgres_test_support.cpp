@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <cstdlib>
 #include <stdexcept>
@@ -81,14 +82,19 @@ TestDatabase::~TestDatabase() {
 }
 
 std::map<std::string, std::string> expected_rows(const std::vector<Record>& records) {
+  // The rule, computed here on its own: the latest record of a key has the greatest (partition's
+  // running maximum timestamp, partition, offset); every record read moves that maximum, poison too.
+  using Order = std::tuple<std::int64_t, std::int32_t, std::int64_t>;
   struct Held {
-    std::int32_t partition;
-    std::int64_t offset;
-    std::int64_t ts;
+    Order order;
     std::optional<std::string> row;  // nullopt: deleted
   };
+  std::map<std::int32_t, std::int64_t> running;
   std::map<std::string, Held> held;
-  for (const Record& r : records) {
+  for (const Record& r : records) {  // in offset order within each partition
+    auto [max, first] = running.try_emplace(r.partition, r.timestamp);
+    max->second = std::max(max->second, r.timestamp);
+    const Order order{max->second, r.partition, r.offset};
     if (!r.key || !is_valid_customer_id(*r.key)) continue;
     std::optional<std::string> row;
     if (r.value) {
@@ -98,16 +104,8 @@ std::map<std::string, std::string> expected_rows(const std::vector<Record>& reco
       row = format_money(u->saldo) + "|" + u->timestamp + "|" + std::to_string(r.partition) + "|" +
             std::to_string(r.offset);
     }
-    const Held next{r.partition, r.offset, r.timestamp, row};
-    auto it = held.find(*r.key);
-    if (it == held.end()) {
-      held.emplace(*r.key, next);
-      continue;
-    }
-    const Held& h = it->second;
-    const bool newer = r.partition == h.partition ? r.offset > h.offset
-                                                   : std::tie(r.timestamp, r.partition) > std::tie(h.ts, h.partition);
-    if (newer) it->second = next;
+    auto [it, inserted] = held.try_emplace(*r.key, Held{order, row});
+    if (!inserted && order > it->second.order) it->second = Held{order, row};
   }
   std::map<std::string, std::string> out;
   for (const auto& [id, h] : held) {

@@ -40,9 +40,9 @@ class TestDatabase {
   std::string name_;
 };
 
-// What saldos must hold after the topic's records: per key the record that wins by the rule
-// (same partition: higher offset; else later timestamp, then higher partition), counting only valid
-// records; a key whose winner is a tombstone has no row. cliente_id -> "saldo|timestamp|partition|offset".
+// What saldos must hold after the topic's records (all of them, in offset order within each
+// partition): per key the record with the greatest (partition's running maximum timestamp, partition,
+// offset), counting only valid records; a key whose winner is a tombstone has no row. cliente_id -> "saldo|timestamp|partition|offset".
 // An independent spelling of the rule, so the test and the sink cannot share a mistake.
 std::map<std::string, std::string> expected_rows(const std::vector<Record>& records);
 

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 
 #include <chrono>
+#include <condition_variable>
+#include <mutex>
 #include <future>
 #include <limits>
 #include <thread>
@@ -275,7 +277,9 @@ TEST_F(HttpApiTest, OpenApiDocumentIsServedAndNamesEveryRoute) {
     const auto route = static_cast<Route>(i);
     if (route == Route::kOther) continue;
     const std::string name(to_string(route));
-    const std::string path = route == Route::kSaldo ? "/saldo/{cliente_id}" : name;
+    const std::string path = route == Route::kSaldo    ? "/saldo/{cliente_id}"
+                             : route == Route::kEvents ? "/saldo/{cliente_id}/events"
+                                                       : name;
     EXPECT_TRUE(doc["paths"].contains(path)) << "openapi.json does not describe " << path;
   }
 }
@@ -429,6 +433,76 @@ TEST(HttpServer, StopRightAfterStartDoesNotHang) {
     client.set_connection_timeout(1, 0);
     EXPECT_FALSE(client.Get("/health")) << "still answering after stop()";
   }
+}
+
+}  // namespace
+}  // namespace saldo
+
+// --- Live streams: GET /saldo/<id>/events ---
+
+namespace saldo {
+namespace {
+
+TEST_F(HttpApiTest, EventsRouteChecksIdReadinessAndTheCap) {
+  EXPECT_EQ(route_of("/saldo/42/events"), Route::kEvents);
+  EXPECT_EQ(route_of("/saldo/events"), Route::kSaldo);  // the customer "events"
+  EXPECT_EQ(api_.handle("GET", "/saldo/1/events").status, 503);  // before READY: no stream, no false not_found
+  make_ready();
+  EXPECT_EQ(api_.handle("GET", "/saldo//events").status, 400);
+  EXPECT_EQ(api_.handle("GET", "/saldo/a b/events").status, 400);
+  EXPECT_EQ(api_.handle("POST", "/saldo/1/events").status, 405);
+  api_.set_streams(2, EventStreamTiming{});
+  ApiReply first = api_.handle("GET", "/saldo/1/events");
+  ASSERT_EQ(first.status, 200);
+  ASSERT_TRUE(first.stream);
+  EXPECT_EQ(first.content_type, "text/event-stream");
+  ApiReply second = api_.handle("GET", "/saldo/2/events");
+  ASSERT_TRUE(second.stream);
+  EXPECT_EQ(metrics_.event_streams(), 2);
+  const ApiReply over = api_.handle("GET", "/saldo/1/events");
+  EXPECT_EQ(over.status, 503);
+  EXPECT_EQ(over.retry_after_s, 5);
+  EXPECT_EQ(json::parse(over.body)["max_streams"], 2);
+  EXPECT_EQ(metrics_.event_streams_rejected(), 1u);
+  second.stream.reset();  // a stream ended: its place is free again
+  EXPECT_EQ(metrics_.event_streams(), 1);
+  EXPECT_TRUE(api_.handle("GET", "/saldo/1/events").stream);
+  const std::string text = api_.handle("GET", "/metrics").body;
+  EXPECT_NE(text.find("saldo_sse_streams_rejected_total 1"), std::string::npos);
+  EXPECT_NE(text.find("saldo_sse_streams_open 1"), std::string::npos);
+}
+
+TEST_F(HttpApiTest, RealServerStreamsChangesAndStopEndsOpenStreams) {
+  make_ready();
+  HttpServer server(api_, metrics_, loopback(8));
+  const int port = server.start();
+  std::mutex mutex;
+  std::condition_variable got;
+  std::string received;
+  std::thread client_thread([&] {
+    httplib::Client client("127.0.0.1", port);
+    client.set_read_timeout(30, 0);
+    // A browser's header: the stream must still come uncompressed, event by event.
+    client.Get("/saldo/1/events", {{"Accept-Encoding", "gzip, deflate"}}, [&](const char* data, std::size_t n) {
+      std::lock_guard lock(mutex);
+      received.append(data, n);
+      got.notify_all();
+      return true;
+    });
+  });
+  const auto wait_for_text = [&](std::string_view text) {
+    std::unique_lock lock(mutex);
+    return got.wait_for(lock, std::chrono::seconds(10), [&] { return received.find(text) != std::string::npos; });
+  };
+  ASSERT_TRUE(wait_for_text("\"saldo\":150.00")) << received;
+  store_.set("1", 777, "2025-10-14T10:31:00", 0, 4);
+  readiness_.advance(0, 5);
+  EXPECT_TRUE(wait_for_text("id: 0:4\ndata: {\"cliente_id\":\"1\",\"saldo\":7.77")) << received;
+  const auto began = std::chrono::steady_clock::now();
+  server.stop();
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(5)) << "stop() waited for the stream";
+  client_thread.join();
+  EXPECT_EQ(metrics_.event_streams(), 0);
 }
 
 }  // namespace

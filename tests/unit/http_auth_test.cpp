@@ -85,6 +85,7 @@ TEST(CheckBearer, ReasonsAndName) {
 
 TEST(RouteNeedsToken, OnlyHealthAndPageAreAlwaysOpen) {
   EXPECT_TRUE(route_needs_token(Route::kSaldo, false));
+  EXPECT_TRUE(route_needs_token(Route::kEvents, true));  // the live stream: as /saldo
   EXPECT_TRUE(route_needs_token(Route::kReady, false));
   EXPECT_TRUE(route_needs_token(Route::kOther, true));
   EXPECT_TRUE(route_needs_token(Route::kMetrics, false));

@@ -1,7 +1,9 @@
-// The sink's pure parts: the rule that decides which record of a key is current, a batch that keeps
-// one change per key and the positions, the COPY text, and connection strings described without
-// their password.
+// The sink's pure parts: a batch that keeps one change per key (the table's rule, with ordering
+// times from an OrderClock) and the positions, the COPY text, and connection strings described
+// without their password.
 #include <gtest/gtest.h>
+
+#include <algorithm>
 
 #include "common/postgres.h"
 #include "consumer_service/postgres_batch.h"
@@ -9,24 +11,34 @@
 namespace saldo {
 namespace {
 
-SinkChange set(const std::string& id, Centavos saldo, std::int32_t p, std::int64_t o, std::int64_t ts) {
-  return {SinkChange::Kind::kSet, id, saldo, "2025-10-14T10:30:45", {p, o, ts}};
+// A change at ordering time `t` (what an OrderClock gave the record), partition `p`, offset `o`.
+SinkChange set(const std::string& id, Centavos saldo, std::int32_t p, std::int64_t o, std::int64_t t) {
+  return {SinkChange::Kind::kSet, id, saldo, "2025-10-14T10:30:45", {t, p, o}};
 }
-SinkChange erase(const std::string& id, std::int32_t p, std::int64_t o, std::int64_t ts) {
-  return {SinkChange::Kind::kErase, id, 0, "", {p, o, ts}};
-}
-
-TEST(Supersedes, WithinAPartitionTheHigherOffsetWinsWhateverTheTimestamps) {
-  EXPECT_TRUE(supersedes({1, 10, 5}, {1, 9, 900}));
-  EXPECT_FALSE(supersedes({1, 9, 900}, {1, 10, 5}));
-  EXPECT_FALSE(supersedes({1, 9, 5}, {1, 9, 5}));  // the same record does not replace itself
+SinkChange erase(const std::string& id, std::int32_t p, std::int64_t o, std::int64_t t) {
+  return {SinkChange::Kind::kErase, id, 0, "", {t, p, o}};
 }
 
-TEST(Supersedes, AcrossPartitionsTheLaterTimestampWinsThenTheHigherPartition) {
-  EXPECT_TRUE(supersedes({0, 1, 200}, {2, 500, 100}));
-  EXPECT_FALSE(supersedes({2, 500, 100}, {0, 1, 200}));
-  EXPECT_TRUE(supersedes({2, 1, 100}, {0, 9, 100}));
-  EXPECT_FALSE(supersedes({0, 9, 100}, {2, 1, 100}));
+TEST(SinkBatch, AClockThatGoesBackInAPartitionDoesNotMakeItsLaterRecordOlder) {
+  // Partition 0 reads a record stamped 5000, then x=50 stamped 2000 (a producer's clock went back);
+  // partition 1 has x=30 stamped 3000. The raw timestamps would pick 30; the table's rule (the
+  // partition's ordering time, 5000 at x=50) picks 50, as the in-memory table does.
+  OrderClock clock;
+  clock.reset(2);
+  SinkBatch batch;
+  batch.add(set("other", 1, 0, 0, clock.next(0, 5000)));
+  batch.add(set("x", 5000, 0, 1, clock.next(0, 2000)));
+  batch.add(set("x", 3000, 1, 0, clock.next(1, 3000)));
+  const auto& changes = batch.changes();
+  const auto x = std::find_if(changes.begin(), changes.end(), [](const SinkChange& c) { return c.cliente_id == "x"; });
+  ASSERT_NE(x, changes.end());
+  EXPECT_EQ(x->saldo, 5000);
+  EXPECT_EQ(x->order, (RecordOrder{5000, 0, 1}));
+  // The positions carry each partition's ordering time, for the next start to continue from.
+  const auto positions = batch.positions();
+  ASSERT_EQ(positions.size(), 2u);
+  EXPECT_EQ(positions[0].order_ms, 5000);
+  EXPECT_EQ(positions[1].order_ms, 3000);
 }
 
 TEST(SinkBatch, KeepsOneChangePerKeyTheOneThatSupersedesWhateverTheOrderRead) {
@@ -46,9 +58,9 @@ TEST(SinkBatch, KeepsOneChangePerKeyTheOneThatSupersedesWhateverTheOrderRead) {
 TEST(SinkBatch, PositionsCountEveryRecordReadSkippedOnesToo) {
   SinkBatch batch;
   batch.add(set("a", 1, 0, 7, 1));
-  batch.skip(0, 8);  // poison
+  batch.skip({1, 0, 8});  // poison
   batch.add(set("a", 2, 0, 9, 1));
-  batch.skip(2, 3);
+  batch.skip({1, 2, 3});
   const auto positions = batch.positions();
   ASSERT_EQ(positions.size(), 2u);
   EXPECT_EQ(positions[0].partition, 0);

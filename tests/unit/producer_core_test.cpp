@@ -5,6 +5,7 @@
 
 #include "producer/input_file.h"
 #include "producer/load_generator.h"
+#include "producer/page_link.h"
 #include "producer/presets.h"
 #include "producer/send_timeout.h"
 
@@ -161,6 +162,12 @@ TEST(SendTimeout, SecondsInRange) {
   EXPECT_THROW(timeout_option(timeout_args({"--timeout", "0"})), ConfigError);
   EXPECT_THROW(timeout_option(timeout_args({"--timeout", "3601"})), ConfigError);
   EXPECT_THROW(timeout_option(timeout_args({"--timeout", "nan"})), ConfigError);
+}
+
+TEST(PageLink, ShowsTheCustomerOnceItsWriteIsApplied) {
+  EXPECT_EQ(page_link("http://localhost:5000/", "42", 2, 1534), "http://localhost:5000/?id=42&after=2:1534");
+  EXPECT_EQ(page_link("https://saldo.example", "a.b-c_d", 0, 0), "https://saldo.example/?id=a.b-c_d&after=0:0");
+  EXPECT_EQ(page_link("", "42", 2, 1534), "");
 }
 
 }  // namespace

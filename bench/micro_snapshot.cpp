@@ -1,0 +1,61 @@
+// The warm start's own work at 1M and 10M customers: reading a snapshot file (in the page cache, as
+// after a restart) back into an empty store. The rest of a warm start is the broker's metadata and
+// the records written since the snapshot (bench/run.sh measures the whole).
+#include <benchmark/benchmark.h>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+#include <variant>
+#include <vector>
+
+#include "consumer_service/balance_store.h"
+#include "consumer_service/snapshot.h"
+
+namespace {
+
+constexpr std::string_view kTimestamp = "2025-10-14T10:30:45";
+
+std::string snapshot_of(std::int64_t n) {
+  const std::string dir =
+      (std::filesystem::temp_directory_path() / ("saldo-micro-snapshot-" + std::to_string(n))).string();
+  saldo::BalanceStore store;
+  store.reserve(static_cast<std::size_t>(n));
+  std::vector<std::string> ids;
+  std::vector<saldo::StoreEvent> events;
+  for (std::int64_t i = 0; i < n; i += 1000) {
+    ids.clear();
+    events.clear();
+    for (std::int64_t j = i; j < std::min(n, i + 1000); ++j) ids.push_back(std::to_string(100000000 + j));
+    for (std::size_t k = 0; k < ids.size(); ++k) {
+      events.push_back({saldo::StoreEvent::Kind::kSet, ids[k], static_cast<saldo::Centavos>(k * 101), kTimestamp,
+                        static_cast<std::int32_t>(k % 3), i + static_cast<std::int64_t>(k), 1700000000000});
+    }
+    store.apply(events);
+  }
+  saldo::SnapshotMeta meta{"bench", "cluster", 0, {{n, 1700000000000}, {n, 1700000000000}, {n, 1700000000000}}};
+  saldo::write_snapshot(dir, meta, store);
+  return dir;
+}
+
+void BM_SnapshotLoad(benchmark::State& state) {
+  const std::int64_t n = state.range(0);
+  const std::string dir = snapshot_of(n);
+  for (auto _ : state) {
+    auto store = std::make_unique<saldo::BalanceStore>();
+    const auto loaded = saldo::load_snapshot(dir, *store);
+    if (std::holds_alternative<saldo::SnapshotRejected>(loaded)) {
+      state.SkipWithError(std::get<saldo::SnapshotRejected>(loaded).reason.c_str());
+      break;
+    }
+    benchmark::DoNotOptimize(store->size());
+    state.PauseTiming();  // freeing 10M entries is not part of a start
+    store.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * n);
+  std::filesystem::remove_all(dir);
+}
+BENCHMARK(BM_SnapshotLoad)->Arg(1'000'000)->Arg(10'000'000)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+}  // namespace
