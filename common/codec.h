@@ -72,5 +72,7 @@ DecodeResult decode_update(std::optional<std::string_view> key, std::string_view
 
 // The JSON value for an update: {"cliente_id":"1","saldo":150.00,"timestamp":"2025-10-14T10:30:45"}.
 std::string encode_update(const BalanceUpdate& u);
+// The same into `out` (replacing what it held), so a sender reuses one buffer for every record.
+void encode_update_into(std::string& out, const BalanceUpdate& u);
 
 }  // namespace saldo

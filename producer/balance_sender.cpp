@@ -101,7 +101,7 @@ bool BalanceSender::produce(std::string_view key, const std::string* value, void
 }
 
 bool BalanceSender::send(const BalanceUpdate& update) {
-  value_buf_ = encode_update(update);
+  encode_update_into(value_buf_, update);
   return produce(update.cliente_id, &value_buf_, nullptr);
 }
 

@@ -49,27 +49,31 @@ std::optional<std::string_view> next_id_candidate(std::string_view line, std::si
   return std::nullopt;
 }
 
-// The one call of the strict decoder.
-DecodeResult decode_strict(std::string_view key, std::string_view json) { return decode_update(key, json); }
+// The one call of the strict decoder, into `out`, whose strings keep their storage from line to line.
+std::optional<DecodeError> decode_strict(std::string_view key, std::string_view json, BalanceUpdate& out) {
+  const RecordDecode d = decode_record(key, json, 0, out);
+  if (d.kind == RecordKind::kInvalid) return d.error;
+  if (d.notes.timestamp_from_record) out.timestamp.clear();  // the sender stamps it
+  return std::nullopt;
+}
 
-// The wire format requires a timestamp; a file line may leave it out (the sender stamps it). Such a
-// line is decoded again with a stand-in timestamp as its first member, which is then cleared.
-DecodeResult decode_line(std::string_view key, std::string_view line) {
-  DecodeResult r = decode_strict(key, line);
-  const auto* why = std::get_if<DecodeError>(&r);
-  if (why == nullptr || *why != DecodeError::kMissingField) return r;
+// A line without an id or a balance: decoded again with a stand-in timestamp as its first member,
+// so a line that also repeats a member is named for that, not for what is missing.
+std::optional<DecodeError> decode_line(std::string_view key, std::string_view line, BalanceUpdate& out) {
+  const std::optional<DecodeError> why = decode_strict(key, line, out);
+  if (!why || *why != DecodeError::kMissingField) return why;
   const std::size_t brace = line.find('{');  // present: the decoder saw an object
   std::string stamped(line.substr(0, brace + 1));
   stamped += R"("timestamp":"1970-01-01T00:00:00",)";
   stamped += line.substr(brace + 1);
-  DecodeResult again = decode_strict(key, stamped);
-  if (auto* u = std::get_if<BalanceUpdate>(&again)) {
-    u->timestamp.clear();
-    return again;
+  const std::optional<DecodeError> again = decode_strict(key, stamped, out);
+  if (!again) {
+    out.timestamp.clear();
+    return std::nullopt;
   }
   // A repeated timestamp (or "{}" followed by the comma) is invalid JSON: the line had its own
   // timestamp, so what it misses is the id or the balance.
-  return std::get<DecodeError>(again) == DecodeError::kInvalidJson ? r : again;
+  return *again == DecodeError::kInvalidJson ? why : again;
 }
 
 // `first_id`: the first id candidate of the line, if it has one.
@@ -93,21 +97,25 @@ std::string describe(DecodeError why, std::optional<std::string_view> first_id) 
   return std::string(to_string(why));
 }
 
-InputLine parse_json_line(std::string_view line) {
+LineKind parse_json_line(std::string_view line, BalanceUpdate& out, std::string& reason) {
   std::optional<std::string_view> first_id;
   std::size_t pos = 0;
   while (const auto id = next_id_candidate(line, pos)) {
     if (!first_id) first_id = id;
     if (!is_valid_customer_id(*id)) continue;
-    DecodeResult r = decode_line(*id, line);
-    if (auto* u = std::get_if<BalanceUpdate>(&r)) return std::move(*u);
-    if (std::get<DecodeError>(r) != DecodeError::kIdMismatch) return BadLine{describe(std::get<DecodeError>(r), first_id)};
+    const std::optional<DecodeError> why = decode_line(*id, line, out);
+    if (!why) return LineKind::kUpdate;
+    if (*why != DecodeError::kIdMismatch) {
+      reason = describe(*why, first_id);
+      return LineKind::kBad;
+    }
   }
   // No candidate is the line's id: decode with any valid key to learn what else is wrong (an id
   // written with escapes that happens to equal it decodes, correctly).
-  DecodeResult r = decode_line("0", line);
-  if (auto* u = std::get_if<BalanceUpdate>(&r)) return std::move(*u);
-  return BadLine{describe(std::get<DecodeError>(r), first_id)};
+  const std::optional<DecodeError> why = decode_line("0", line, out);
+  if (!why) return LineKind::kUpdate;
+  reason = describe(*why, first_id);
+  return LineKind::kBad;
 }
 
 // One CSV record on one line: fields split at commas, optionally "quoted" with "" for a quote.
@@ -163,11 +171,31 @@ InputLine parse_input_fields(std::string_view id, std::string_view saldo, std::o
   return make_update(id, saldo, timestamp);
 }
 
-InputLine parse_input_line(std::string_view line) {
+LineKind parse_input_line(std::string_view line, BalanceUpdate& out, std::string& reason) {
   line = trim(line);
-  if (line.empty() || line.front() == '#') return SkippedLine{};
-  if (line.front() == '{' || line.front() == '[') return parse_json_line(line);
-  return parse_csv_line(line);
+  if (line.empty() || line.front() == '#') return LineKind::kSkipped;
+  if (line.front() == '{' || line.front() == '[') return parse_json_line(line, out, reason);
+  InputLine csv = parse_csv_line(line);
+  if (auto* u = std::get_if<BalanceUpdate>(&csv)) {
+    out = std::move(*u);
+    return LineKind::kUpdate;
+  }
+  if (auto* bad = std::get_if<BadLine>(&csv)) {
+    reason = std::move(bad->reason);
+    return LineKind::kBad;
+  }
+  return LineKind::kSkipped;
+}
+
+InputLine parse_input_line(std::string_view line) {
+  BalanceUpdate u;
+  std::string reason;
+  switch (parse_input_line(line, u, reason)) {
+    case LineKind::kUpdate: return u;
+    case LineKind::kBad: return BadLine{std::move(reason)};
+    case LineKind::kSkipped: break;
+  }
+  return SkippedLine{};
 }
 
 }  // namespace saldo

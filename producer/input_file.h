@@ -3,6 +3,7 @@
 // optional "timestamp", judged by the wire format's own decoder) or CSV (cliente_id,saldo[,timestamp],
 // an optional header line). Each line gives an update, nothing (blank, '#' comment, header) or the
 // reason it was rejected.
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -20,6 +21,10 @@ struct BadLine {
 using InputLine = std::variant<BalanceUpdate, SkippedLine, BadLine>;
 
 InputLine parse_input_line(std::string_view line);
+// The same for a file read line by line: an update goes into `out`, whose strings keep their
+// storage from one line to the next (no allocation per line), a rejection's reason into `reason`.
+enum class LineKind : std::uint8_t { kUpdate, kSkipped, kBad };
+LineKind parse_input_line(std::string_view line, BalanceUpdate& out, std::string& reason);
 // The same checks for fields that come apart already (a database row): id rule, money, timestamp.
 InputLine parse_input_fields(std::string_view id, std::string_view saldo, std::optional<std::string_view> timestamp);
 

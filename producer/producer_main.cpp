@@ -5,7 +5,7 @@
 #include <chrono>
 #include <cstdio>
 #include <ctime>
-#include <fstream>
+#include <optional>
 #include <string>
 #include <thread>
 
@@ -20,6 +20,7 @@
 #include "producer/balance_sender.h"
 #include "producer/input_file.h"
 #include "producer/input_postgres.h"
+#include "producer/line_reader.h"
 #include "common/postgres.h"
 #include "producer/load_generator.h"
 #include "producer/presets.h"
@@ -173,28 +174,35 @@ void send_samples(BalanceSender& sender) {
 
 // Returns the number of rejected lines.
 std::uint64_t send_file(BalanceSender& sender, const std::string& path, Progress& progress) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw ConfigError("--file: cannot read " + path);
+  std::optional<LineReader> in;
+  try {
+    in.emplace(path);
+  } catch (const std::runtime_error& e) {
+    throw ConfigError(std::string("--file: ") + e.what());
+  }
   TimestampClock clock;
-  std::string line;
+  BalanceUpdate update;  // reused: its strings keep their storage from line to line
+  std::string reason;
   std::uint64_t line_no = 0, rejected = 0;
-  while (!shutdown_requested() && std::getline(in, line)) {
+  while (!shutdown_requested()) {
+    const std::optional<std::string_view> line = in->next();
+    if (!line) break;
     ++line_no;
-    InputLine parsed = parse_input_line(line);
-    if (auto* bad = std::get_if<BadLine>(&parsed)) {
-      ++rejected;
-      std::fprintf(stderr, "%s:%llu: %s\n", path.c_str(), static_cast<unsigned long long>(line_no), bad->reason.c_str());
-      continue;
+    switch (parse_input_line(*line, update, reason)) {
+      case LineKind::kBad:
+        ++rejected;
+        std::fprintf(stderr, "%s:%llu: %s\n", path.c_str(), static_cast<unsigned long long>(line_no), reason.c_str());
+        continue;
+      case LineKind::kSkipped: continue;
+      case LineKind::kUpdate: break;
     }
-    if (auto* u = std::get_if<BalanceUpdate>(&parsed)) {
-      if (u->timestamp.empty()) u->timestamp = clock.now();
-      sender.send(*u);
-      // Delivery reports every 1024 lines, as in the load mode: a poll per line takes librdkafka's
-      // queue lock for nothing almost every time.
-      if ((line_no & 1023) == 0) {
-        sender.poll();
-        progress.tick();
-      }
+    if (update.timestamp.empty()) update.timestamp = clock.now();
+    sender.send(update);
+    // Delivery reports every 1024 lines, as in the load mode: a poll per line takes librdkafka's
+    // queue lock for nothing almost every time.
+    if ((line_no & 1023) == 0) {
+      sender.poll();
+      progress.tick();
     }
   }
   return rejected;

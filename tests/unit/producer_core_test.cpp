@@ -1,9 +1,14 @@
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <set>
 
 #include <gtest/gtest.h>
 
 #include "producer/input_file.h"
+#include "producer/line_reader.h"
 #include "producer/load_generator.h"
 #include "producer/page_link.h"
 #include "producer/presets.h"
@@ -147,6 +152,56 @@ TEST(InputFile, JsonLinesFollowTheWireFormatsStrictRules) {
   EXPECT_EQ(good(R"({"cliente_id":"\u0030","saldo":2})"), (BalanceUpdate{"0", 200, ""}));
   EXPECT_EQ(good(R"( {"timestamp":"2025-10-14 10:30:45","saldo":"2.5","cliente_id":"a"} )"),
             (BalanceUpdate{"a", 250, "2025-10-14 10:30:45"}));
+}
+
+// The file path reuses one update for every line: nothing of a line may leak into the next.
+TEST(InputFile, AReusedUpdateTakesEachLineWholeWhateverTheLineBefore) {
+  BalanceUpdate u;
+  std::string reason;
+  ASSERT_EQ(parse_input_line(R"({"cliente_id":"1","saldo":1,"timestamp":"2025-10-14T10:30:45"})", u, reason),
+            LineKind::kUpdate);
+  EXPECT_EQ(u, (BalanceUpdate{"1", 100, "2025-10-14T10:30:45"}));
+  ASSERT_EQ(parse_input_line(R"({"cliente_id":"22","saldo":2})", u, reason), LineKind::kUpdate);
+  EXPECT_EQ(u, (BalanceUpdate{"22", 200, ""}));  // no timestamp left over: the sender stamps it
+  EXPECT_EQ(parse_input_line(R"({"cliente_id":"3","saldo":1.001})", u, reason), LineKind::kBad);
+  EXPECT_NE(reason.find("decimal"), std::string::npos) << reason;
+  EXPECT_EQ(parse_input_line("# comment", u, reason), LineKind::kSkipped);
+  ASSERT_EQ(parse_input_line("4,4.5,2025-10-14T10:30:46", u, reason), LineKind::kUpdate);
+  EXPECT_EQ(u, (BalanceUpdate{"4", 450, "2025-10-14T10:30:46"}));
+}
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& content)
+      : path_((std::filesystem::temp_directory_path() / ("saldo-lines-" + std::to_string(::getpid()) + "-" +
+                                                         std::to_string(counter_++)))
+                  .string()) {
+    std::ofstream(path_, std::ios::binary) << content;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  const std::string& path() const { return path_; }
+
+ private:
+  static inline int counter_ = 0;
+  std::string path_;
+};
+
+std::vector<std::string> all_lines(const std::string& path) {
+  LineReader reader(path);
+  std::vector<std::string> out;
+  while (const auto line = reader.next()) out.emplace_back(*line);
+  return out;
+}
+
+TEST(LineReader, SplitsAtNewlinesKeepsALastLineWithoutOneAndGrowsForLongLines) {
+  const std::string long_line(3 * (1 << 20) + 17, 'x');  // past the 1 MiB block, twice
+  const TempFile file("a\r\n\n" + long_line + "\nlast");
+  EXPECT_EQ(all_lines(file.path()), (std::vector<std::string>{"a\r", "", long_line, "last"}));
+  const TempFile ends_with_newline("1,1\n2,2\n");
+  EXPECT_EQ(all_lines(ends_with_newline.path()), (std::vector<std::string>{"1,1", "2,2"}));
+  const TempFile empty("");
+  EXPECT_TRUE(all_lines(empty.path()).empty());
+  EXPECT_THROW(LineReader("/nonexistent/saldo-lines"), std::runtime_error);
 }
 
 po::variables_map timeout_args(std::vector<const char*> args) {
