@@ -249,11 +249,57 @@ class Reader {
 
 namespace {
 
+// The exact layout encode_update writes (what saldo's producers send, so nearly every record):
+// {"cliente_id":"<key>","saldo":<-?digits.dd>,"timestamp":"<plain ASCII>"}, read by comparing
+// fixed texts instead of parsing JSON. nullopt when the value is laid out any other way; the general
+// parser then decides. For a value it takes, the result is the general parser's (the same amount
+// and timestamp functions decide; codec_test and the codec fuzz target check the two agree).
+std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_view value, BalanceUpdate& out) {
+  constexpr std::string_view kId = "{\"cliente_id\":\"", kSaldo = "\",\"saldo\":", kTimestamp = ",\"timestamp\":\"";
+  std::string_view rest = value;
+  const auto take = [&rest](std::string_view text) {
+    if (!rest.starts_with(text)) return false;
+    rest.remove_prefix(text.size());
+    return true;
+  };
+  // The key is a valid id (no quote or backslash), so the id's text is the key itself.
+  if (!take(kId) || !take(key) || !take(kSaldo)) return std::nullopt;
+  const auto digit = [](char c) { return c >= '0' && c <= '9'; };
+  std::size_t n = rest.starts_with('-') ? 1 : 0;
+  const std::size_t int_begin = n;
+  while (n < rest.size() && digit(rest[n])) ++n;
+  const std::size_t int_digits = n - int_begin;
+  if (int_digits == 0 || (int_digits > 1 && rest[int_begin] == '0')) return std::nullopt;
+  if (rest.size() < n + 3 || rest[n] != '.' || !digit(rest[n + 1]) || !digit(rest[n + 2])) return std::nullopt;
+  const std::string_view amount_text = rest.substr(0, n + 3);
+  rest.remove_prefix(n + 3);
+  if (!take(kTimestamp)) return std::nullopt;
+  std::size_t end = 0;
+  while (end < rest.size()) {
+    const auto c = static_cast<unsigned char>(rest[end]);
+    if (c == '"') break;
+    if (c < 0x20 || c >= 0x80 || c == '\\') return std::nullopt;
+    ++end;
+  }
+  if (rest.substr(end) != "\"}") return std::nullopt;
+  const std::string_view ts = rest.substr(0, end);
+
+  RecordDecode d{RecordKind::kSet, DecodeError::kCount, {}};
+  const std::optional<Centavos> amount = parse_json_amount(amount_text, &d.notes.amount_rounded);
+  if (!amount) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
+  if (!is_valid_timestamp(ts)) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidTimestamp, {}};
+  out.timestamp.assign(ts);
+  out.cliente_id.assign(key);
+  out.saldo = *amount;
+  return d;
+}
+
 // The value of a non-null record into `out`; `record_timestamp_ms` stands in for a missing timestamp.
 RecordDecode decode_value(std::string_view key, std::string_view value, std::int64_t record_timestamp_ms,
                           BalanceUpdate& out) {
   const auto invalid = [](DecodeError e) { return RecordDecode{RecordKind::kInvalid, e, {}}; };
   if (value.size() > kMaxValueBytes) return invalid(DecodeError::kTooLarge);
+  if (auto canonical = decode_canonical(key, value, out)) return *canonical;
 
   Reader r(value);
   r.skip_ws();
@@ -357,8 +403,8 @@ DecodeResult decode_update(std::optional<std::string_view> key, std::string_view
   return u;
 }
 
-std::string encode_update(const BalanceUpdate& u) {
-  std::string out;
+void encode_update_into(std::string& out, const BalanceUpdate& u) {
+  out.clear();
   out.reserve(48 + u.cliente_id.size() + u.timestamp.size());
   out += "{\"cliente_id\":";
   append_json_string(out, u.cliente_id);
@@ -367,6 +413,11 @@ std::string encode_update(const BalanceUpdate& u) {
   out += ",\"timestamp\":";
   append_json_string(out, u.timestamp);
   out += '}';
+}
+
+std::string encode_update(const BalanceUpdate& u) {
+  std::string out;
+  encode_update_into(out, u);
   return out;
 }
 

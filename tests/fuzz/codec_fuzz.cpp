@@ -1,6 +1,7 @@
 // libFuzzer target: decode_record on arbitrary key/value bytes never crashes, never throws, and
 // whatever it accepts survives an encode/decode round trip unchanged (the accepted forms of other
-// clients, a numeric id, no timestamp, float noise, come back in the canonical form).
+// clients, a numeric id, no timestamp, float noise, come back in the canonical form), and the
+// shortcut for the canonical layout decides as the general parser does.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -24,6 +25,19 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   constexpr std::int64_t kRecordTime = 1760437845123;
   saldo::BalanceUpdate u;
   const saldo::RecordDecode d = saldo::decode_record(key, value, kRecordTime, u);
+  // A space after the opening brace is the same JSON, and takes the general parser past the
+  // shortcut for encode_update's own layout: both must decide alike.
+  if (value && value->starts_with('{') && value->size() < saldo::kMaxValueBytes) {
+    std::string spaced = "{ ";
+    spaced.append(value->substr(1));
+    saldo::BalanceUpdate w;
+    const saldo::RecordDecode g = saldo::decode_record(key, std::string_view(spaced), kRecordTime, w);
+    if (g.kind != d.kind || g.error != d.error || g.notes.amount_rounded != d.notes.amount_rounded ||
+        g.notes.timestamp_from_record != d.notes.timestamp_from_record ||
+        (d.kind == saldo::RecordKind::kSet && !(w == u))) {
+      std::abort();
+    }
+  }
   if (d.kind == saldo::RecordKind::kErase && (!key || value.has_value())) std::abort();
   if (d.kind == saldo::RecordKind::kSet) {
     if (!saldo::is_valid_customer_id(u.cliente_id) || u.cliente_id != *key) std::abort();
