@@ -5,6 +5,7 @@
 #include <mutex>
 #include <stdexcept>
 #include <unordered_map>
+#include <utility>
 
 #include "common/customer_id.h"
 #include "common/record_order.h"
@@ -22,6 +23,12 @@ constexpr std::uint32_t kEntryMask = (1u << kEntryBits) - 1;
 constexpr std::uint32_t kMaxEntries = kEntryMask - 1;  // slot stores entry number + 1; 0 is empty
 constexpr std::uint32_t kNoEntry = 0xFFFFFFFF;
 constexpr int kOffsetBits = 48;
+
+// An entry's packed position (partition << kOffsetBits | offset), apart.
+TopicPosition unpack_position(std::uint64_t position) noexcept {
+  return {static_cast<std::int32_t>(position >> kOffsetBits),
+          static_cast<std::int64_t>(position & ((std::uint64_t{1} << kOffsetBits) - 1))};
+}
 
 constexpr std::uint8_t kTombstone = 1;  // Entry::flags: the id was deleted (no balance, no timestamp)
 
@@ -42,10 +49,8 @@ struct Order {
   std::int64_t time;
   std::uint64_t position;
   bool operator>(const Order& o) const noexcept {
-    return RecordOrder{time, static_cast<std::int32_t>(position >> kOffsetBits),
-                       static_cast<std::int64_t>(position & ((std::uint64_t{1} << kOffsetBits) - 1))} >
-           RecordOrder{o.time, static_cast<std::int32_t>(o.position >> kOffsetBits),
-                       static_cast<std::int64_t>(o.position & ((std::uint64_t{1} << kOffsetBits) - 1))};
+    const TopicPosition a = unpack_position(position), b = unpack_position(o.position);
+    return RecordOrder{time, a.partition, a.offset} > RecordOrder{o.time, b.partition, b.offset};
   }
 };
 Order order_of(const Entry& e) noexcept { return {e.record_time, e.position}; }
@@ -189,9 +194,12 @@ struct BalanceStore::Shard {
   }
 
   // The entry for `id`, or nullptr.
-  Entry* find(std::string_view id, std::uint64_t h) noexcept {
+  const Entry* find(std::string_view id, std::uint64_t h) const noexcept {
     const std::size_t i = find_slot(id, h);
     return i == SIZE_MAX || index[i] == 0 ? nullptr : &entry((index[i] & kEntryMask) - 1);
+  }
+  Entry* find(std::string_view id, std::uint64_t h) noexcept {
+    return const_cast<Entry*>(std::as_const(*this).find(id, h));
   }
 
   // A new entry for `id` (balance and timestamp not set yet), or nullptr when the shard is full.
@@ -444,8 +452,8 @@ void BalanceStore::note_rejected(std::string_view id, std::string_view reason, s
   {
     const Shard& shard = *shards_[shard_of(h)];
     std::shared_lock lock(shard.mutex);
-    const std::size_t i = shard.find_slot(id, h);
-    if (i != SIZE_MAX && shard.index[i] != 0 && !(order > order_of(shard.entry((shard.index[i] & kEntryMask) - 1)))) {
+    const Entry* held = shard.find(id, h);
+    if (held != nullptr && !(order > order_of(*held))) {
       return;  // older than what is held: it would not have changed the answer
     }
   }
@@ -498,15 +506,15 @@ std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
   const std::uint64_t h = hash_id(id);
   const Shard& shard = *shards_[shard_of(h)];
   std::shared_lock lock(shard.mutex);
-  const std::size_t i = shard.find_slot(id, h);
-  if (i == SIZE_MAX || shard.index[i] == 0) return std::nullopt;
-  const Entry& e = shard.entry((shard.index[i] & kEntryMask) - 1);
-  if (e.flags & kTombstone) return std::nullopt;
+  const Entry* found = shard.find(id, h);
+  if (found == nullptr || (found->flags & kTombstone)) return std::nullopt;
+  const Entry& e = *found;
   std::optional<BalanceSnapshot> out(std::in_place);
   out->newer_rejected = rejected(id);
   out->saldo = e.saldo;
-  out->partition = static_cast<std::int32_t>(e.position >> kOffsetBits);
-  out->offset = static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1));
+  const TopicPosition at = unpack_position(e.position);
+  out->partition = at.partition;
+  out->offset = at.offset;
   if (e.ts_format != 0) {
     out->timestamp.reserve(32);
     append_timestamp(out->timestamp, PackedTimestamp{e.ts_bits, e.ts_format});
@@ -523,12 +531,9 @@ std::optional<TopicPosition> BalanceStore::deleted_at(std::string_view id) const
   const std::uint64_t h = hash_id(id);
   const Shard& shard = *shards_[shard_of(h)];
   std::shared_lock lock(shard.mutex);
-  const std::size_t i = shard.find_slot(id, h);
-  if (i == SIZE_MAX || shard.index[i] == 0) return std::nullopt;
-  const Entry& e = shard.entry((shard.index[i] & kEntryMask) - 1);
-  if (!(e.flags & kTombstone)) return std::nullopt;
-  return TopicPosition{static_cast<std::int32_t>(e.position >> kOffsetBits),
-                       static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1))};
+  const Entry* e = shard.find(id, h);
+  if (e == nullptr || !(e->flags & kTombstone)) return std::nullopt;
+  return unpack_position(e->position);
 }
 
 std::size_t BalanceStore::size() const noexcept {
@@ -595,8 +600,9 @@ void BalanceStore::visit_shard(std::size_t s, const std::function<void(const Sto
     out.id = id_of(e);
     out.deleted = (e.flags & kTombstone) != 0;
     out.saldo = e.saldo;
-    out.partition = static_cast<std::int32_t>(e.position >> kOffsetBits);
-    out.offset = static_cast<std::int64_t>(e.position & ((std::uint64_t{1} << kOffsetBits) - 1));
+    const TopicPosition at = unpack_position(e.position);
+    out.partition = at.partition;
+    out.offset = at.offset;
     out.record_time = e.record_time;
     if (!out.deleted) {
       out.ts_format = e.ts_format;
