@@ -280,7 +280,7 @@ for c in 8 64 256; do
   done
 done
 log "wrk -t2 -c64 -d${wrk_seconds}s: GET /saldos with 100 ids per request"
-wrk_out[batch-64]=$(SALDO_BATCH=100 wrk -t2 -c64 -d"${wrk_seconds}s" --latency -s "$root/bench/saldos.lua" \
+wrk_out[batch-64]=$(SALDO_BATCH=100 wrk -t2 -c64 -d"${wrk_seconds}s" --latency -s "$root/bench/saldo.lua" \
   "http://127.0.0.1:$http_port" | grep '^WRK ') || failures+=("wrk /saldos")
 log "per-connection check: 256 keep-alive connections x $conn_requests requests"
 conn_line=$(python3 "$root/bench/conn_check.py" --port "$http_port" --connections 256 --requests "$conn_requests" \
