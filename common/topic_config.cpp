@@ -44,4 +44,16 @@ TopicConfig describe_topic(rd_kafka_t* rk, const std::string& topic, std::chrono
   return config;
 }
 
+TopicPartitions query_partitions(rd_kafka_t* rk, const std::string& topic, int timeout_ms) {
+  const KafkaTopic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  TopicPartitions out;
+  out.request_error = rd_kafka_metadata(rk, 0, rkt.get(), &raw, timeout_ms);
+  const Metadata md(raw);
+  if (out.request_error || md->topic_cnt != 1) return out;
+  out.topic_error = md->topics[0].err;
+  out.partitions = md->topics[0].partition_cnt;
+  return out;
+}
+
 }  // namespace saldo

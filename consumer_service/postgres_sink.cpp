@@ -15,6 +15,7 @@
 #include "common/kafka_handles.h"
 #include "common/postgres.h"
 #include "common/record_order.h"
+#include "common/topic_config.h"
 #include "consumer_service/log_range.h"
 #include "consumer_service/postgres_batch.h"
 #include "consumer_service/postgres_schema.h"
@@ -213,20 +214,9 @@ struct PostgresSink::Impl {
     return false;
   }
 
-  // The topic's partition count: 0 when it does not exist, -1 when the broker did not say.
-  int topic_partitions() {
-    KafkaTopic rkt(rd_kafka_topic_new(rk.get(), options.topic.c_str(), nullptr));
-    const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, kMetadataTimeoutMs);
-    const Metadata md(raw);
-    if (err || md->topic_cnt != 1) return -1;
-    if (md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
-    return md->topics[0].err ? -1 : md->topics[0].partition_cnt;
-  }
-
   bool wait_for_topic() {
     while (!stopping) {
-      if (const int n = topic_partitions(); n > 0) {
+      if (const int n = query_partitions(rk.get(), options.topic, kMetadataTimeoutMs).count(); n > 0) {
         partitions = n;
         return true;
       }
@@ -324,7 +314,7 @@ struct PostgresSink::Impl {
     }
     if (now - last_metadata >= kMetadataInterval) {
       last_metadata = now;
-      const int n = topic_partitions();
+      const int n = query_partitions(rk.get(), options.topic, kMetadataTimeoutMs).count();
       if (auto why = partitions_shrank(options.topic, n, partitions)) {
         forget(*why);
         return false;

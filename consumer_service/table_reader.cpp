@@ -39,11 +39,6 @@ constexpr int kMetadataTimeoutMs = 1500;  // bounds how long stop() can wait on 
 constexpr auto kWatermarkInterval = std::chrono::seconds(1);
 constexpr auto kMetadataInterval = std::chrono::seconds(5);  // partitions added are found within this
 constexpr auto kPurgeInterval = std::chrono::seconds(10);
-// During a rebuild the reader empties librdkafka's prefetch queue in a fraction of a second and
-// librdkafka 2.0.2 would refill it only a second later (bench/RESULTS.md, 23:38: the queue went
-// 500,000 -> 0 -> refilled once a second): below half of queued.min.messages the reader asks the
-// FetcherWaker to wake the broker threads, so the queue can stay small, which bounds the rebuild's
-// peak memory.
 
 // Why the table must be rebuilt from offset 0, or nothing.
 using ResetReason = std::optional<std::string>;
@@ -69,7 +64,12 @@ struct TableReader::Impl {
   std::int64_t delete_retention_ms = -1;  // -1: unknown (then no snapshot is trusted)
   std::string cluster;
   bool first_session = true;
-  int refill_below = 0;  // queued messages; see FetcherWaker
+  // During a rebuild the reader empties librdkafka's prefetch queue in a fraction of a second and
+  // librdkafka 2.0.2 would refill it only a second later (bench/RESULTS.md, 23:38: the queue went
+  // 500,000 -> 0 -> refilled once a second): below this many queued messages (half of
+  // queued.min.messages) the reader asks the FetcherWaker to wake the broker threads, so the queue
+  // can stay small, which bounds the rebuild's peak memory.
+  int refill_below = 0;
 
   Impl(TableReaderOptions o, BalanceStore& s, Readiness& r, Metrics& m)
       : options(std::move(o)), store(s), readiness(r), metrics(m), applier(s, r, m) {
@@ -149,26 +149,21 @@ struct TableReader::Impl {
 
   // The topic's partition count: > 0, 0 when the topic does not exist, -1 when the broker did not answer.
   int partition_count() {
-    const KafkaTopic rkt(rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr));
-    const rd_kafka_metadata_t* raw = nullptr;
-    const rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt.get(), &raw, kMetadataTimeoutMs);
-    const Metadata md(raw);
-    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      readiness.set_broker_reachable(false, rd_kafka_err2str(err));
+    const TopicPartitions t = query_partitions(rk.get(), topic, kMetadataTimeoutMs);
+    if (t.request_error) {
+      readiness.set_broker_reachable(false, rd_kafka_err2str(t.request_error));
       return -1;
     }
-    if (md->topic_cnt != 1) return -1;
-    const rd_kafka_resp_err_t terr = md->topics[0].err;
-    if (terr == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
-    if (terr != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    if (t.topic_error && t.topic_error != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
       // Why the broker refuses us (e.g. no Describe on the topic), once per cause, and in /ready.
-      const std::string why = "topic '" + topic + "': " + rd_kafka_err2str(terr);
+      const std::string why = "topic '" + topic + "': " + rd_kafka_err2str(t.topic_error);
       if (why != readiness.snapshot().access_error) spdlog::error("{}; retrying", why);
       readiness.set_access_error(why);
       return -1;
     }
+    if (t.count() <= 0) return t.count();  // no such topic, or not in the answer
     readiness.set_access_error("");
-    return md->topics[0].partition_cnt;
+    return t.count();
   }
 
   // Waits until the topic exists with all its partitions; nullopt when stopping.
