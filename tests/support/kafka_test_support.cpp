@@ -68,6 +68,64 @@ int partition_count(const std::string& topic) {
   throw std::runtime_error("no metadata for " + topic);
 }
 
+namespace {
+
+// Waits for one admin result event of `type` and throws on its error or its topic's error.
+void admin_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type, const std::string& what) {
+  KafkaEvent ev(rd_kafka_queue_poll(queue, 60000));
+  if (!ev) throw std::runtime_error(what + ": no answer within 60 s");
+  if (rd_kafka_event_type(ev.get()) != type) throw std::runtime_error(what + ": unexpected event");
+  if (rd_kafka_event_error(ev.get())) throw std::runtime_error(what + ": " + rd_kafka_event_error_string(ev.get()));
+  size_t n = 0;
+  const rd_kafka_topic_result_t** results = nullptr;
+  switch (type) {
+    case RD_KAFKA_EVENT_CREATETOPICS_RESULT:
+      results = rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
+      break;
+    case RD_KAFKA_EVENT_DELETETOPICS_RESULT:
+      results = rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n);
+      break;
+    default:
+      results = rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
+  }
+  for (size_t i = 0; i < n; ++i) {
+    if (const auto err = rd_kafka_topic_result_error(results[i])) {
+      const char* text = rd_kafka_topic_result_error_string(results[i]);
+      throw std::runtime_error(what + ": " + (text ? text : err_text(err)));
+    }
+  }
+}
+
+// The topic's partition count per the metadata when every partition has a leader: 0 when the topic
+// is unknown, -1 on an error or while some partition has no leader.
+int led_partitions(rd_kafka_t* rk, const std::string& topic) {
+  const rd_kafka_metadata_t* raw = nullptr;
+  KafkaTopic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
+  if (rd_kafka_metadata(rk, 0, rkt.get(), &raw, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
+  const Metadata md(raw);
+  if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
+  if (md->topics[0].err) return -1;
+  for (int p = 0; p < md->topics[0].partition_cnt; ++p) {
+    if (md->topics[0].partitions[p].leader < 0) return -1;
+  }
+  return md->topics[0].partition_cnt;
+}
+
+// Waits until the topic has `partitions` partitions whose leaders serve requests, so a produce right
+// after this does not race their creation.
+void wait_for_leaders(rd_kafka_t* rk, const std::string& topic, int partitions) {
+  if (!wait_until([&] { return led_partitions(rk, topic) == partitions; }, std::chrono::seconds(30),
+                  std::chrono::milliseconds(50))) {
+    throw std::runtime_error("topic " + topic + " has no leaders after 30 s");
+  }
+  // Metadata shows a leader before it serves requests: see wait_for_partition_leaders.
+  if (const rd_kafka_resp_err_t err = wait_for_partition_leaders(rk, topic, partitions, std::chrono::seconds(30))) {
+    throw std::runtime_error("topic " + topic + ": leaders not serving: " + err_text(err));
+  }
+}
+
+}  // namespace
+
 void create_topic(const std::string& topic, int partitions, const KeyValues& configs) {
   KafkaHandle rk = make_client(RD_KAFKA_PRODUCER);
   char errstr[512];
@@ -85,84 +143,10 @@ void create_topic(const std::string& topic, int partitions, const KeyValues& con
   rd_kafka_AdminOptions_set_operation_timeout(opts.get(), 30000, errstr, sizeof errstr);
   rd_kafka_NewTopic_t* list[] = {nt.get()};
   rd_kafka_CreateTopics(rk.get(), list, 1, opts.get(), queue.get());
-  KafkaEvent ev(rd_kafka_queue_poll(queue.get(), 60000));
-  if (!ev) throw std::runtime_error("CreateTopics: no answer within 60 s");
-  if (rd_kafka_event_error(ev.get())) {
-    throw std::runtime_error(std::string("CreateTopics: ") + rd_kafka_event_error_string(ev.get()));
-  }
-  size_t n = 0;
-  const rd_kafka_topic_result_t** results =
-      rd_kafka_CreateTopics_result_topics(rd_kafka_event_CreateTopics_result(ev.get()), &n);
-  for (size_t i = 0; i < n; ++i) {
-    if (rd_kafka_topic_result_error(results[i]) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-      throw std::runtime_error("CreateTopics " + topic + ": " +
-                               (rd_kafka_topic_result_error_string(results[i])
-                                    ? rd_kafka_topic_result_error_string(results[i])
-                                    : err_text(rd_kafka_topic_result_error(results[i]))));
-    }
-  }
-  // Wait until every partition has a leader, so a produce right after this does not race creation.
-  for (auto deadline = Clock::now() + std::chrono::seconds(30); Clock::now() < deadline;) {
-    const rd_kafka_metadata_t* raw = nullptr;
-    rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk.get(), topic.c_str(), nullptr);
-    rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, rkt, &raw, 5000);
-    rd_kafka_topic_destroy(rkt);
-    if (err == RD_KAFKA_RESP_ERR_NO_ERROR) {
-      Metadata md(raw);
-      bool ready = md->topic_cnt == 1 && md->topics[0].err == RD_KAFKA_RESP_ERR_NO_ERROR &&
-                   md->topics[0].partition_cnt == partitions;
-      for (int p = 0; ready && p < md->topics[0].partition_cnt; ++p) {
-        ready = md->topics[0].partitions[p].leader >= 0;
-      }
-      if (ready) {
-        // Metadata shows a leader before it serves requests: see wait_for_partition_leaders.
-        rd_kafka_resp_err_t lerr = wait_for_partition_leaders(rk.get(), topic, partitions, std::chrono::seconds(30));
-        if (lerr != RD_KAFKA_RESP_ERR_NO_ERROR) {
-          throw std::runtime_error("topic " + topic + ": leaders not serving: " + err_text(lerr));
-        }
-        return;
-      }
-    }
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  throw std::runtime_error("topic " + topic + " has no leaders after 30 s");
+  admin_result(queue.get(), RD_KAFKA_EVENT_CREATETOPICS_RESULT, "CreateTopics " + topic);
+  wait_for_leaders(rk.get(), topic, partitions);
 }
 
-namespace {
-
-// Waits for one admin result event of `type` and throws on its error or its topic's error.
-void admin_result(rd_kafka_queue_t* queue, rd_kafka_event_type_t type, const std::string& what) {
-  KafkaEvent ev(rd_kafka_queue_poll(queue, 60000));
-  if (!ev) throw std::runtime_error(what + ": no answer within 60 s");
-  if (rd_kafka_event_type(ev.get()) != type) throw std::runtime_error(what + ": unexpected event");
-  if (rd_kafka_event_error(ev.get())) throw std::runtime_error(what + ": " + rd_kafka_event_error_string(ev.get()));
-  size_t n = 0;
-  const rd_kafka_topic_result_t** results =
-      type == RD_KAFKA_EVENT_DELETETOPICS_RESULT
-          ? rd_kafka_DeleteTopics_result_topics(rd_kafka_event_DeleteTopics_result(ev.get()), &n)
-          : rd_kafka_CreatePartitions_result_topics(rd_kafka_event_CreatePartitions_result(ev.get()), &n);
-  for (size_t i = 0; i < n; ++i) {
-    if (const auto err = rd_kafka_topic_result_error(results[i])) {
-      const char* text = rd_kafka_topic_result_error_string(results[i]);
-      throw std::runtime_error(what + ": " + (text ? text : err_text(err)));
-    }
-  }
-}
-
-// Partitions with a leader per the metadata: 0 when the topic is unknown, -1 on error.
-int partitions_with_leader(rd_kafka_t* rk, const std::string& topic) {
-  const rd_kafka_metadata_t* raw = nullptr;
-  KafkaTopic rkt(rd_kafka_topic_new(rk, topic.c_str(), nullptr));
-  if (rd_kafka_metadata(rk, 0, rkt.get(), &raw, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) return -1;
-  const Metadata md(raw);
-  if (md->topic_cnt != 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) return 0;
-  if (md->topics[0].err) return -1;
-  int led = 0;
-  for (int p = 0; p < md->topics[0].partition_cnt; ++p) led += md->topics[0].partitions[p].leader >= 0;
-  return led;
-}
-
-}  // namespace
 
 void delete_topic(const std::string& topic) {
   KafkaHandle rk = make_client(RD_KAFKA_PRODUCER);
@@ -171,7 +155,7 @@ void delete_topic(const std::string& topic) {
   rd_kafka_DeleteTopics(rk.get(), &del, 1, nullptr, queue.get());
   rd_kafka_DeleteTopic_destroy(del);
   admin_result(queue.get(), RD_KAFKA_EVENT_DELETETOPICS_RESULT, "DeleteTopics " + topic);
-  if (!wait_until([&] { return partitions_with_leader(rk.get(), topic) == 0; }, std::chrono::seconds(30),
+  if (!wait_until([&] { return led_partitions(rk.get(), topic) == 0; }, std::chrono::seconds(30),
                   std::chrono::milliseconds(100))) {
     throw std::runtime_error("DeleteTopics " + topic + ": still in the metadata after 30 s");
   }
@@ -187,10 +171,7 @@ void add_partitions(const std::string& topic, int total) {
   rd_kafka_CreatePartitions(rk.get(), &np, 1, nullptr, queue.get());
   rd_kafka_NewPartitions_destroy(np);
   admin_result(queue.get(), RD_KAFKA_EVENT_CREATEPARTITIONS_RESULT, "CreatePartitions " + topic);
-  if (!wait_until([&] { return partitions_with_leader(rk.get(), topic) == total; }, std::chrono::seconds(30),
-                  std::chrono::milliseconds(100))) {
-    throw std::runtime_error("CreatePartitions " + topic + ": not every partition has a leader after 30 s");
-  }
+  wait_for_leaders(rk.get(), topic, total);
 }
 
 struct RawProducer::Reports {
