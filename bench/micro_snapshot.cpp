@@ -7,33 +7,20 @@
 #include <memory>
 #include <string>
 #include <variant>
-#include <vector>
 
+#include "bench/store_fill.h"
 #include "consumer_service/balance_store.h"
 #include "consumer_service/snapshot.h"
 
 namespace {
-
-constexpr std::string_view kTimestamp = "2025-10-14T10:30:45";
 
 std::string snapshot_of(std::int64_t n) {
   const std::string dir =
       (std::filesystem::temp_directory_path() / ("saldo-micro-snapshot-" + std::to_string(n))).string();
   saldo::BalanceStore store;
   store.reserve(static_cast<std::size_t>(n));
-  std::vector<std::string> ids;
-  std::vector<saldo::StoreEvent> events;
-  for (std::int64_t i = 0; i < n; i += 1000) {
-    ids.clear();
-    events.clear();
-    for (std::int64_t j = i; j < std::min(n, i + 1000); ++j) ids.push_back(std::to_string(100000000 + j));
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      events.push_back({saldo::StoreEvent::Kind::kSet, ids[k], static_cast<saldo::Centavos>(k * 101), kTimestamp,
-                        static_cast<std::int32_t>(k % 3), i + static_cast<std::int64_t>(k), 1700000000000});
-    }
-    store.apply(events);
-  }
-  saldo::SnapshotMeta meta{"bench", "cluster", 0, {{n, 1700000000000}, {n, 1700000000000}, {n, 1700000000000}}};
+  saldo::bench::fill(store, n);
+  saldo::SnapshotMeta meta{"bench", "cluster", 0, {{n, 0}, {n, 0}, {n, 0}}};
   saldo::write_snapshot(dir, meta, store);
   return dir;
 }

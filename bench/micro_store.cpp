@@ -10,35 +10,18 @@
 #include <unordered_map>
 #include <vector>
 
+#include "bench/store_fill.h"
 #include "consumer_service/balance_store.h"
 
 namespace {
 
-constexpr std::string_view kTimestamp = "2025-10-14T10:30:45";
-
-std::string id_of(std::int64_t i) { return std::to_string(100000000 + i); }  // 9 characters, as in the demo
+using saldo::bench::fill;
+using saldo::bench::id_of;
+using saldo::bench::kTimestamp;
 
 std::size_t heap_in_use() {
   struct mallinfo2 mi = mallinfo2();
   return mi.uordblks + mi.hblkhd;
-}
-
-// Fills a store with n customers in batches of 1000, as the table reader applies them.
-void fill(saldo::BalanceStore& store, std::int64_t n) {
-  std::vector<std::string> ids;
-  std::vector<saldo::StoreEvent> events;
-  ids.reserve(1000);
-  events.reserve(1000);
-  for (std::int64_t i = 0; i < n; i += 1000) {
-    ids.clear();
-    events.clear();
-    for (std::int64_t j = i; j < std::min(n, i + 1000); ++j) ids.push_back(id_of(j));
-    for (std::size_t k = 0; k < ids.size(); ++k) {
-      events.push_back({saldo::StoreEvent::Kind::kSet, ids[k], static_cast<saldo::Centavos>(k * 101), kTimestamp,
-                        static_cast<std::int32_t>(k % 3), i + static_cast<std::int64_t>(k)});
-    }
-    store.apply(events);
-  }
 }
 
 void BM_StoreFill(benchmark::State& state) {
