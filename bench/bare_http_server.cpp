@@ -11,7 +11,7 @@
 
 #include <httplib.h>
 
-#include "consumer_service/http_server.h"
+#include "consumer_service/http/http_server.h"
 
 namespace {
 

@@ -6,8 +6,8 @@
 #include <nlohmann/json.hpp>
 
 #include "common/codec.h"
-#include "consumer_service/balance_store.h"
-#include "consumer_service/http_api.h"
+#include "consumer_service/store/balance_store.h"
+#include "consumer_service/http/http_api.h"
 
 namespace {
 

@@ -9,8 +9,8 @@
 #include <variant>
 
 #include "bench/store_fill.h"
-#include "consumer_service/balance_store.h"
-#include "consumer_service/snapshot.h"
+#include "consumer_service/store/balance_store.h"
+#include "consumer_service/snapshot/snapshot.h"
 
 namespace {
 

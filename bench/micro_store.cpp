@@ -11,7 +11,7 @@
 #include <vector>
 
 #include "bench/store_fill.h"
-#include "consumer_service/balance_store.h"
+#include "consumer_service/store/balance_store.h"
 
 namespace {
 

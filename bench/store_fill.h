@@ -7,7 +7,7 @@
 #include <string_view>
 #include <vector>
 
-#include "consumer_service/balance_store.h"
+#include "consumer_service/store/balance_store.h"
 
 namespace saldo::bench {
 

@@ -191,7 +191,7 @@ class Compose(unittest.TestCase):
             if host.startswith("./"):
                 self.assertTrue((SRC / host).exists(), f"compose mounts {host}, which does not exist")
         dash = json.loads((SRC / "scripts/docker/grafana/dashboards/saldo.json").read_text())
-        metrics_src = (SRC / "consumer_service/metrics.cpp").read_text()
+        metrics_src = (SRC / "consumer_service/status/metrics.cpp").read_text()
         self.assertTrue(dash["panels"])
         for panel in dash["panels"]:
             self.assertEqual(panel["datasource"]["uid"], uid, panel["title"])

@@ -230,7 +230,7 @@ try {
 
   await check("a service mid-rebuild shows the progress (503 body as the service sends it, via page.route)", async () => {
     // A real mid-rebuild moment is not deterministic with a small topic; the answer's shape is the
-    // service's (see consumer_service/http_api.cpp, not_ready), the rendering is the page's.
+    // service's (see consumer_service/http/http_api.cpp, not_ready), the rendering is the page's.
     await page.goto(pageUrl);
     await page.route("**/saldo/rebuilding", (route) => route.fulfill({
       status: 503, headers: { "Retry-After": "2", "Content-Type": "application/json; charset=utf-8" },

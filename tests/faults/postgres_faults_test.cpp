@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "consumer_service/postgres_schema.h"
+#include "consumer_service/postgres/postgres_schema.h"
 #include "tests/faults/fault_support.h"
 #include "tests/support/postgres_test_support.h"
 

@@ -7,7 +7,7 @@ never an older value, however soon it is asked (repeated many times). A position
 times out with 504 inside its bound. /saldos answers found, unknown, invalid and duplicate ids.
 
 Every answer any of these services gives (one READY, one with bearer tokens, one whose topic does not
-exist, so it never gets READY) is validated against consumer_service/openapi.json with jsonschema:
+exist, so it never gets READY) is validated against consumer_service/http/openapi.json with jsonschema:
 status, required headers and body (for a live stream, GET /saldo/<id>/events, its first event); and
 every documented status of every route must have been seen.
 
@@ -42,7 +42,7 @@ SERVICE = os.path.join(BUILD, "consumer_service", "consumer_service")
 PRODUCER = os.path.join(BUILD, "producer", "producer")
 INTERACTIVE = os.path.join(BUILD, "producer", "producer_interactive")
 POSITION = re.compile(r"position (\d+):(\d+)")
-OPENAPI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "consumer_service", "openapi.json")
+OPENAPI = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "consumer_service", "http", "openapi.json")
 TOKEN = "alice-token-0123456789abcdef"
 admin = AdminClient({"bootstrap.servers": BOOT})
 
@@ -123,7 +123,7 @@ def money(text):
 
 
 class Contract:
-    """consumer_service/openapi.json, and the check of one answer against it."""
+    """consumer_service/http/openapi.json, and the check of one answer against it."""
 
     def __init__(self):
         with open(OPENAPI) as f:

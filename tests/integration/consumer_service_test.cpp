@@ -13,12 +13,12 @@
 #include <nlohmann/json.hpp>
 
 #include "common/money.h"
-#include "consumer_service/balance_store.h"
-#include "consumer_service/http_api.h"
-#include "consumer_service/http_server.h"
-#include "consumer_service/metrics.h"
-#include "consumer_service/readiness.h"
-#include "consumer_service/table_reader.h"
+#include "consumer_service/store/balance_store.h"
+#include "consumer_service/http/http_api.h"
+#include "consumer_service/http/http_server.h"
+#include "consumer_service/status/metrics.h"
+#include "consumer_service/status/readiness.h"
+#include "consumer_service/table/table_reader.h"
 #include "tests/support/kafka_test_support.h"
 
 namespace saldo {

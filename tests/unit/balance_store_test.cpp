@@ -1,4 +1,4 @@
-#include "consumer_service/balance_store.h"
+#include "consumer_service/store/balance_store.h"
 
 #include <gtest/gtest.h>
 
@@ -10,7 +10,7 @@
 #include <algorithm>
 #include <optional>
 
-#include "consumer_service/compact_timestamp.h"
+#include "consumer_service/store/compact_timestamp.h"
 
 namespace saldo {
 namespace {

@@ -1,5 +1,5 @@
 // FetcherWaker: the reader's request never waits for the broker, and stopping is bounded.
-#include "consumer_service/fetcher_waker.h"
+#include "consumer_service/topic/fetcher_waker.h"
 
 #include <chrono>
 #include <cstdint>

@@ -1,4 +1,4 @@
-#include "consumer_service/http_api.h"
+#include "consumer_service/http/http_api.h"
 
 #include <gtest/gtest.h>
 
@@ -12,7 +12,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "consumer_service/http_server.h"
+#include "consumer_service/http/http_server.h"
 
 namespace saldo {
 namespace {

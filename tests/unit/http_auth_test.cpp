@@ -1,4 +1,4 @@
-#include "consumer_service/http_auth.h"
+#include "consumer_service/http/http_auth.h"
 
 #include <gtest/gtest.h>
 #include <httplib.h>
@@ -8,10 +8,10 @@
 #include <fstream>
 
 #include "common/config.h"
-#include "consumer_service/http_api.h"
-#include "consumer_service/http_server.h"
-#include "consumer_service/metrics.h"
-#include "consumer_service/page_csp.h"
+#include "consumer_service/http/http_api.h"
+#include "consumer_service/http/http_server.h"
+#include "consumer_service/status/metrics.h"
+#include "consumer_service/http/page_csp.h"
 
 namespace saldo {
 namespace {

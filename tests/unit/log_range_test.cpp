@@ -2,7 +2,7 @@
 // over then, so both ask these.
 #include <gtest/gtest.h>
 
-#include "consumer_service/log_range.h"
+#include "consumer_service/topic/log_range.h"
 
 namespace saldo {
 namespace {

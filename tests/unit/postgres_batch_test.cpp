@@ -6,7 +6,7 @@
 #include <algorithm>
 
 #include "common/postgres.h"
-#include "consumer_service/postgres_batch.h"
+#include "consumer_service/postgres/postgres_batch.h"
 
 namespace saldo {
 namespace {

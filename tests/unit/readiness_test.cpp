@@ -1,4 +1,4 @@
-#include "consumer_service/readiness.h"
+#include "consumer_service/status/readiness.h"
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The applier without Kafka: batches of records in, table, readiness and counters out.
-#include "consumer_service/record_applier.h"
+#include "consumer_service/table/record_applier.h"
 
 #include <gtest/gtest.h>
 

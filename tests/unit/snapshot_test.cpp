@@ -1,5 +1,5 @@
 // The snapshot file without Kafka: round trip, every kind of damage, and the trust rules.
-#include "consumer_service/snapshot.h"
+#include "consumer_service/snapshot/snapshot.h"
 
 #include <gtest/gtest.h>
 

@@ -1,4 +1,4 @@
-#include "consumer_service/sse_events.h"
+#include "consumer_service/http/sse_events.h"
 
 #include <gtest/gtest.h>
 
@@ -8,9 +8,9 @@
 
 #include <time.h>
 
-#include "consumer_service/change_feed.h"
-#include "consumer_service/event_stream.h"
-#include "consumer_service/readiness.h"
+#include "consumer_service/status/change_feed.h"
+#include "consumer_service/http/event_stream.h"
+#include "consumer_service/status/readiness.h"
 
 namespace saldo {
 namespace {

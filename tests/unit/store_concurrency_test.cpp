@@ -1,6 +1,6 @@
 // One writer applying batches while readers get(): under TSan (scripts/test.sh) this proves the
 // locking; in any build it checks readers only ever see a value some write produced.
-#include "consumer_service/balance_store.h"
+#include "consumer_service/store/balance_store.h"
 
 #include <gtest/gtest.h>
 

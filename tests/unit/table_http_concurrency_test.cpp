@@ -12,9 +12,9 @@
 #include <thread>
 #include <vector>
 
-#include "consumer_service/http_api.h"
-#include "consumer_service/http_server.h"
-#include "consumer_service/record_applier.h"
+#include "consumer_service/http/http_api.h"
+#include "consumer_service/http/http_server.h"
+#include "consumer_service/table/record_applier.h"
 
 namespace saldo {
 namespace {

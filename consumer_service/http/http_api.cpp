@@ -1,0 +1,411 @@
+#include "consumer_service/http/http_api.h"
+
+#include <algorithm>
+#include <chrono>
+#include <charconv>
+#include <cstdio>
+#include <unordered_set>
+
+#include <nlohmann/json.hpp>
+
+#include "common/customer_id.h"
+#include "common/json_escape.h"
+#include "common/money.h"
+#include "common/position_token.h"
+#include "consumer_service/http/balance_json.h"
+
+namespace saldo {
+namespace {
+
+ApiReply json_error(int status, std::string_view message) {
+  ApiReply r;
+  r.status = status;
+  r.body.reserve(message.size() + 16);
+  r.body.append("{\"error\":");
+  append_json_string(r.body, message);
+  r.body.append("}");
+  return r;
+}
+
+void append_double(std::string& out, double v) {
+  char buf[32];
+  const int n = std::snprintf(buf, sizeof buf, "%.4f", v);
+  out.append(buf, static_cast<std::size_t>(n));
+}
+
+std::optional<std::string_view> first_param(const QueryParams* query, const std::string& name) {
+  if (query == nullptr) return std::nullopt;
+  const auto it = query->find(name);
+  if (it == query->end()) return std::nullopt;
+  return it->second;
+}
+
+ApiReply too_many_ids() {
+  return json_error(413, "no máximo " + std::to_string(kMaxBatchIds) + " ids por requisição");
+}
+
+void append_progress(std::string& out, const ReadinessSnapshot& r) {
+  out.append("\"state\":\"").append(to_string(r.state)).append("\",\"topic\":");
+  append_json_string(out, r.topic);
+  out.append(",\"broker_reachable\":").append(r.broker_reachable ? "true" : "false");
+  if (!r.broker_reachable) {
+    out.append(",\"broker_error\":");
+    append_json_string(out, r.broker_error);
+  }
+  if (!r.access_error.empty()) {
+    out.append(",\"access_error\":");
+    append_json_string(out, r.access_error);
+  }
+  out.append(",\"topic_missing\":").append(r.topic_missing ? "true" : "false");
+  if (!r.topic_config_warning.empty()) {
+    out.append(",\"topic_warning\":");
+    append_json_string(out, r.topic_config_warning);
+  }
+  out.append(",\"start\":\"").append(r.start).append("\"");
+  if (r.snapshot_age_s >= 0) {
+    out.append(",\"snapshot_age_s\":");
+    append_double(out, r.snapshot_age_s);
+  }
+  if (!r.start_note.empty()) {
+    out.append(",\"start_note\":");
+    append_json_string(out, r.start_note);
+  }
+  if (!r.rebuild_reason.empty()) {
+    out.append(",\"rebuild_reason\":");
+    append_json_string(out, r.rebuild_reason);
+  }
+  out.append(",\"progress\":");
+  append_double(out, r.progress());
+  out.append(",\"records_replayed\":").append(std::to_string(r.records_replayed()));
+  out.append(",\"records_to_replay\":").append(std::to_string(r.records_to_replay()));
+}
+
+}  // namespace
+
+ApiReply HttpApi::handle(const ApiRequest& req) const {
+  const auto start = std::chrono::steady_clock::now();
+  std::string token_name;
+  if (auth_ != nullptr && route_needs_token(route_of(req.path), auth_->metrics_public())) {
+    AuthOutcome outcome = auth_->check(req.authorization);
+    if (!outcome.name) {
+      metrics_.auth_failure(outcome.failure);
+      return unauthorized(outcome.failure);
+    }
+    token_name = std::move(*outcome.name);
+  }
+  ApiReply reply = route(req);
+  reply.token_name = std::move(token_name);
+  // The histogram times the service's own work (its alert fires at 10 ms): a read-your-writes wait
+  // is the client's choice and is counted in saldo_read_your_writes_total instead.
+  const double took = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  metrics_.request_latency(std::max(0.0, took - reply.waited_s));
+  return reply;
+}
+
+ApiReply HttpApi::route(const ApiRequest& req) const {
+  const Route route = route_of(req.path);
+  if (route == Route::kOther) return json_error(404, "rota não encontrada");
+  const bool post_allowed = route == Route::kSaldos;
+  if (req.method != "GET" && req.method != "HEAD" && !(post_allowed && req.method == "POST")) {
+    ApiReply r = json_error(405, "método não permitido");
+    r.allow = post_allowed ? "GET, HEAD, POST" : "GET, HEAD";
+    return r;
+  }
+  switch (route) {
+    case Route::kSaldo:
+      return saldo(req.path.substr(std::string_view("/saldo/").size()), first_param(req.query, "after"),
+                   first_param(req.query, "wait_ms"));
+    case Route::kEvents: {
+      const std::string_view rest = req.path.substr(std::string_view("/saldo/").size());
+      return events(rest.substr(0, rest.size() - std::string_view("/events").size()));
+    }
+    case Route::kSaldos:
+      return req.method == "POST" ? saldos_body(req.body) : saldos_query(first_param(req.query, "ids"));
+    case Route::kHealth: return health();
+    case Route::kReady: return ready();
+    case Route::kMetrics: return metrics();
+    case Route::kPage: return page();
+    case Route::kOpenApi: return openapi();
+    case Route::kOther:
+    case Route::kCount: break;
+  }
+  return json_error(404, "rota não encontrada");
+}
+
+ApiReply HttpApi::unauthorized(AuthFailure why) {
+  ApiReply r = json_error(401, why == AuthFailure::kWrong ? "token inválido" : "token necessário");
+  // RFC 6750: a request without credentials gets no error code; a bad token gets invalid_token.
+  r.www_authenticate = why == AuthFailure::kMissing ? "Bearer realm=\"saldo\""
+                                                    : "Bearer realm=\"saldo\", error=\"invalid_token\"";
+  r.auth_failure = why;
+  return r;
+}
+
+ApiReply HttpApi::library_error(int status) {
+  switch (status) {
+    case 400: return json_error(400, "requisição inválida");
+    case 404: return json_error(404, "rota não encontrada");
+    case 405: return json_error(405, "método não permitido");
+    case 413: return json_error(413, "corpo da requisição grande demais");
+    case 414: return json_error(414, "URI grande demais");
+    default: return json_error(status, "erro");
+  }
+}
+
+ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> after,
+                        std::optional<std::string_view> wait_ms) const {
+  if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
+  std::optional<std::vector<TopicPosition>> positions;
+  int wait = kDefaultWaitMs;
+  if (after) {
+    positions = parse_position_tokens(*after);
+    if (!positions) return json_error(400, "after inválido: esperado partição:offset[,partição:offset...]");
+  }
+  if (wait_ms) {
+    const std::string_view w = *wait_ms;
+    long long v = -1;
+    const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
+    if (w.empty() || w.size() > 18 || ec != std::errc() || end != w.data() + w.size() || v < 0) {
+      return json_error(400, "wait_ms inválido: esperado um inteiro de 0 a " + std::to_string(kMaxWaitMs));
+    }
+    wait = static_cast<int>(std::min<long long>(v, kMaxWaitMs));
+  }
+  // Before READY a missing key may only be not replayed yet: 503, never a false 404.
+  if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  double waited_s = 0;
+  if (positions) {
+    ApiReply waited = wait_for(*positions, wait);
+    if (waited.status != 200) return waited;
+    waited_s = waited.waited_s;
+  }
+  const auto found = store_.get(id);
+  if (!found) {
+    ApiReply r = json_error(404, "cliente não encontrado");
+    r.waited_s = waited_s;
+    if (const auto rejected = store_.rejected(id)) {
+      r.body.pop_back();
+      append_rejected(r.body, *rejected);
+      r.body.push_back('}');
+    }
+    return r;
+  }
+  ApiReply r;
+  r.waited_s = waited_s;
+  r.body.reserve(128 + id.size() + found->timestamp.size());
+  append_customer(r.body, id, *found);
+  return r;
+}
+
+ApiReply HttpApi::events(std::string_view id) const {
+  if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
+  if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  if (readiness_.changes().closed()) {
+    ApiReply r = json_error(503, "serviço encerrando");
+    r.retry_after_s = 1;
+    return r;
+  }
+  if (streams_.fetch_add(1) >= max_streams_) {
+    streams_.fetch_sub(1);
+    metrics_.event_stream_rejected();
+    ApiReply r = json_error(503, "streams demais abertos: tente de novo mais tarde");
+    r.body.pop_back();
+    r.body.append(",\"max_streams\":").append(std::to_string(max_streams_)).append("}");
+    r.retry_after_s = 5;
+    return r;
+  }
+  metrics_.event_streams(1);
+  ApiReply r;
+  // Exactly this type: the HTTP library compresses any other text/* type (a browser sends
+  // Accept-Encoding: gzip), and gzip would hold events back in its buffer.
+  r.content_type = "text/event-stream";
+  r.stream = std::make_shared<EventStream>(store_, readiness_, std::string(id), stream_timing_, [this] {
+    metrics_.event_streams(-1);
+    streams_.fetch_sub(1);
+  });
+  return r;
+}
+
+ApiReply HttpApi::wait_for(const std::vector<TopicPosition>& after, int wait_ms) const {
+  using WaitResult = Metrics::WaitResult;
+  if (readiness_.applied(after)) {
+    metrics_.read_your_writes(WaitResult::kOk);
+    return {};
+  }
+  if (waiting_.fetch_add(1) >= max_waiting_) {
+    waiting_.fetch_sub(1);
+    metrics_.read_your_writes(WaitResult::kRejected);
+    ApiReply r = json_error(503, "espera demais: muitas requisições aguardando uma posição");
+    r.retry_after_s = 1;
+    return r;
+  }
+  metrics_.waiting_requests(1);
+  const auto began = std::chrono::steady_clock::now();
+  const bool applied = readiness_.wait_applied(after, began + std::chrono::milliseconds(wait_ms));
+  const double waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+  metrics_.waiting_requests(-1);
+  waiting_.fetch_sub(1);
+  if (applied) {
+    metrics_.read_your_writes(WaitResult::kOk);
+    ApiReply ok;
+    ok.waited_s = waited_s;
+    return ok;
+  }
+  metrics_.read_your_writes(WaitResult::kTimeout);
+  ApiReply r = json_error(504, "a tabela ainda não aplicou a posição pedida");
+  r.waited_s = waited_s;
+  r.body.pop_back();
+  r.body.append(",\"wait_ms\":").append(std::to_string(wait_ms)).append(",\"after\":[");
+  bool first = true;
+  for (const TopicPosition& p : after) {
+    if (!first) r.body.push_back(',');
+    first = false;
+    r.body.append("{\"partition\":").append(std::to_string(p.partition));
+    r.body.append(",\"offset\":").append(std::to_string(p.offset)).append("}");
+  }
+  // offset: the next one the table will apply (as /ready), so a token P:O is applied when it is > O.
+  r.body.append("],\"positions\":[");
+  first = true;
+  for (const PartitionProgress& p : readiness_.snapshot().partitions) {
+    if (!first) r.body.push_back(',');
+    first = false;
+    r.body.append("{\"partition\":").append(std::to_string(p.partition));
+    r.body.append(",\"offset\":").append(std::to_string(p.position)).append("}");
+  }
+  r.body.append("]}");
+  return r;
+}
+
+ApiReply HttpApi::saldos_query(std::optional<std::string_view> ids) const {
+  if (!ids || ids->empty()) return json_error(400, "parâmetro ids necessário: /saldos?ids=1,2,3");
+  std::vector<std::string> list;
+  std::string_view rest = *ids;
+  while (true) {
+    if (list.size() == kMaxBatchIds) return too_many_ids();
+    const std::size_t comma = rest.find(',');
+    list.emplace_back(rest.substr(0, comma));
+    if (comma == std::string_view::npos) break;
+    rest.remove_prefix(comma + 1);
+  }
+  return lookup_many(list);
+}
+
+ApiReply HttpApi::saldos_body(std::string_view body) const {
+  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
+  if (doc.is_discarded() || !doc.is_array()) {
+    return json_error(400, "corpo inválido: esperada uma lista JSON de ids, por exemplo [\"1\",\"2\"]");
+  }
+  if (doc.size() > kMaxBatchIds) return too_many_ids();
+  std::vector<std::string> list, not_ids;
+  list.reserve(doc.size());
+  for (const auto& e : doc) {
+    // An integer is taken as its decimal text (ids are often numbers); null, true, 1.5, lists and
+    // objects are reported as invalid by their JSON text.
+    if (e.is_string()) list.push_back(e.get<std::string>());
+    else if (e.is_number_integer()) list.push_back(e.dump());
+    else not_ids.push_back(e.dump());
+  }
+  return lookup_many(list, not_ids);
+}
+
+ApiReply HttpApi::lookup_many(const std::vector<std::string>& ids, const std::vector<std::string>& not_ids) const {
+  if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  std::string found_json, missing_json, invalid_json;
+  std::unordered_set<std::string_view> seen;
+  seen.reserve(ids.size());
+  for (const std::string& id : ids) {
+    if (!seen.insert(id).second) continue;  // a duplicate is answered once
+    if (!is_valid_customer_id(id)) {
+      invalid_json.append(invalid_json.empty() ? "{\"cliente_id\":" : ",{\"cliente_id\":");
+      append_json_string(invalid_json, id);
+      invalid_json.append(",\"error\":\"cliente_id inválido\"}");
+      continue;
+    }
+    if (const auto found = store_.get(id)) {
+      found_json.append(found_json.empty() ? "{\"cliente_id\":\"" : ",{\"cliente_id\":\"").append(id).append("\"");
+      append_found(found_json, *found);
+      found_json.push_back('}');
+      continue;
+    }
+    missing_json.append(missing_json.empty() ? "{\"cliente_id\":\"" : ",{\"cliente_id\":\"").append(id).append("\"");
+    if (const auto rejected = store_.rejected(id)) append_rejected(missing_json, *rejected);
+    missing_json.push_back('}');
+  }
+  for (const std::string& text : not_ids) {
+    if (!seen.insert(text).second) continue;
+    invalid_json.append(invalid_json.empty() ? "{\"cliente_id\":" : ",{\"cliente_id\":");
+    append_json_string(invalid_json, text);
+    invalid_json.append(",\"error\":\"não é um id (texto ou inteiro)\"}");
+  }
+  ApiReply r;
+  r.body.reserve(found_json.size() + missing_json.size() + invalid_json.size() + 48);
+  r.body.append("{\"found\":[").append(found_json).append("],\"not_found\":[").append(missing_json);
+  r.body.append("],\"invalid\":[").append(invalid_json).append("]}");
+  return r;
+}
+
+ApiReply HttpApi::not_ready(const ReadinessSnapshot& snap) const {
+  ApiReply r;
+  r.status = 503;
+  r.retry_after_s = 1;
+  r.body.append("{\"error\":\"serviço reconstruindo o estado\",");
+  append_progress(r.body, snap);
+  r.body.append("}");
+  return r;
+}
+
+ApiReply HttpApi::health() const {
+  ApiReply r;
+  r.body = "{\"status\":\"ok\"}";
+  return r;
+}
+
+ApiReply HttpApi::ready() const {
+  const ReadinessSnapshot snap = readiness_.snapshot();
+  ApiReply r;
+  r.status = snap.state == ServiceState::kReady ? 200 : 503;
+  r.body.append("{");
+  append_progress(r.body, snap);
+  r.body.append(",\"customers\":").append(std::to_string(store_.size()));
+  r.body.append(",\"misrouted_records\":").append(std::to_string(metrics_.misrouted_count()));
+  if (postgres_) postgres_->append_ready_json(r.body);  // informative: never makes the service unready
+  r.body.append(",\"partitions\":[");
+  bool first = true;
+  for (const auto& p : snap.partitions) {
+    if (!first) r.body.push_back(',');
+    first = false;
+    r.body.append("{\"partition\":").append(std::to_string(p.partition));
+    r.body.append(",\"offset\":").append(std::to_string(p.position));
+    r.body.append(",\"target\":").append(std::to_string(p.target));
+    r.body.append(",\"high_watermark\":").append(std::to_string(p.high_watermark));
+    r.body.append(",\"lag\":").append(std::to_string(p.lag()));
+    r.body.append(",\"progress\":");
+    append_double(r.body, p.progress());
+    r.body.append(",\"caught_up\":").append(p.caught_up ? "true" : "false").append("}");
+  }
+  r.body.append("]}");
+  return r;
+}
+
+ApiReply HttpApi::metrics() const {
+  ApiReply r;
+  r.content_type = "text/plain; version=0.0.4; charset=utf-8";
+  r.body = metrics_.render(readiness_.snapshot(), {store_.size(), store_.tombstones(), store_.memory_bytes()});
+  if (postgres_) postgres_->render_metrics(r.body);
+  return r;
+}
+
+ApiReply HttpApi::page() {
+  ApiReply r;
+  r.content_type = "text/html; charset=utf-8";
+  r.body = std::string(page_html());
+  r.content_security_policy = page_content_security_policy();
+  return r;
+}
+
+ApiReply HttpApi::openapi() {
+  ApiReply r;
+  r.body = std::string(openapi_json());
+  return r;
+}
+
+}  // namespace saldo

@@ -1,0 +1,137 @@
+#pragma once
+// The HTTP API as pure functions from (method, path) to a reply, so every status and body is
+// tested without sockets; http_server.h puts them on cpp-httplib.
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/position_token.h"
+#include "consumer_service/store/balance_store.h"
+#include "consumer_service/http/event_stream.h"
+#include "consumer_service/http/http_auth.h"
+#include "consumer_service/status/metrics.h"
+#include "consumer_service/postgres/postgres_sink_status.h"
+#include "consumer_service/status/readiness.h"
+
+namespace saldo {
+
+struct ApiReply {
+  int status = 200;
+  std::string body;
+  std::string_view content_type = "application/json; charset=utf-8";
+  int retry_after_s = 0;     // > 0: a Retry-After header
+  std::string_view allow;    // not empty: an Allow header (405)
+  std::string_view www_authenticate;         // not empty: a WWW-Authenticate header (401)
+  std::string_view content_security_policy;  // not empty: a Content-Security-Policy header (the page)
+  std::string token_name;    // who was let in, when a token was needed (for the log; never the token)
+  std::optional<AuthFailure> auth_failure;   // why a 401 was given (for the log)
+  double waited_s = 0;       // spent waiting for ?after= (left out of the latency histogram)
+  // Not null: a live stream (GET /saldo/<id>/events) whose chunks follow the headers; `body` is empty.
+  std::shared_ptr<EventStream> stream;
+};
+
+// A request's decoded query parameters (the same type as httplib::Params).
+using QueryParams = std::multimap<std::string, std::string>;
+
+struct ApiRequest {
+  std::string_view method;
+  std::string_view path;                // without the query
+  const QueryParams* query = nullptr;   // nullptr: none
+  std::string_view body;                // POST only
+  std::string_view authorization;       // the Authorization header, "" when absent
+};
+
+// Batch lookups (GET/POST /saldos) answer at most this many ids.
+inline constexpr std::size_t kMaxBatchIds = 1000;
+// Read-your-writes: wait_ms when not given, and its cap.
+inline constexpr int kDefaultWaitMs = 500;
+inline constexpr int kMaxWaitMs = 5000;
+inline constexpr int kDefaultMaxWaiting = 64;
+// Live streams (GET /saldo/<id>/events): how many may be open at once, and the heartbeat.
+inline constexpr int kDefaultMaxStreams = 32;
+inline constexpr int kDefaultHeartbeatS = 15;
+
+class HttpApi {
+ public:
+  // `metrics` gets each request's latency (the HTTP layer counts the statuses).
+  // `postgres`: the PostgreSQL sink's status for /ready and /metrics (nullptr: no sink).
+  HttpApi(const BalanceStore& store, const Readiness& readiness, Metrics& metrics,
+          const PostgresSinkStatus* postgres = nullptr)
+      : store_(store), readiness_(readiness), metrics_(metrics), postgres_(postgres) {}
+
+  // With tokens (nullptr: none, the default), routes that need one answer 401 without a valid
+  // `Authorization: Bearer` header. Not owned; set before serving.
+  void set_auth(const HttpAuth* auth) noexcept { auth_ = auth; }
+
+  // At most this many requests wait for a position at once (more: 503), so waiting requests cannot
+  // hold every HTTP thread. Set before serving.
+  void set_max_waiting(int n) noexcept { max_waiting_ = n; }
+  // At most `max_streams` live streams at once (more: 503), each holding an HTTP thread while open.
+  // Set before serving.
+  void set_streams(int max_streams, EventStreamTiming timing) noexcept {
+    max_streams_ = max_streams;
+    stream_timing_ = timing;
+  }
+  // Shutdown: every open stream ends now (its thread returns to the pool) and new ones get 503.
+  void close_streams() const { readiness_.changes().close(); }
+
+  // Every request goes through here (GET and HEAD are served, and POST /saldos; other methods get
+  // 405 JSON).
+  ApiReply handle(const ApiRequest& request) const;
+  // A request without query or body. `authorization` is its Authorization header, "" when absent.
+  ApiReply handle(std::string_view method, std::string_view path, std::string_view authorization = {}) const {
+    return handle(ApiRequest{method, path, nullptr, {}, authorization});
+  }
+  // A reply for an error the HTTP library found before routing (400, 413, 414, ...).
+  static ApiReply library_error(int status);
+
+  // GET /saldo/<id>; with `after` ("P:O,...") it first waits up to `wait_ms` for the table to apply them.
+  ApiReply saldo(std::string_view id, std::optional<std::string_view> after = std::nullopt,
+                 std::optional<std::string_view> wait_ms = std::nullopt) const;
+  // GET /saldos?ids=1,2,3 (`ids`: the parameter's value, nullopt when absent) and POST /saldos (a
+  // JSON array of ids).
+  // GET /saldo/<id>/events: a live stream of that customer's changes.
+  ApiReply events(std::string_view id) const;
+  ApiReply saldos_query(std::optional<std::string_view> ids) const;
+  ApiReply saldos_body(std::string_view body) const;
+  ApiReply health() const;
+  ApiReply ready() const;
+  ApiReply metrics() const;
+  static ApiReply page();
+  static ApiReply openapi();
+
+ private:
+  ApiReply route(const ApiRequest& request) const;
+  // `not_ids`: the JSON text of body elements that are not ids at all (reported as invalid).
+  ApiReply lookup_many(const std::vector<std::string>& ids, const std::vector<std::string>& not_ids = {}) const;
+  ApiReply wait_for(const std::vector<TopicPosition>& after, int wait_ms) const;
+  ApiReply not_ready(const ReadinessSnapshot& r) const;
+  static ApiReply unauthorized(AuthFailure why);
+
+  const BalanceStore& store_;
+  const Readiness& readiness_;
+  Metrics& metrics_;
+  const HttpAuth* auth_ = nullptr;
+  const PostgresSinkStatus* postgres_;
+  int max_waiting_ = kDefaultMaxWaiting;
+  mutable std::atomic<int> waiting_{0};
+  int max_streams_ = kDefaultMaxStreams;
+  EventStreamTiming stream_timing_;
+  mutable std::atomic<int> streams_{0};
+};
+
+// The page at GET / (consumer_service/http/page.html, embedded at build time).
+std::string_view page_html();
+// Its Content-Security-Policy: nothing from elsewhere, and only its own inline script and style
+// (by their SHA-256), so an id that ever reached the DOM as HTML still could not run.
+std::string_view page_content_security_policy();
+// The OpenAPI 3 description of every route at GET /openapi.json (consumer_service/http/openapi.json,
+// embedded at build time).
+std::string_view openapi_json();
+
+}  // namespace saldo

@@ -1,0 +1,80 @@
+#include "consumer_service/snapshot/snapshot_writer.h"
+
+#include <cstdlib>
+
+#include <spdlog/spdlog.h>
+
+namespace saldo {
+
+void CheckpointBoard::publish(SnapshotMeta meta) {
+  std::lock_guard lock(mutex_);
+  if (meta_ && meta_->partitions == meta.partitions && meta_->topic == meta.topic) return;
+  meta_ = std::move(meta);
+  ++version_;
+}
+
+std::optional<std::pair<SnapshotMeta, std::uint64_t>> CheckpointBoard::latest() const {
+  std::lock_guard lock(mutex_);
+  if (!meta_) return std::nullopt;
+  return std::make_pair(*meta_, version_);
+}
+
+SnapshotWriter::SnapshotWriter(std::string dir, std::chrono::seconds interval, const BalanceStore& store,
+                               const Readiness& readiness, Metrics& metrics, const CheckpointBoard& board)
+    : dir_(std::move(dir)), interval_(interval), store_(store), readiness_(readiness), metrics_(metrics), board_(board) {
+  if (const char* slow = std::getenv("SALDO_TEST_SNAPSHOT_SLOW_MS")) slow_down_ = std::chrono::milliseconds(std::atoi(slow));
+}
+
+SnapshotWriter::~SnapshotWriter() {
+  std::unique_lock lock(mutex_);
+  stopping_ = true;
+  lock.unlock();
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+}
+
+void SnapshotWriter::start() { thread_ = std::thread([this] { run(); }); }
+
+void SnapshotWriter::run() {
+  std::unique_lock lock(mutex_);
+  while (!wake_.wait_for(lock, interval_, [&] { return stopping_; })) {
+    lock.unlock();
+    write_if_changed();
+    lock.lock();
+  }
+}
+
+void SnapshotWriter::stop_and_write() {
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  if (thread_.joinable()) thread_.join();
+  write_if_changed();
+}
+
+void SnapshotWriter::write_if_changed() {
+  // Only a table that caught up is worth keeping: a half-rebuilt one would make the next start warm
+  // from a point the first start had already passed.
+  if (!readiness_.ready()) return;
+  auto latest = board_.latest();
+  if (!latest || latest->second == written_version_) return;
+  SnapshotMeta meta = std::move(latest->first);
+  meta.written_at_ms =
+      std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    const SnapshotStats stats = write_snapshot(dir_, meta, store_, slow_down_);
+    const double s = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    written_version_ = latest->second;
+    metrics_.snapshot_written(true, s, stats.bytes);
+    spdlog::info("snapshot: {} entries, {} bytes written to {} in {:.3f} s", stats.entries, stats.bytes,
+                 snapshot_path(dir_), s);
+  } catch (const std::exception& e) {
+    metrics_.snapshot_written(false, 0, 0);
+    spdlog::error("snapshot not written: {}", e.what());
+  }
+}
+
+}  // namespace saldo
