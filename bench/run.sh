@@ -2,7 +2,7 @@
 # System benchmark of issue 7: each figure next to its limit, measured in the same run on this machine.
 # Starts its own Kafka broker (port 19392, data under /tmp, removed at the end), builds release
 # binaries into build/bench, fills a 3-partition compacted topic with the producer's load mode, then
-# measures rebuild (vs kcat), memory per customer, GET /saldo (vs a bare cpp-httplib server, plus a
+# measures rebuild (vs the fastest raw read of the topic, bench/raw_reader, and vs kcat), memory per customer, GET /saldo (vs a bare cpp-httplib server, plus a
 # per-connection check), batch lookups of 100 ids (vs single GETs), freshness, read-your-writes
 # (GET ?after= right after the acknowledgement), and the producer (vs kcat -P). Prints a markdown report.
 #
@@ -79,6 +79,8 @@ die() { echo "run.sh: $*" >&2; exit 1; }
 now() { date +%s.%N; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
 median() { tr ' ' '\n' | grep . | sort -g | awk '{ v[NR] = $1 } END { if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'; }
+# field "k1=v1 k2=v2" k2: prints v2
+field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 calc() { awk "BEGIN { printf \"$1\", $2 }" 2>/dev/null || echo "?"; }
 # ratio_stats < "r1 r2 ...": prints "median min max spread" (spread = max / min)
 ratio_stats() {
@@ -122,7 +124,7 @@ stop_pid() {  # stop_pid PID: TERM, bounded wait, then KILL
 
 port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-for c in kcat wrk curl python3 java awk openssl haproxy; do
+for c in kcat wrk curl python3 java awk openssl haproxy go; do
   command -v "$c" >/dev/null || die "$c is missing: run scripts/install-deps.sh"
 done
 for p in "$http_port" "$bare_port" $((http_port + 2)) $((http_port + 3)); do port_free "$p" || die "port $p is in use: set BENCH_HTTP_PORT"; done
@@ -136,6 +138,11 @@ else
   cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness \
     $([ $micro = 1 ] && echo micro_bench) >&2
 fi
+# The yardstick of the rebuild: the fastest client that reads the same records (bench/raw_reader, Go).
+log "building bench/raw_reader (franz-go) into $build/raw_reader"
+(cd "$root/bench/raw_reader" && GOTOOLCHAIN=local GOFLAGS="-mod=readonly -buildvcs=false" \
+  GOMODCACHE=${GOMODCACHE:-${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/go-mod} GOCACHE=$build/go-build \
+  go build -o "$build/raw_reader/raw_reader" .) >&2 || die "go build of bench/raw_reader failed (needs Go >= 1.26)"
 for b in consumer_service/consumer_service producer/producer tools/saldo_admin bench/bare_http_server \
          bench/freshness; do
   [ -x "$build/$b" ] || die "$build/$b is not built"
@@ -198,6 +205,7 @@ log "warm-up read (not counted): kcat -C -e"
 timeout 900 kcat -C -b "$bootstrap" -t bench -o beginning -e -q $kcat_args >/dev/null
 warm_times=""
 kcat_times="" ours_times="" alt_times="" rebuild_ratios="" alt_ratios="" alt_vs_ours=""
+raw_times="" raw_ratios=""
 ours_peaks="" alt_peaks="" ours_ready_rss="" alt_ready_rss=""
 rebuild_run() {  # rebuild_run LABEL LOG: one cold rebuild of topic bench; sets run_s, run_peak, run_rss
   local t0; t0=$(now)
@@ -213,6 +221,10 @@ rebuild_run() {  # rebuild_run LABEL LOG: one cold rebuild of topic bench; sets 
   run_rss=$(rss_kb "$service_pid")
 }
 for r in $(seq 1 "$pairs"); do
+  log "rebuild round $r/$pairs: raw reader"
+  raw_line=$(timeout 900 "$build/raw_reader/raw_reader" -brokers "$bootstrap" -topic bench) || die "raw_reader failed"
+  raw=$(field "$raw_line" seconds)
+  raw_times+=" $raw"
   log "rebuild pair $r/$pairs: kcat"
   t0=$(now)
   timeout 900 kcat -C -b "$bootstrap" -t bench -o beginning -e -q $kcat_args >/dev/null
@@ -222,6 +234,7 @@ for r in $(seq 1 "$pairs"); do
   rebuild_run ours "$work/service-$r.log"
   ours_times+=" $run_s"; ours_peaks+=" $run_peak"; ours_ready_rss+=" $run_rss"
   rebuild_ratios+=" $(calc "%.3f" "$run_s / $k")"
+  raw_ratios+=" $(calc "%.3f" "$run_s / $raw")"
   o=$run_s
   if [ "$r" -lt "$pairs" ] || [ -n "$alt_label" ]; then stop_pid "$service_pid"; fi
   if [ -n "$alt_label" ]; then
@@ -241,6 +254,8 @@ load_rebuild_after=$(loadavg)
 kcat_s=$(echo "$kcat_times" | median)
 ours_s=$(echo "$ours_times" | median)
 read -r rebuild_ratio rebuild_min rebuild_max rebuild_spread <<<"$(echo "$rebuild_ratios" | ratio_stats)"
+raw_s=$(echo "$raw_times" | median)
+read -r raw_ratio raw_min raw_max raw_spread <<<"$(echo "$raw_ratios" | ratio_stats)"
 
 # ---------------------------------------------------------------- 2. memory
 sleep 1  # let the reader settle after READY (the prefetch queues drain; the READY line is logged)
@@ -318,7 +333,6 @@ if env "${edge_env[@]}" "$root/scripts/haproxy-local.sh" start >&2; then
 else
   failures+=("haproxy-local.sh start")
 fi
-field() { echo "$1" | tr ' ' '\n' | awk -F= -v k="$2" '$1 == k { print $2 }'; }
 
 # ---------------------------------------------------------------- 4. freshness
 log "freshness: $samples samples"
@@ -410,6 +424,7 @@ fi
 yes_no() { awk "BEGIN { exit !($1) }" && echo yes || echo "**no**"; }
 rate_ours=$(calc "%.0f" "$replayed / $ours_s")
 rate_kcat=$(calc "%.0f" "$replayed / $kcat_s")
+rate_raw=$(calc "%.0f" "$replayed / $raw_s")
 if [ $rebuild_only = 0 ]; then
   w() { field "${wrk_out[$1]}" "$2"; }
   get_ratio=$(calc "%.2f" "$(w ours-64 rps) / $(w bare-64 rps)")
@@ -435,11 +450,13 @@ report=$work/report.md
   [ -n "$alt_label" ] && echo "- third side \"$alt_label\": \`${alt_env:+env $alt_env }$alt_bin …${alt_args:+ $alt_args}\`"
   [ -n "$service_env$service_args" ] && echo "- service run as: \`${service_env:+env $service_env }consumer_service …${service_args:+ $service_args}\`"
   [ ${#failures[@]} -gt 0 ] && echo "- **failed**: ${failures[*]}"
+  spread_note "$raw_spread" "rebuild against the raw reader"
   spread_note "$rebuild_spread" "rebuild"
   spread_note "$prod_spread" "producer"
   echo
   echo "| figure | target | measured | limit (same run) | ratio | met? |"
   echo "|---|---|---|---|---|---|"
+  echo "| rebuild: start → /ready 200, against the fastest raw read | ≤ 1.5 × raw reader, ≥ 3,000,000 rec/s | median ${ours_s} s, ${rate_ours} rec/s | bench/raw_reader (franz-go): median ${raw_s} s, ${rate_raw} rec/s | ${raw_ratio} (${raw_min}–${raw_max}) | $(yes_no "$raw_ratio <= 1.5 && $rate_ours >= 3000000") |"
   echo "| rebuild: start → /ready 200 | ≤ 1.25 × kcat, ≥ 1,500,000 rec/s | median ${ours_s} s, ${rate_ours} rec/s | kcat -C -e${kcat_args:+ $kcat_args}: median ${kcat_s} s, ${rate_kcat} rec/s | ${rebuild_ratio} (${rebuild_min}–${rebuild_max}) | $(yes_no "$rebuild_ratio <= 1.25 && $rate_ours >= 1500000") |"
   if [ -n "$alt_label" ]; then
     read -r alt_ratio alt_min alt_max alt_spread <<<"$(echo "$alt_ratios" | ratio_stats)"
@@ -480,7 +497,7 @@ report=$work/report.md
   fi
   echo "| producer --file --preset fast | ≤ 1.2 × kcat -P | median ${prod_ours_s} s ($(calc "%.0f" "$producer_records / $prod_ours_s") rec/s) | kcat -P -l, same properties: median ${prod_kcat_s} s ($(calc "%.0f" "$producer_records / $prod_kcat_s") rec/s) | ${prod_ratio} (${prod_min}–${prod_max}) | $(yes_no "$prod_ratio <= 1.2") |"
   echo
-  echo "Raw, in run order: rebuild kcat [${kcat_times# }] s, ours [${ours_times# }] s, ratios [${rebuild_ratios# }]$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_times# }] s, against ours [${alt_vs_ours# }]"); peak RSS ours [${ours_peaks# }] kB$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_peaks# }] kB"); READY RSS ours [${ours_ready_rss# }] kB; warm [${warm_times# }] s; producer kcat [${prod_kcat_times# }] s, ours [${prod_ours_times# }] s, ratios [${prod_ratios# }]; RSS full ${rss_full} kB, empty ${rss_empty} kB."
+  echo "Raw, in run order: rebuild raw reader [${raw_times# }] s (ours against it [${raw_ratios# }]), kcat [${kcat_times# }] s, ours [${ours_times# }] s, ratios [${rebuild_ratios# }]$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_times# }] s, against ours [${alt_vs_ours# }]"); peak RSS ours [${ours_peaks# }] kB$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_peaks# }] kB"); READY RSS ours [${ours_ready_rss# }] kB; warm [${warm_times# }] s; producer kcat [${prod_kcat_times# }] s, ours [${prod_ours_times# }] s, ratios [${prod_ratios# }]; RSS full ${rss_full} kB, empty ${rss_empty} kB."
   if [ -n "$micro_out" ]; then
     echo
     echo "Micro benchmarks (\`micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true\`):"
