@@ -27,7 +27,8 @@
 #   BENCH_KCAT_ARGS (options added to kcat -C -e: its defaults back off up to 1 s whenever its
 #   100,000-message prefetch is full, which makes its own time vary 6-17 s at 12M; see RESULTS.md),
 #   BENCH_ALT_LABEL, BENCH_ALT_BIN, BENCH_ALT_ENV, BENCH_ALT_ARGS: a third side in each rebuild round
-#   (another consumer_service binary, environment or options), reported against kcat and against ours.
+#   (another consumer_service binary, environment or options), reported against kcat and against ours;
+#   with it, GET /saldo at wrk -c64 also alternates between ours and that side (port BENCH_HTTP_PORT+4).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -127,7 +128,7 @@ port_free() { ! (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 for c in kcat wrk curl python3 java awk openssl haproxy go; do
   command -v "$c" >/dev/null || die "$c is missing: run scripts/install-deps.sh"
 done
-for p in "$http_port" "$bare_port" $((http_port + 2)) $((http_port + 3)); do port_free "$p" || die "port $p is in use: set BENCH_HTTP_PORT"; done
+for p in "$http_port" "$bare_port" $((http_port + 2)) $((http_port + 3)) $((http_port + 4)); do port_free "$p" || die "port $p is in use: set BENCH_HTTP_PORT"; done
 
 # ---------------------------------------------------------------- build
 if [ "${BENCH_PREBUILT:-}" = 1 ]; then
@@ -334,6 +335,27 @@ else
   failures+=("haproxy-local.sh start")
 fi
 
+# GET A/B with the third side: a second service (BENCH_ALT_*) on the same topic beside ours, and
+# wrk -c64 against each in turn, $pairs rounds; the figure is the median of the per-round ratios.
+get_alt_ratios=""
+if [ -n "$alt_label" ]; then
+  alt_port=$((http_port + 4))
+  saved_port=$http_port; saved_pid=$service_pid; http_port=$alt_port
+  start_service_with "$alt_bin" "$alt_env" bench "$work/service-alt-get.log" $alt_args
+  wait_ready 900
+  alt_get_pid=$service_pid; http_port=$saved_port; service_pid=$saved_pid
+  for r in $(seq 1 "$pairs"); do
+    for target in ours alt; do
+      port=$http_port; [ $target = alt ] && port=$alt_port
+      log "GET A/B round $r/$pairs: wrk -t2 -c64 -d${wrk_seconds}s against $target"
+      wrk_out[ab-$target-$r]=$(wrk -t2 -c64 -d"${wrk_seconds}s" --latency -s "$root/bench/saldo.lua" \
+        "http://127.0.0.1:$port" | grep '^WRK ') || failures+=("wrk A/B $target")
+    done
+    get_alt_ratios+=" $(calc "%.3f" "$(field "${wrk_out[ab-alt-$r]}" rps) / $(field "${wrk_out[ab-ours-$r]}" rps)")"
+  done
+  stop_pid "$alt_get_pid"
+fi
+
 # ---------------------------------------------------------------- 4. freshness
 log "freshness: $samples samples"
 fresh_line=$("$build/bench/freshness" --bootstrap-servers "$bootstrap" --topic bench --port "$http_port" \
@@ -463,6 +485,10 @@ report=$work/report.md
     read -r avo avo_min avo_max avo_spread <<<"$(echo "$alt_vs_ours" | ratio_stats)"
     alt_s=$(echo "$alt_times" | median)
     echo "| rebuild, $alt_label | — | median ${alt_s} s, $(calc "%.0f" "$replayed / $alt_s") rec/s; peak RSS $(mb "$(echo "$alt_peaks" | median)") MB ($(range_mb "$alt_peaks")), READY $(mb "$(echo "$alt_ready_rss" | median)") MB | kcat: ${alt_ratio} (${alt_min}–${alt_max}); ours: $avo ($avo_min–$avo_max) | $avo | — |"
+    if [ -n "$get_alt_ratios" ]; then
+      read -r gar gar_min gar_max gar_spread <<<"$(echo "$get_alt_ratios" | ratio_stats)"
+      echo "| GET /saldo wrk -c64, $alt_label against ours (req/s, $pairs alternating rounds) | — | ratios [${get_alt_ratios# }] | | $gar ($gar_min–$gar_max) | — |"
+    fi
   fi
   if [ $rebuild_only = 0 ]; then
   echo "| warm start to READY, nothing new | ≤ 1 s at 10M, ≥ 6 × faster than cold | ${warm_s} s (snapshot $(calc "%.0f" "${snap_bytes:-0} / 1048576") MB) | cold: ${ours_s} s | $(calc "%.1f" "$ours_s / $warm_s")× | $(yes_no "$warm_s <= 1 && $ours_s / $warm_s >= 6")$( [ "$customers" -lt 10000000 ] && echo ' (not at 10M)') |"
