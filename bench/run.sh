@@ -10,7 +10,7 @@
 #                [--pairs N] [--wrk-seconds S] [--samples F] [--producer-records P]
 #
 #   --tiny      a few thousand records, 2 s wrk runs, 200 freshness samples (about a minute; test.sh)
-#   --record    prepend the report to bench/RESULTS.md (newest first)
+#   --record    append the report to bench/notes/<date>-runs.md (see bench/RESULTS.md)
 #   --micro     also run micro_bench (--benchmark_repetitions=3, aggregates only) into the report
 #   --rebuild-only  only the rebuild, its memory and the producer (no GET, freshness, warm start)
 #   --pairs N   rebuild and producer runs, each a pair with kcat's run alternating (default 5;
@@ -25,7 +25,8 @@
 #   BENCH_SERVICE_BIN (the consumer_service measured: BENCH_BUILD_DIR's), BENCH_SERVICE_ENV /
 #   BENCH_SERVICE_ARGS (environment and options added to every rebuild's service),
 #   BENCH_KCAT_ARGS (options added to kcat -C -e: its defaults back off up to 1 s whenever its
-#   100,000-message prefetch is full, which makes its own time vary 6-17 s at 12M; see RESULTS.md),
+#   100,000-message prefetch is full, which makes its own time vary 6-17 s at 12M; see bench/notes/
+#   2026-11-23-rebuild-speed.md, "kcat's own time is not steady"),
 #   BENCH_ALT_LABEL, BENCH_ALT_BIN, BENCH_ALT_ENV, BENCH_ALT_ARGS: a third side in each rebuild round
 #   (another consumer_service binary, environment or options), reported against kcat and against ours;
 #   with it, GET /saldo at wrk -c64 also alternates between ours and that side (port BENCH_HTTP_PORT+4).
@@ -537,15 +538,12 @@ report=$work/report.md
 cat "$report"
 
 if [ $record = 1 ]; then
-  results=$root/bench/RESULTS.md
-  marker='<!-- runs: newest first -->'
-  if [ ! -f "$results" ] || ! grep -qF "$marker" "$results"; then
-    printf '# bench/run.sh results\n\nEach run of `bench/run.sh --record`, newest first. Targets are those of issue 7.\n\n%s\n\n' "$marker" >"$results"
-  fi
-  awk -v marker="$marker" -v report="$report" '
-    { print }
-    $0 == marker { print ""; while ((getline line < report) > 0) print line }
-  ' "$results" >"$results.tmp" && mv "$results.tmp" "$results"
-  log "recorded in bench/RESULTS.md"
+  # One lab-notes file per day, runs in the order they were made; bench/RESULTS.md keeps only the
+  # current figures, copied there by hand when a run changes one.
+  notes=$root/bench/notes/$(date -u +%F)-runs.md
+  mkdir -p "$(dirname "$notes")"
+  [ -f "$notes" ] || printf '# Runs of bench/run.sh --record, %s\n\nOldest first.\n' "$(date -u +%F)" >"$notes"
+  { echo; cat "$report"; } >>"$notes"
+  log "recorded in bench/notes/${notes##*/}; update bench/RESULTS.md, \"Current figures\", if a figure changed"
 fi
 [ ${#failures[@]} -eq 0 ] || die "failed: ${failures[*]}"

@@ -35,7 +35,8 @@ enum class DecodeError {
   kCount             // not an error: the number of reasons, for arrays indexed by them
 };
 inline constexpr std::size_t kDecodeErrorCount = static_cast<std::size_t>(DecodeError::kCount);
-static_assert(kDecodeErrorCount == 10, "a new DecodeError needs a name in to_string() and a README row");
+static_assert(kDecodeErrorCount == 10,
+              "a new DecodeError needs a name in to_string() and in docs/operations.md, Metrics");
 std::string_view to_string(DecodeError e);
 
 inline constexpr std::size_t kMaxValueBytes = 64 * 1024;

@@ -1,5 +1,5 @@
 #pragma once
-// Which record of a key is the latest (README, "Consistency"): the greatest (ordering time,
+// Which record of a key is the latest (ARCHITECTURE.md, "Consistency"): the greatest (ordering time,
 // partition, offset). A partition's ordering time is the greatest record timestamp read so far in
 // it, so it never goes back within a partition (where offset order therefore still rules), and the
 // result does not depend on the order partitions are read in. The store, the table reader and

@@ -8,8 +8,9 @@
 # Where a Docker engine answers, it runs `docker compose up -d --wait` (docker-compose.yml); elsewhere it
 # builds the binaries and runs a real local broker (scripts/kafka-local.sh). Running it again is harmless:
 # what already runs is reused, and sample balances are only sent for customers that do not exist yet.
-# The service keeps its table's snapshot in run/snapshot (STATE_DIR; README, "State directory"), so a start
-# after stop.sh reads only what is new; the line after "ready" says whether it started warm or cold.
+# The service keeps its table's snapshot in run/snapshot (STATE_DIR; docs/operations.md, "State
+# directory"), so a start after stop.sh reads only what is new; the line after "ready" says whether it
+# started warm or cold.
 # Configuration: .env and the environment (see scripts/demo-env.sh for the script's own settings).
 set -euo pipefail
 case "${1:-}" in

@@ -67,7 +67,7 @@ class Admin {
     if (!nt) throw ConfigError(std::string("topic ") + topic + ": " + errstr);
     rd_kafka_NewTopic_set_config(nt.get(), "cleanup.policy", "compact");
     // Records of one customer on two partitions are ordered by time: the brokers' clock, not the
-    // producers' (README, "Consistency"). --config can still say otherwise.
+    // producers' (ARCHITECTURE.md, "Consistency"). --config can still say otherwise.
     rd_kafka_NewTopic_set_config(nt.get(), "message.timestamp.type", "LogAppendTime");
     for (const auto& [k, v] : args.topic_configs) {
       if (rd_kafka_NewTopic_set_config(nt.get(), k.c_str(), v.c_str()) != RD_KAFKA_RESP_ERR_NO_ERROR) {

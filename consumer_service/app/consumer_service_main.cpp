@@ -165,7 +165,7 @@ int run(int argc, const char* const argv[]) {
                     "refuse a topic whose cleanup.policy is not compact (else a warning in the log and /ready)");
   loader.env_option("state-dir", "STATE_DIR", po::value<std::string>()->default_value(""),
                     "keep a snapshot of the table here and start warm from it when it may be trusted "
-                    "(README, \"State directory\"); empty: every start replays the topic");
+                    "(docs/operations.md, \"State directory\"); empty: every start replays the topic");
   loader.env_option("snapshot-interval", "SNAPSHOT_INTERVAL", po::value<int>()->default_value(60),
                     "seconds between snapshots (written only when something changed, and at shutdown)");
   const std::optional<po::variables_map> parsed = loader.parse(argc, argv);

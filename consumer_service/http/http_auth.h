@@ -42,8 +42,8 @@ struct AuthOutcome {
 AuthOutcome check_bearer(const std::vector<NamedToken>& tokens, std::string_view authorization);
 
 // /health stays open for load balancers, the page, which asks for a token itself, and the API's
-// description (/openapi.json: no data, and what README.md says anyway); /metrics is
-// open only with --metrics-public; everything else, unknown paths too, needs a token.
+// description (/openapi.json: no data, and what consumer_service/README.md says anyway); /metrics
+// is open only with --metrics-public; everything else, unknown paths too, needs a token.
 bool route_needs_token(Route route, bool metrics_public) noexcept;
 
 // The tokens in force; reload() swaps them atomically for the HTTP threads.

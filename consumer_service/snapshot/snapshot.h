@@ -1,5 +1,5 @@
 #pragma once
-// The table on disk, so a restart reads only what is new (README, "State directory"). One file,
+// The table on disk, so a restart reads only what is new (docs/operations.md, "State directory"). One file,
 // DIR/snapshot.bin, written whole to DIR/snapshot.tmp, fsync'd, renamed over the old one and the
 // directory fsync'd: a crash at any moment leaves the previous snapshot intact.
 //
@@ -64,7 +64,7 @@ struct SnapshotRejected {
 // every entry into it (the writer thread's, empty). On any failure `store` is left empty.
 std::variant<LoadedSnapshot, SnapshotRejected> load_snapshot(const std::string& dir, BalanceStore& store);
 
-// The checks against the topic as it is now (README, "State directory"): nullopt when the snapshot
+// The checks against the topic as it is now (docs/operations.md, "State directory"): nullopt when the snapshot
 // may be trusted. `low`/`high` are each partition's watermarks; `delete_retention_ms` the topic's.
 std::optional<SnapshotRejected> check_snapshot(const SnapshotMeta& meta, const std::string& topic,
                                                const std::string& cluster_id, const std::vector<std::int64_t>& low,

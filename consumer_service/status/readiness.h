@@ -77,7 +77,7 @@ class Readiness {
   // The table is stale and is being rebuilt from offset 0 again (state back to REBUILDING).
   void restart_rebuild(std::string_view reason);
   // Partitions added to the topic while tailing: counted in progress and lag from now on. The state
-  // stays READY (see README, "Consistency"): they are read from their start right away.
+  // stays READY (see ARCHITECTURE.md, "Consistency"): they are read from their start right away.
   void add_partitions(const std::vector<Watermarks>& partitions);
   void set_topic_config_warning(std::string_view warning);
   void set_start(std::string_view kind, double snapshot_age_s, std::string_view note);

@@ -76,7 +76,7 @@ enum class ApplyResult : std::uint8_t {
 // tombstone entry, ~48 bytes per deleted id) so that an older value read later cannot bring the
 // customer back.
 //
-// Representation, chosen for memory (<= 64 bytes per customer at 10M, bench/RESULTS.md):
+// Representation, chosen for memory (<= 64 bytes per customer at 10M, bench/RESULTS.md, "Current figures"):
 // - 256 shards, each its own shared_mutex, so a reader waits at most for one shard's small batch.
 // - Per shard, a dense array of 48-byte entries in 1024-entry chunks (growth never copies entries
 //   and never doubles the whole table) plus an open-addressing index of 4-byte slots

@@ -1,7 +1,7 @@
 #include "consumer_service/store/compact_timestamp.h"
 
 // Hand-packed rather than kept as text: 8 bytes instead of a heap string per customer is most of the
-// store's memory budget (bench/RESULTS.md). The grammar is common/timestamp.h's; dates use <chrono>.
+// store's memory budget (bench/RESULTS.md, "Current figures"). The grammar is common/timestamp.h's; dates use <chrono>.
 
 #include <array>
 #include <chrono>

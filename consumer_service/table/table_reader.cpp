@@ -65,10 +65,10 @@ struct TableReader::Impl {
   std::string cluster;
   bool first_session = true;
   // During a rebuild the reader empties librdkafka's prefetch queue in a fraction of a second and
-  // librdkafka 2.0.2 would refill it only a second later (bench/RESULTS.md, 23:38: the queue went
-  // 500,000 -> 0 -> refilled once a second): below this many queued messages (half of
-  // queued.min.messages) the reader asks the FetcherWaker to wake the broker threads, so the queue
-  // can stay small, which bounds the rebuild's peak memory.
+  // librdkafka 2.0.2 would refill it only a second later (the queue went 500,000 -> 0 -> refilled
+  // once a second: bench/notes/2026-11-23-rebuild-speed.md, "The rebuild's peak memory"): below
+  // this many queued messages (half of queued.min.messages) the reader asks the FetcherWaker to
+  // wake the broker threads, so the queue can stay small, which bounds the rebuild's peak memory.
   int refill_below = 0;
 
   Impl(TableReaderOptions o, BalanceStore& s, Readiness& r, Metrics& m)

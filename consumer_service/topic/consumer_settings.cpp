@@ -20,8 +20,8 @@ const KeyValues& table_consumer_defaults() {
       // Fetches small enough that one response does not overshoot the prefetch queue by much: the
       // queue is checked before a fetch only, and 8 MB of lz4 per partition were ~370,000 records
       // (~22 bytes each), whose librdkafka messages (~200 bytes each) made most of the rebuild's peak
-      // RSS (bench/RESULTS.md, 2026-11-23 23:40). The reader wakes the fetcher when the queue runs
-      // low (table_reader.cpp), so small fetches do not stall.
+      // RSS (bench/notes/2026-11-23-rebuild-speed.md, "The rebuild's peak memory"). The reader wakes
+      // the fetcher when the queue runs low (table_reader.cpp), so small fetches do not stall.
       {"fetch.max.bytes", "4194304"},            // 4 MB per fetch request (all partitions of a broker)
       {"max.partition.fetch.bytes", "1048576"},  // 1 MB per partition per fetch (the default)
       // The prefetch queue: librdkafka counts it in messages over all partitions of the consumer

@@ -2,7 +2,7 @@
 # e2e: docker-compose.yml as Docker Compose v2 itself loads it. compose_validate/ is a few lines of Go
 # around compose-go (Compose v2's loader): every profile on, the .env next to the file, any error or
 # warning fails. A broken copy (a volume used but not declared) must fail too, or the check checks
-# nothing. Needs Go (README, "Tests"); the module and build caches stay out of the repository.
+# nothing. Needs Go (docs/testing.md, "The `e2e` label"); the module and build caches stay out of the repository.
 set -euo pipefail
 
 src=${SALDO_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}

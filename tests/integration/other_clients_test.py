@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Other clients write to the topic too (README, "Consistency").
+"""Other clients write to the topic too (ARCHITECTURE.md, "Consistency").
 
 A second, independent client (confluent-kafka from PyPI, with its own librdkafka and its default
 partitioner, consistent_random, not murmur2) writes next to saldo's producer. After every change to

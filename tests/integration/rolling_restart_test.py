@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Zero-downtime operation (README, "Replicas"): two consumer_service replicas, each with its own state
+"""Zero-downtime operation (docs/operations.md, "Replicas"): two consumer_service replicas, each with its own state
 directory, behind the repository's HAProxy (scripts/haproxy-local.sh, health check on /ready). Under a
 bounded wrk load through the proxy, the replicas are restarted one after the other; each comes back
 warm, and wrk must see 0 socket errors and no answer other than 200.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""The state directory (README, "State directory"): a restart loads the snapshot and reads only what
+"""The state directory (docs/operations.md, "State directory"): a restart loads the snapshot and reads only what
 is new, and a snapshot that must not be trusted is never used. Every key is checked against the table
 the test computes from the topic itself (other_clients_test's helpers, the same second client).
 

@@ -4,7 +4,7 @@
 Grafana cannot run here, so its provisioning is checked by what it names: the datasource uid every
 panel asks for exists, the dashboards provider reads the folder compose mounts the board into, and
 the home dashboard path is that board. Every alert in scripts/docker/alerts.yml has a severity, a
-summary and a runbook entry in README.md's Operations section, and compose's Prometheus loads it.
+summary and a runbook entry in docs/operations.md's Alerts section, and compose's Prometheus loads it.
 """
 import json
 import os
@@ -88,8 +88,8 @@ class Alerts(unittest.TestCase):
     @classmethod
     def setUpClass(cls):
         cls.rules = [r for g in yaml.safe_load((DOCKER / "alerts.yml").read_text())["groups"] for r in g["rules"]]
-        readme = (SRC / "README.md").read_text()
-        cls.operations = readme.split("\n## Operations\n", 1)[1].split("\n## ", 1)[0]
+        operations = (SRC / "docs" / "operations.md").read_text()
+        cls.operations = operations.split("\n## Alerts\n", 1)[1].split("\n## ", 1)[0]
 
     def test_compose_prometheus_loads_the_rules(self):
         prom = yaml.safe_load((DOCKER / "prometheus.yml").read_text())
@@ -107,12 +107,12 @@ class Alerts(unittest.TestCase):
             name = r["alert"]
             self.assertIn(r["labels"]["severity"], ("critical", "warning"), name)
             self.assertTrue(r["annotations"]["summary"], name)
-            self.assertEqual(r["annotations"]["runbook"], f"README.md, Operations, Alerts: {name}")
+            self.assertEqual(r["annotations"]["runbook"], f"docs/operations.md, Alerts: {name}")
             # One table row per alert: | `Name` | severity | meaning | what to do |
             row = re.search(rf"^\| `{name}` \| {r['labels']['severity']} \|[^\n]+\|[^\n]+\|$", self.operations, re.M)
-            self.assertIsNotNone(row, f"README.md's Operations section has no row for {name} ({r['labels']['severity']})")
+            self.assertIsNotNone(row, f"docs/operations.md's Alerts section has no row for {name} ({r['labels']['severity']})")
 
-    def test_readme_lists_no_alert_that_does_not_exist(self):
+    def test_operations_lists_no_alert_that_does_not_exist(self):
         names = {r["alert"] for r in self.rules}
         listed = set(re.findall(r"^\| `(Saldo\w+)` \|", self.operations, re.M))
         self.assertEqual(listed - names, set())

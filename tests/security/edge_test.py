@@ -12,8 +12,8 @@ of a real consumer_service on a real broker, all on 127.0.0.1, every attack boun
   past the service's own limit gets 413 from the proxy;
 - a live stream (/saldo/<id>/events) quiet for longer than the proxy's 10 s server timeout stays open
   (its heartbeat comes through).
-The same bombs straight at the service are measured and printed, for README's "what the service
-alone withstands" (not asserted: that is the problem the proxy solves).
+The same bombs straight at the service are measured and printed, for docs/operations.md, "HAProxy in
+front" ("what the service alone withstands"; not asserted: that is the problem the proxy solves).
 """
 import http.client
 import json
