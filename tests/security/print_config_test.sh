@@ -6,6 +6,7 @@
 # No broker is needed.
 set -euo pipefail
 
+here=$(cd "$(dirname "$0")" && pwd)
 build=${SALDO_BUILD_DIR:-${SALDO_E2E_DEFAULT_BUILD_DIR:?set SALDO_BUILD_DIR to a build tree}}
 service=$build/consumer_service/consumer_service
 work=$(mktemp -d "${TMPDIR:-/tmp}/saldo-print-config.XXXXXX")
@@ -64,5 +65,23 @@ grep -qvE "^[A-Z_]+='[^']*'$" "$work/out" && fail "stdout is not NAME='value' li
 (set -a; eval "$(cat "$work/out")"; [ "$HTTP_THREADS" = 1 ]) || fail "stdout does not evaluate in a shell"
 run --http-threads 1 --sse-max-streams 0 --http-max-waiting 0
 [ "$rc" -eq 0 ] && [ ! -s "$work/err" ] || fail "streams off on purpose should be silent: $(cat "$work/err")"
+
+# -- scripts/start.sh evaluates it (scripts/demo-env.sh load_config): the service it then starts must
+# get the real URL, never the mask: from the caller's environment, or from .env read by itself.
+demo_env=$here/../../scripts/demo-env.sh
+printf "POSTGRES_URL='postgresql://u:S3cr3t@h/db'\n" > "$work/pg.env"
+(
+  ENV_FILE=$work/pg.env
+  . "$demo_env"
+  load_config "$service" 2>/dev/null
+  [ -n "${POSTGRES_URL:-}" ] || fail "load_config lost POSTGRES_URL from .env"
+  [ -z "$(printenv POSTGRES_URL || true)" ] || fail "load_config exported the masked POSTGRES_URL: $(printenv POSTGRES_URL)"
+) || exit 1
+(
+  export POSTGRES_URL='postgresql://u:S3cr3t@h/db'
+  . "$demo_env"
+  load_config "$service" 2>/dev/null
+  [ "$(printenv POSTGRES_URL)" = 'postgresql://u:S3cr3t@h/db' ] || fail "load_config replaced the caller's POSTGRES_URL"
+) || exit 1
 
 echo "print_config_test: ok"
