@@ -9,6 +9,7 @@
 #include <iostream>
 #include <sstream>
 
+#include "common/shared_options.h"
 #include "common/text.h"
 
 namespace saldo {
@@ -69,14 +70,39 @@ std::string shell_quoted(std::string_view value) {
   return out;
 }
 
+// program_options' form of a declaration; it owns the returned pointer once added.
+const po::value_semantic* semantic_of(const OptionSpec& spec) {
+  const std::string value_name(spec.value_name.empty() ? "arg" : spec.value_name);
+  switch (spec.type) {
+    case OptionType::kSwitch:
+      return nullptr;
+    case OptionType::kText: {
+      auto* v = po::value<std::string>()->value_name(value_name);
+      if (spec.default_value) v->default_value(std::string(*spec.default_value));
+      return v;
+    }
+    case OptionType::kInt: {
+      auto* v = po::value<int>()->value_name(value_name);
+      if (spec.default_value) v->default_value(std::stoi(std::string(*spec.default_value)));
+      return v;
+    }
+    case OptionType::kBool: {
+      auto* v = po::value<bool>()->value_name(value_name);
+      if (spec.default_value) v->default_value(*spec.default_value == "true");
+      if (spec.implicit) v->implicit_value(true);
+      return v;
+    }
+    case OptionType::kList:
+      return po::value<std::vector<std::string>>()->value_name(value_name);
+  }
+  return nullptr;
+}
+
 }  // namespace
 
 ConfigLoader::ConfigLoader(std::string program, std::string usage)
     : program_(std::move(program)), usage_(std::move(usage)), cli_only_("Options"), with_env_("Options (also from the environment or .env, under the NAME shown)") {
-  cli_only_.add_options()("help,h", "print this help and exit")(
-      "print-config", "print the resolved NAME='value' settings (no secrets) and exit");
-  env_option("env-file", "ENV_FILE", po::value<std::string>(),
-             "a .env file of NAME=value lines (default ./.env when it exists)");
+  add(builtin_option_specs());
 }
 
 po::options_description_easy_init ConfigLoader::options() { return cli_only_.add_options(); }
@@ -91,31 +117,92 @@ ConfigLoader& ConfigLoader::env_option(const char* name, const char* env_name, c
   return *this;
 }
 
-void ConfigLoader::add_kafka_options() {
-  env_option("bootstrap-servers,b", "BOOTSTRAP_SERVERS", po::value<std::string>()->default_value("localhost:9092"),
-             "Kafka bootstrap servers, host:port[,host:port...]");
-  env_option("topic,t", "TOPIC", po::value<std::string>()->default_value("contas"), "the balances topic");
-  env_option("group", "GROUP", po::value<std::string>()->default_value("consulta-saldo"),
-             "consumer group name (kept for the original .env; the table reader uses no group)");
-  cli_only_.add_options()("property,X", po::value<std::vector<std::string>>()->value_name("key=value"),
-                          "any librdkafka property, e.g. -X security.protocol=SASL_SSL (repeatable)");
-  env_option("kafka-password", "KAFKA_PASSWORD", po::value<std::string>(),
-             "sasl.password, from the environment or .env only (a command line is visible in ps)");
-  env_option("kafka-password-file", "KAFKA_PASSWORD_FILE", po::value<std::string>(),
-             "a file whose first line is sasl.password");
-  env_only_.push_back("kafka-password");
+ConfigLoader& ConfigLoader::add(const OptionSpec& spec) {
+  std::string help(spec.help);
+  if (spec.range) help += " (" + std::to_string(spec.range->min) + ".." + std::to_string(spec.range->max) + ")";
+  const std::string name(spec.name);
+  const po::value_semantic* semantic = semantic_of(spec);
+  if (spec.env.empty()) {
+    if (semantic == nullptr) cli_only_.add_options()(name.c_str(), help.c_str());
+    else cli_only_.add_options()(name.c_str(), semantic, help.c_str());
+  } else {
+    const std::string env(spec.env);
+    env_option(name.c_str(), env.c_str(), semantic, help.c_str());
+  }
+  if (spec.exposure == Exposure::kSecret) env_only_.emplace_back(long_name(spec));
+  specs_.push_back(spec);
+  return *this;
 }
 
-void ConfigLoader::add_http_options() {
-  env_option("http-host", "HTTP_HOST", po::value<std::string>()->default_value("127.0.0.1"),
-             "HTTP listen address (0.0.0.0: every interface, as in a container)");
-  env_option("http-port", "HTTP_PORT", po::value<int>()->default_value(5000), "HTTP listen port");
+ConfigLoader& ConfigLoader::add(const std::vector<OptionSpec>& specs) {
+  for (const OptionSpec& s : specs) add(s);
+  return *this;
 }
 
-void ConfigLoader::add_log_options() {
-  env_option("log-level", "LOG_LEVEL", po::value<std::string>()->default_value("info"),
-             "trace, debug, info, warn, error or off");
-  env_option("log-format", "LOG_FORMAT", po::value<std::string>()->default_value("text"), "text or json (one object per line)");
+void ConfigLoader::add_kafka_options() { add(kafka_option_specs()); }
+void ConfigLoader::add_http_options() { add(http_option_specs()); }
+void ConfigLoader::add_log_options() { add(log_option_specs()); }
+
+const OptionSpec* ConfigLoader::spec_of(const std::string& option) const {
+  for (const OptionSpec& s : specs_) {
+    if (long_name(s) == option) return &s;
+  }
+  return nullptr;
+}
+
+// A command line is readable by every user of the machine (ps, /proc/<pid>/cmdline).
+void ConfigLoader::refuse_secrets_on_command_line(const po::variables_map& vm) const {
+  for (const std::string& name : env_only_) {
+    if (vm.count(name) != 0) {
+      throw ConfigError("--" + name + " is not taken on the command line (visible in ps): set " +
+                        env_name_of(name) + " in the environment or .env");
+    }
+  }
+  for (const OptionSpec& s : specs_) {
+    const std::string name(long_name(s));
+    if (s.exposure != Exposure::kPasswordMasked || vm.count(name) == 0 || vm[name].defaulted()) continue;
+    if (conninfo_has_password(vm[name].as<std::string>())) {
+      throw ConfigError("--" + name + " holds a password, which the command line shows to every user (ps): set " +
+                        std::string(s.env) + " in the environment or .env, or the password in PGPASSWORD or "
+                        "~/.pgpass");
+    }
+  }
+  if (vm.count("property") != 0) {
+    for (const std::string& kv : vm["property"].as<std::vector<std::string>>()) {
+      const auto [name, value] = parse_kafka_property(kv);
+      if (carries_secret(name, value)) {
+        throw ConfigError("-X " + name + " is not taken on the command line (visible in ps): set KAFKA_PASSWORD "
+                          "or KAFKA_PASSWORD_FILE (sasl.password) in the environment or .env, and keep keys in "
+                          "files readable by this user only (ssl.key.location, an unencrypted key)");
+      }
+    }
+  }
+}
+
+void ConfigLoader::check_ranges(const po::variables_map& vm) const {
+  for (const OptionSpec& s : specs_) {
+    const std::string name(long_name(s));
+    if (!s.range || vm.count(name) == 0) continue;
+    const long long v = vm[name].as<int>();
+    if (v < s.range->min || v > s.range->max) {
+      throw ConfigError("--" + name + ": " + std::to_string(v) + " is not in " + std::to_string(s.range->min) + ".." +
+                        std::to_string(s.range->max));
+    }
+  }
+}
+
+std::string ConfigLoader::options_markdown() const {
+  return saldo::options_markdown(
+      program_ + " configuration",
+      "Generated from the option table by `" + program_ +
+          " --print-options-markdown`; do not edit by hand (scripts/test.sh checks it is current).\n\n"
+          "Every option is read from the command line, else the environment, else `.env` in the current "
+          "directory (or `--env-file`/`ENV_FILE`), else its default. A value outside its range, or settings "
+          "that do not fit together, get one line on stderr naming the option and exit status 2. "
+          "`--print-config` runs the same checks as a start, then prints the resolved settings as shell-quoted "
+          "`NAME='value'` lines (passwords masked, names of secrets left out); `scripts/start.sh` reads its "
+          "settings that way.",
+      specs_);
 }
 
 std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const argv[]) {
@@ -130,27 +217,16 @@ std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const
     auto stray = po::collect_unrecognized(parsed.options, po::include_positional);
     if (!stray.empty()) throw ConfigError("unexpected argument '" + stray.front() + "' (see --help)");
     po::store(parsed, vm);
-    for (const std::string& name : env_only_) {
-      if (vm.count(name) != 0) {
-        throw ConfigError("--" + name + " is not taken on the command line (visible in ps): set " +
-                          env_name_of(name) + " in the environment or .env");
-      }
-    }
-    if (vm.count("property") != 0) {
-      for (const std::string& kv : vm["property"].as<std::vector<std::string>>()) {
-        const std::string name = parse_kafka_property(kv).first;
-        if (name == "sasl.password" || name == "ssl.key.password" || name == "ssl.keystore.password") {
-          throw ConfigError("-X " + name + " is not taken on the command line (visible in ps): set KAFKA_PASSWORD "
-                            "or KAFKA_PASSWORD_FILE (sasl.password), or use an unencrypted key file readable by "
-                            "this user only");
-        }
-      }
-    }
+    refuse_secrets_on_command_line(vm);
   } catch (const po::error& e) {
     throw ConfigError(e.what());
   }
   if (vm.count("help") != 0) {
     std::cout << usage_ << "\n\n" << all << std::flush;
+    return std::nullopt;
+  }
+  if (vm.count("print-options-markdown") != 0) {
+    std::cout << options_markdown() << std::flush;
     return std::nullopt;
   }
 
@@ -188,7 +264,8 @@ std::optional<po::variables_map> ConfigLoader::parse(int argc, const char* const
   } catch (const po::error& e) {
     throw ConfigError(e.what());
   }
-  if (vm.count("print-config") != 0) {
+  check_ranges(vm);
+  if (vm.count("print-config") != 0 && !defer_print_config_) {
     print_config(vm);
     return std::nullopt;
   }
@@ -204,8 +281,16 @@ std::string ConfigLoader::env_name_of(const std::string& option) const {
 
 void ConfigLoader::print_config(const po::variables_map& vm) const {
   for (const auto& [option, env_name] : env_names_) {
-    if (option == "env-file" || masked_value(env_name, "") == "***") continue;
-    std::cout << env_name << '=' << shell_quoted(vm.count(option) != 0 ? value_text(vm[option]) : "") << '\n';
+    if (option == "env-file") continue;
+    const OptionSpec* spec = spec_of(option);
+    // An option declared without a table: left out when its name looks secret.
+    const Exposure exposure = spec != nullptr ? spec->exposure
+                              : is_secret_property(env_name, "") ? Exposure::kSecret
+                                                                 : Exposure::kShown;
+    if (exposure == Exposure::kOmitted || exposure == Exposure::kSecret) continue;
+    std::string value = vm.count(option) != 0 ? value_text(vm[option]) : "";
+    if (exposure == Exposure::kPasswordMasked) value = mask_conninfo_password(value);
+    std::cout << env_name << '=' << shell_quoted(value) << '\n';
   }
   std::cout << std::flush;
 }
@@ -265,7 +350,6 @@ HttpOptions http_options(const po::variables_map& vm) {
   o.host = vm["http-host"].as<std::string>();
   o.port = vm["http-port"].as<int>();
   if (o.host.empty()) throw ConfigError("--http-host: empty");
-  if (o.port < 1 || o.port > 65535) throw ConfigError("--http-port: " + std::to_string(o.port) + " is not in 1..65535");
   return o;
 }
 
@@ -362,34 +446,6 @@ std::pair<std::string, std::string> parse_kafka_property(std::string_view key_va
   std::string_view key = trim(key_value.substr(0, eq));
   if (key.empty()) throw ConfigError("-X " + std::string(key_value) + ": the property name is missing");
   return {std::string(key), std::string(key_value.substr(eq + 1))};
-}
-
-bool is_secret_property(std::string_view name, std::string_view value) {
-  auto lower = [](std::string_view s) {
-    std::string out(s);
-    std::transform(out.begin(), out.end(), out.begin(), [](unsigned char c) { return std::tolower(c); });
-    return out;
-  };
-  const std::string n = lower(name);
-  // By name: librdkafka's passwords and secrets (sasl.password, ssl.key.password,
-  // ssl.keystore.password, sasl.oauthbearer.client.secret, *.passphrase), inline key material and
-  // every inline PEM (ssl.key.pem, ssl.certificate.pem may carry a key too), the OAUTHBEARER
-  // config and extensions (clientSecret=..., free-form key=value), JAAS configs, tokens.
-  for (std::string_view secret : {"password", "passphrase", "secret", "key", "jaas", "token", "credential",
-                                  "sasl.oauthbearer.config", "sasl.oauthbearer.extensions"}) {
-    if (n.find(secret) != std::string::npos) return true;
-  }
-  if (n.ends_with(".pem")) return true;
-  // By value: whatever the name, text that names a secret or holds PEM key material.
-  const std::string v = lower(value);
-  for (std::string_view secret : {"password", "secret", "passphrase", "private key", "token="}) {
-    if (v.find(secret) != std::string::npos) return true;
-  }
-  return false;
-}
-
-std::string masked_value(std::string_view name, std::string_view value) {
-  return is_secret_property(name, value) ? "***" : std::string(value);
 }
 
 }  // namespace saldo

@@ -10,6 +10,9 @@
 
 #include <boost/program_options.hpp>
 
+#include "common/option_spec.h"
+#include "common/secrets.h"
+
 namespace saldo {
 
 namespace po = boost::program_options;
@@ -48,9 +51,15 @@ class ConfigLoader {
   // An option that may also come from the environment or .env under `env_name`.
   ConfigLoader& env_option(const char* name, const char* env_name, const po::value_semantic* semantic,
                            const char* help);
+  // Options declared by a table (option_spec.h): their ranges are checked by parse(), their
+  // exposure decides what the command line refuses and --print-config shows, and options_markdown()
+  // lists them.
+  ConfigLoader& add(const OptionSpec& spec);
+  ConfigLoader& add(const std::vector<OptionSpec>& specs);
 
   // --bootstrap-servers, --topic, --group, -X/--property key=value; sasl.password from KAFKA_PASSWORD
-  // (environment or .env only) or KAFKA_PASSWORD_FILE. -X with a password is refused (argv is public).
+  // (environment or .env only) or KAFKA_PASSWORD_FILE. -X with a secret (carries_secret) is refused:
+  // argv is public.
   void add_kafka_options();
   void add_http_options();   // --http-host, --http-port
   void add_log_options();    // --log-level, --log-format
@@ -59,14 +68,27 @@ class ConfigLoader {
   // NAME='value' lines (names that look secret are left out), so that scripts read .env through
   // this parser instead of their own.
 
-  // Returns nullopt when --help or --print-config was answered on stdout (main returns 0).
-  // Throws ConfigError on bad input.
+  // Returns nullopt when --help, --print-config or --print-options-markdown (when declared) was
+  // answered on stdout (main returns 0). Throws ConfigError on bad input.
   std::optional<po::variables_map> parse(int argc, const char* const argv[]);
+
+  // For a binary that checks more than each option alone (cross-option rules, files that must parse)
+  // before --print-config answers, as a start would: parse() then returns the values with
+  // --print-config too, and main checks, then calls print_config() when print_config_requested().
+  void defer_print_config() { defer_print_config_ = true; }
+  static bool print_config_requested(const po::variables_map& vm) { return vm.count("print-config") != 0; }
+  void print_config(const po::variables_map& vm) const;
+
+  // This binary's options as a Markdown page (docs/configuration.md for consumer_service).
+  std::string options_markdown() const;
+  const std::vector<OptionSpec>& specs() const { return specs_; }
 
   const std::string& program() const { return program_; }
 
  private:
-  void print_config(const po::variables_map& vm) const;
+  void refuse_secrets_on_command_line(const po::variables_map& vm) const;
+  void check_ranges(const po::variables_map& vm) const;
+  const OptionSpec* spec_of(const std::string& option) const;
 
   std::string program_;
   std::string usage_;
@@ -74,6 +96,8 @@ class ConfigLoader {
   po::options_description with_env_;
   std::vector<std::pair<std::string, std::string>> env_names_;  // option name -> ENV_NAME
   std::vector<std::string> env_only_;  // options refused on the command line (secrets)
+  std::vector<OptionSpec> specs_;      // the options declared by a table, in order
+  bool defer_print_config_ = false;
 
   std::string env_name_of(const std::string& option) const;
 };
@@ -84,7 +108,7 @@ class ConfigLoader {
 int run_main(const char* program, int (*run)(int, const char* const[]), int argc, char** argv);
 
 KafkaOptions kafka_options(const po::variables_map& vm);  // validates; throws ConfigError
-HttpOptions http_options(const po::variables_map& vm);    // port 1..65535; throws ConfigError
+HttpOptions http_options(const po::variables_map& vm);    // throws ConfigError
 LogOptions log_options(const po::variables_map& vm);      // known level and format; throws ConfigError
 
 // Pure parsers, exposed for unit tests and fuzzing.
@@ -93,11 +117,5 @@ LogOptions log_options(const po::variables_map& vm);      // known level and for
 KeyValues parse_dotenv(std::string_view text);
 // "key=value" -> {key, value}; throws ConfigError when '=' or the key is missing.
 std::pair<std::string, std::string> parse_kafka_property(std::string_view key_value);
-
-// True for a librdkafka property that can carry a secret: by its name (passwords, secrets, keys,
-// inline PEM, OAUTHBEARER config and extensions, JAAS) or by its value (names a password or secret).
-bool is_secret_property(std::string_view name, std::string_view value);
-// For logs and errors: the value, or "***" when is_secret_property.
-std::string masked_value(std::string_view name, std::string_view value);
 
 }  // namespace saldo

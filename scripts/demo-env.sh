@@ -20,12 +20,19 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 if [ -n "${ENV_FILE:-}" ]; then ENV_FILE=$(realpath -m -- "$ENV_FILE"); export ENV_FILE; fi
 
 # Exports the resolved settings: `command... --print-config` prints shell-quoted NAME='value' lines.
+# POSTGRES_URL comes back with its password masked: the service must get the caller's own value, or
+# read .env itself, never the mask, so the masked text stays a shell variable (for -n tests), unexported.
 load_config() {  # command that runs consumer_service...
-  local out
+  local out callers_postgres_url=${POSTGRES_URL:-}
   out=$(cd "$root" && "$@" --print-config) || return 2  # the binary said why on stderr
   set -a
   eval "$out"
   set +a
+  if [ -n "$callers_postgres_url" ]; then
+    POSTGRES_URL=$callers_postgres_url
+  elif [ -n "${POSTGRES_URL:-}" ]; then
+    export -n POSTGRES_URL
+  fi
 }
 
 # Where a client on this machine reaches the service (a wildcard listen address means loopback).

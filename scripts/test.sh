@@ -93,6 +93,15 @@ export SALDO_TEST_PYTHON=$venv/bin/python
 step "building (build/test)"
 configure_and_build build/test -DSALDO_BUILD_TESTS=ON -DSALDO_BUILD_BENCH=ON
 
+# docs/configuration.md is generated from the option table: a hand edit, or an option changed without
+# regenerating the page, fails here.
+step "docs/configuration.md is current (consumer_service --print-options-markdown)"
+if ! build/test/consumer_service/consumer_service --print-options-markdown | diff -u docs/configuration.md -; then
+  echo "test.sh: docs/configuration.md is stale; regenerate it with" >&2
+  echo "  build/test/consumer_service/consumer_service --print-options-markdown > docs/configuration.md" >&2
+  failures+=("docs/configuration.md is not current")
+fi
+
 if [ -n "${BOOTSTRAP_SERVERS:-}" ]; then
   export SALDO_TEST_BOOTSTRAP_SERVERS=$BOOTSTRAP_SERVERS
   step "using the broker at $BOOTSTRAP_SERVERS"

@@ -1,12 +1,15 @@
 // consumer_service: rebuilds the balances table from the compacted topic and serves it over HTTP.
 #include <algorithm>
 #include <chrono>
+#include <iostream>
 #include <optional>
 
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
 #include "common/config.h"
+#include "consumer_service/app/configuration.h"
+#include "consumer_service/app/service_options.h"
 #include "common/kafka_handles.h"
 #include "common/logging.h"
 #include "common/reload_signal.h"
@@ -29,37 +32,26 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr const char* kUsage =
-    "Rebuilds the latest balance of every customer from the compacted topic (from offset 0, no\n"
-    "consumer group), then tails it and answers GET /saldo/<id>, /saldo/<id>/events, /health, /ready and\n"
-    "/metrics.\n"
-    "Example: consumer_service -b localhost:9092 -t contas --http-port 5000";
-
-struct HttpSecurity {
-  std::string tokens_file;
-  bool metrics_public = false;
-  std::string tls_cert;
-  std::string tls_key;
-};
-
-HttpSecurity http_security(const po::variables_map& vm) {
-  HttpSecurity s;
-  s.tokens_file = vm["http-tokens-file"].as<std::string>();
-  s.metrics_public = vm["metrics-public"].as<bool>();
-  s.tls_cert = vm["tls-cert"].as<std::string>();
-  s.tls_key = vm["tls-key"].as<std::string>();
-  if (s.tls_cert.empty() != s.tls_key.empty()) throw ConfigError("--tls-cert and --tls-key go together");
-  return s;
-}
-
 bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::" || host == "[::]"; }
 
-void log_config(const KafkaOptions& kafka, const HttpServerOptions& http, const HttpSecurity& sec) {
+void log_config(const ServiceConfig& c) {
   spdlog::info("config: bootstrap.servers={} topic={} http={}://{}:{} http-threads={} tokens={} metrics={}",
-               kafka.bootstrap_servers, kafka.topic, sec.tls_cert.empty() ? "http" : "https", http.host, http.port,
-               http.threads, sec.tokens_file.empty() ? "off" : sec.tokens_file,
-               sec.tokens_file.empty() || sec.metrics_public ? "public" : "token");
-  for (const auto& [name, value] : kafka.properties) spdlog::info("config: -X {}={}", name, masked_value(name, value));
+               c.kafka.bootstrap_servers, c.kafka.topic, c.tls_cert.empty() ? "http" : "https", c.http.host,
+               c.http.port, c.http_threads, c.tokens_file.empty() ? "off" : c.tokens_file,
+               c.tokens_file.empty() || c.metrics_public ? "public" : "token");
+  for (const auto& [name, value] : c.kafka.properties) spdlog::info("config: -X {}={}", name, masked_value(name, value));
+}
+
+// The files the settings name, read now so that a bad one ends here, before anything starts, for a
+// start and for --print-config alike (run_main: one line, exit 2).
+struct HttpFiles {
+  std::optional<HttpAuth> auth;
+  std::optional<TlsCredentials> tls;
+};
+
+void load_http_files(const ServiceConfig& c, HttpFiles& files) {
+  if (!c.tokens_file.empty()) files.auth.emplace(c.tokens_file, c.metrics_public);
+  if (!c.tls_cert.empty()) files.tls.emplace(c.tls_cert, c.tls_key);
 }
 
 // Logs the rebuild's progress every few seconds and its total time and rate once READY.
@@ -133,91 +125,31 @@ void reload_files(HttpAuth* auth, TlsCredentials* tls) {
 }
 
 int run(int argc, const char* const argv[]) {
-  ConfigLoader loader("consumer_service", kUsage);
-  loader.add_kafka_options();
-  loader.add_http_options();
-  loader.add_log_options();
-  loader.env_option("http-threads", "HTTP_THREADS", po::value<int>()->default_value(512),
-                    "HTTP worker threads; each open keep-alive connection holds one");
-  loader.env_option("http-max-waiting", "HTTP_MAX_WAITING", po::value<int>(),
-                    "at most this many requests wait at once for a position (GET /saldo/<id>?after=); more get 503 "
-                    "(default 64, and at most half of --http-threads)");
-  loader.env_option("sse-max-streams", "SSE_MAX_STREAMS", po::value<int>(),
-                    "at most this many live streams (GET /saldo/<id>/events) open at once, each holding an HTTP "
-                    "thread; more get 503 (default 32, and at most a quarter of --http-threads)");
-  loader.env_option("sse-heartbeat", "SSE_HEARTBEAT", po::value<int>()->default_value(kDefaultHeartbeatS),
-                    "seconds (1..25) between heartbeats (a comment line) on an idle live stream, so proxies keep it open");
-  loader.env_option("dead-letter-topic", "DEAD_LETTER_TOPIC", po::value<std::string>()->default_value(""),
-                    "copy every invalid record to this (existing) topic, with headers saying why and from where");
-  loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
-                    "also write every balance to PostgreSQL (libpq URI, e.g. postgresql://user@host/db; the "
-                    "password better in POSTGRES_URL, PGPASSWORD or ~/.pgpass than on the command line)");
-  loader.env_option("http-tokens-file", "HTTP_TOKENS_FILE", po::value<std::string>()->default_value(""),
-                    "name:token lines; when set, /saldo/... and /ready need 'Authorization: Bearer <token>' "
-                    "(re-read on SIGHUP)");
-  loader.env_option("metrics-public", "METRICS_PUBLIC", po::value<bool>()->default_value(false)->implicit_value(true),
-                    "with --http-tokens-file, leave /metrics open (for a scraper without a token)");
-  loader.env_option("tls-cert", "TLS_CERT", po::value<std::string>()->default_value(""),
-                    "PEM certificate (chain, leaf first): serve HTTPS only, TLS 1.2+ (re-read on SIGHUP)");
-  loader.env_option("tls-key", "TLS_KEY", po::value<std::string>()->default_value(""),
-                    "PEM private key of --tls-cert (unencrypted; keep the file readable by the service only)");
-  loader.env_option("require-compacted", "REQUIRE_COMPACTED", po::value<bool>()->default_value(false),
-                    "refuse a topic whose cleanup.policy is not compact (else a warning in the log and /ready)");
-  loader.env_option("state-dir", "STATE_DIR", po::value<std::string>()->default_value(""),
-                    "keep a snapshot of the table here and start warm from it when it may be trusted "
-                    "(docs/operations.md, \"State directory\"); empty: every start replays the topic");
-  loader.env_option("snapshot-interval", "SNAPSHOT_INTERVAL", po::value<int>()->default_value(60),
-                    "seconds between snapshots (written only when something changed, and at shutdown)");
+  ConfigLoader loader("consumer_service", kServiceUsage);
+  add_service_options(loader);
+  loader.defer_print_config();
   const std::optional<po::variables_map> parsed = loader.parse(argc, argv);
   if (!parsed) return 0;
-  const po::variables_map& vm = *parsed;
-
-  KafkaOptions kafka;
+  const ServiceConfig config = service_config(*parsed);
+  HttpFiles files;
+  load_http_files(config, files);
+  if (ConfigLoader::print_config_requested(*parsed)) {
+    // stderr: start.sh evaluates stdout.
+    for (const std::string& w : config.warnings) std::cerr << "consumer_service: warning: " << w << '\n';
+    loader.print_config(*parsed);
+    return 0;
+  }
+  setup_logging(config.log, "consumer_service");
+  std::optional<HttpAuth>& auth = files.auth;
+  std::optional<TlsCredentials>& tls = files.tls;
+  const KafkaOptions& kafka = config.kafka;
   HttpServerOptions http;
-  HttpSecurity security;
-  std::string dead_letter_topic;
-  kafka = kafka_options(vm);
-  const HttpOptions h = http_options(vm);
-  http.host = h.host;
-  http.port = h.port;
-  http.threads = vm["http-threads"].as<int>();
-  if (http.threads < 1 || http.threads > 20000) throw ConfigError("--http-threads must be 1..20000");
-  // Unset: 64, but never more than half the threads, so a smaller pool (--http-threads 64) still starts.
-  const int max_waiting = vm.count("http-max-waiting") != 0 ? vm["http-max-waiting"].as<int>()
-                                                            : std::min(kDefaultMaxWaiting, http.threads / 2);
-  if (max_waiting < 0 || max_waiting >= http.threads) {
-    throw ConfigError("--http-max-waiting must be 0..--http-threads - 1 (waiting requests hold a thread each)");
-  }
-  // Unset: 32, but never more than a quarter of the threads.
-  const int max_streams = vm.count("sse-max-streams") != 0 ? vm["sse-max-streams"].as<int>()
-                                                           : std::min(kDefaultMaxStreams, http.threads / 4);
-  if (max_streams < 0) throw ConfigError("--sse-max-streams must be 0 or more");
-  // Streams and waiting requests both hold a pool thread: together they must leave one for /health,
-  // /ready and ordinary lookups.
-  if (max_streams + max_waiting >= http.threads) {
-    throw ConfigError("--sse-max-streams (" + std::to_string(max_streams) + ") + --http-max-waiting (" +
-                      std::to_string(max_waiting) + ") must be less than --http-threads (" +
-                      std::to_string(http.threads) + "): streams and waiting requests hold a thread each");
-  }
-  const int heartbeat_s = vm["sse-heartbeat"].as<int>();
-  // Proxies cut a connection idle for 30 s or more (the repository's HAProxy: timeout client 30s).
-  if (heartbeat_s < 1 || heartbeat_s > 25) throw ConfigError("--sse-heartbeat must be 1..25 seconds");
-  dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
-  if (dead_letter_topic == kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
-  const bool require_compacted = vm["require-compacted"].as<bool>();
-  const std::string state_dir = vm["state-dir"].as<std::string>();
-  const int snapshot_interval = vm["snapshot-interval"].as<int>();
-  if (snapshot_interval < 1 || snapshot_interval > 86400) throw ConfigError("--snapshot-interval must be 1..86400 seconds");
-  security = http_security(vm);
-  setup_logging(log_options(vm), "consumer_service");
-  // Bad token or certificate files end here, before anything starts (run_main: one line, exit 2).
-  std::optional<HttpAuth> auth;
-  if (!security.tokens_file.empty()) auth.emplace(security.tokens_file, security.metrics_public);
-  std::optional<TlsCredentials> tls;
-  if (!security.tls_cert.empty()) tls.emplace(security.tls_cert, security.tls_key);
-  const std::string postgres_url = vm["postgres-url"].as<std::string>();
-  log_config(kafka, http, security);
-  if (!postgres_url.empty()) spdlog::info("config: postgres {}", describe_conninfo(postgres_url));
+  http.host = config.http.host;
+  http.port = config.http.port;
+  http.threads = config.http_threads;
+  log_config(config);
+  for (const std::string& w : config.warnings) spdlog::warn("{}", w);
+  if (!config.postgres_url.empty()) spdlog::info("config: postgres {}", describe_conninfo(config.postgres_url));
   if (is_wildcard(http.host) && !auth) {
     spdlog::warn("listening on {} without --http-tokens-file: anyone who reaches this port reads every balance",
                  http.host);
@@ -234,24 +166,25 @@ int run(int argc, const char* const argv[]) {
   CheckpointBoard checkpoints;
   PostgresSinkStatus postgres_status;
   std::optional<PostgresSink> postgres;
-  if (!postgres_url.empty()) postgres.emplace(kafka, postgres_url, postgres_status);
+  if (!config.postgres_url.empty()) postgres.emplace(kafka, config.postgres_url, postgres_status);
   HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   if (auth) api.set_auth(&*auth);
-  api.set_max_waiting(max_waiting);
+  api.set_max_waiting(config.max_waiting);
   EventStreamTiming stream_timing;
-  stream_timing.heartbeat = std::chrono::seconds(heartbeat_s);
-  api.set_streams(max_streams, stream_timing);
+  stream_timing.heartbeat = std::chrono::seconds(config.heartbeat_s);
+  api.set_streams(config.max_streams, stream_timing);
   std::optional<DeadLetterSink> dead_letter;
-  if (!dead_letter_topic.empty()) {
-    dead_letter.emplace(kafka, dead_letter_topic, metrics);
-    spdlog::info("invalid records are copied to the dead-letter topic '{}'", dead_letter_topic);
+  if (!config.dead_letter_topic.empty()) {
+    dead_letter.emplace(kafka, config.dead_letter_topic, metrics);
+    spdlog::info("invalid records are copied to the dead-letter topic '{}'", config.dead_letter_topic);
   }
   HttpServer server(api, metrics, http, tls ? &*tls : nullptr);
-  TableReader reader({kafka, require_compacted, dead_letter ? &*dead_letter : nullptr, state_dir, &checkpoints}, store,
+  TableReader reader({kafka, config.require_compacted, dead_letter ? &*dead_letter : nullptr, config.state_dir, &checkpoints}, store,
                      readiness, metrics);
   std::optional<SnapshotWriter> snapshots;
-  if (!state_dir.empty()) {
-    snapshots.emplace(state_dir, std::chrono::seconds(snapshot_interval), store, readiness, metrics, checkpoints);
+  if (!config.state_dir.empty()) {
+    snapshots.emplace(config.state_dir, std::chrono::seconds(config.snapshot_interval_s), store, readiness, metrics,
+                      checkpoints);
   }
   // The port first: when it is taken, nothing has started reading yet.
   server.start();

@@ -418,5 +418,106 @@ TEST_F(ConfigTest, KafkaPasswordFromEnvironmentDotenvOrFileNeverTheCommandLine) 
   }
 }
 
+// A table-declared option that may hold a password, as consumer_service's --postgres-url.
+const OptionSpec kUrlSpec{.name = "db-url",
+                          .env = "SALDO_TEST_DB_URL",
+                          .default_value = "",
+                          .help = "a connection string",
+                          .exposure = Exposure::kPasswordMasked};
+
+TEST_F(ConfigTest, EverySecretBearingPropertyIsRefusedOnTheCommandLine) {
+  ConfigLoader loader("prog", "usage");
+  loader.add_kafka_options();
+  for (const char* kv : {"ssl.key.pem=-----BEGIN PRIVATE KEY-----", "sasl.oauthbearer.client.secret=s3cr3t",
+                         "ssl.keystore.password=s3cr3t", "sasl.oauthbearer.config=clientSecret=s3cr3t"}) {
+    const char* argv[] = {"prog", "-X", kv};
+    try {
+      loader.parse(3, argv);
+      ADD_FAILURE() << kv;
+    } catch (const ConfigError& e) {
+      EXPECT_THAT(e.what(), HasSubstr("is not taken on the command line (visible in ps)")) << kv;
+      EXPECT_THAT(e.what(), HasSubstr("environment")) << kv;
+      EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("s3cr3t"))) << kv;
+    }
+  }
+  // A path to a key is the way to give one.
+  const char* ok[] = {"prog", "-X", "ssl.key.location=/etc/saldo/client.key", "-X", "ssl.ca.location=/etc/ca.pem"};
+  EXPECT_TRUE(loader.parse(5, ok).has_value());
+}
+
+TEST_F(ConfigTest, AConnectionStringWithAPasswordIsRefusedOnTheCommandLineAndMaskedWhenPrinted) {
+  env_.set("SALDO_TEST_DB_URL", nullptr);
+  ConfigLoader loader("prog", "usage");
+  loader.add(kUrlSpec);
+  const char* with_password[] = {"prog", "--db-url", "postgresql://u:S3cr3t@h/db"};
+  try {
+    loader.parse(3, with_password);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("--db-url holds a password"));
+    EXPECT_THAT(e.what(), HasSubstr("SALDO_TEST_DB_URL in the environment"));
+    EXPECT_THAT(e.what(), ::testing::Not(HasSubstr("S3cr3t")));
+  }
+  const char* without[] = {"prog", "--db-url", "postgresql://u@h/db"};
+  EXPECT_TRUE(loader.parse(3, without).has_value());
+
+  env_.set("SALDO_TEST_DB_URL", "host=h user=u password=S3cr3t dbname=db");
+  const char* print[] = {"prog", "--print-config"};
+  ::testing::internal::CaptureStdout();
+  EXPECT_FALSE(loader.parse(2, print).has_value());
+  const std::string out = ::testing::internal::GetCapturedStdout();
+  EXPECT_EQ(out, "SALDO_TEST_DB_URL='host=h user=u password=*** dbname=db'\n");
+}
+
+TEST_F(ConfigTest, ATableRangeIsCheckedWithTheOptionAndTheRangeInOneLine) {
+  ConfigLoader loader("prog", "usage");
+  loader.add(OptionSpec{.name = "threads", .env = "SALDO_TEST_THREADS", .type = OptionType::kInt,
+                        .default_value = "8", .range = IntRange{1, 100}, .help = "threads"});
+  const char* argv[] = {"prog", "--threads", "0"};
+  try {
+    loader.parse(3, argv);
+    ADD_FAILURE();
+  } catch (const ConfigError& e) {
+    EXPECT_EQ(std::string(e.what()), "--threads: 0 is not in 1..100");
+  }
+  // --print-config checks too: scripts rely on its exit status.
+  const char* print[] = {"prog", "--print-config", "--threads", "101"};
+  EXPECT_THROW(loader.parse(4, print), ConfigError);
+  const char* help[] = {"prog", "--help"};
+  ::testing::internal::CaptureStdout();
+  loader.parse(2, help);
+  EXPECT_THAT(::testing::internal::GetCapturedStdout(), HasSubstr("threads (1..100) [SALDO_TEST_THREADS]"));
+}
+
+TEST_F(ConfigTest, DeferredPrintConfigLeavesTheChecksToMainThenPrints) {
+  ConfigLoader loader("prog", "usage");
+  loader.add_http_options();
+  loader.defer_print_config();
+  const char* argv[] = {"prog", "--print-config", "--http-port", "6000"};
+  ::testing::internal::CaptureStdout();
+  const auto vm = loader.parse(4, argv);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "");
+  ASSERT_TRUE(vm.has_value());
+  EXPECT_TRUE(ConfigLoader::print_config_requested(*vm));
+  ::testing::internal::CaptureStdout();
+  loader.print_config(*vm);
+  EXPECT_EQ(::testing::internal::GetCapturedStdout(), "HTTP_HOST='127.0.0.1'\nHTTP_PORT='6000'\n");
+}
+
+TEST(OptionsMarkdown, OneRowPerOptionWithItsNameDefaultRangeAndSecrecy) {
+  const std::string md = options_markdown(
+      "prog configuration", "Intro.",
+      {OptionSpec{.name = "topic,t", .env = "TOPIC", .default_value = "contas", .help = "the topic <t> | with a bar"},
+       OptionSpec{.name = "threads", .env = "THREADS", .type = OptionType::kInt, .default_value = "8",
+                  .range = IntRange{1, 100}, .help = "threads"},
+       OptionSpec{.name = "verbose", .type = OptionType::kSwitch, .help = "more"},
+       kUrlSpec});
+  EXPECT_THAT(md, ::testing::StartsWith("# prog configuration\n\nIntro.\n\n| option |"));
+  EXPECT_THAT(md, HasSubstr("| `--topic VALUE`, `-t` | `TOPIC` | `contas` |  | the topic &lt;t&gt; \\| with a bar |  |\n"));
+  EXPECT_THAT(md, HasSubstr("| `--threads VALUE` | `THREADS` | `8` | 1–100 | threads |  |\n"));
+  EXPECT_THAT(md, HasSubstr("| `--verbose` |  |  |  | more |  |\n"));
+  EXPECT_THAT(md, HasSubstr("| `--db-url VALUE` | `SALDO_TEST_DB_URL` | `''` |  | a connection string | password masked"));
+}
+
 }  // namespace
 }  // namespace saldo

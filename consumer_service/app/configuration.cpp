@@ -1,0 +1,67 @@
+#include "consumer_service/app/configuration.h"
+
+#include <algorithm>
+
+namespace saldo {
+namespace {
+
+// The derived defaults of --http-max-waiting and --sse-max-streams (the table gives none: they
+// depend on --http-threads).
+constexpr int kDefaultMaxWaiting = 64;
+constexpr int kDefaultMaxStreams = 32;
+
+}  // namespace
+
+ServiceConfig service_config(const po::variables_map& vm) {
+  ServiceConfig c;
+  c.kafka = kafka_options(vm);
+  c.http = http_options(vm);
+  c.log = log_options(vm);
+  c.http_threads = vm["http-threads"].as<int>();
+  const int threads = c.http_threads;
+
+  // Unset: 64, but never more than half the threads, so a smaller pool (--http-threads 64) still starts.
+  const bool waiting_given = vm.count("http-max-waiting") != 0;
+  c.max_waiting = waiting_given ? vm["http-max-waiting"].as<int>() : std::min(kDefaultMaxWaiting, threads / 2);
+  if (c.max_waiting >= threads) {
+    throw ConfigError("--http-max-waiting: " + std::to_string(c.max_waiting) + " is not in 0.." +
+                      std::to_string(threads - 1) + " (below --http-threads: waiting requests hold a thread each)");
+  }
+  // Unset: 32, but never more than a quarter of the threads.
+  const bool streams_given = vm.count("sse-max-streams") != 0;
+  c.max_streams = streams_given ? vm["sse-max-streams"].as<int>() : std::min(kDefaultMaxStreams, threads / 4);
+  // Streams and waiting requests both hold a pool thread: together they must leave one for /health,
+  // /ready and ordinary lookups.
+  if (c.max_streams + c.max_waiting >= threads) {
+    throw ConfigError("--sse-max-streams (" + std::to_string(c.max_streams) + ") + --http-max-waiting (" +
+                      std::to_string(c.max_waiting) + ") must be less than --http-threads (" +
+                      std::to_string(threads) + "): streams and waiting requests hold a thread each");
+  }
+  // A small pool turns features off through the derived defaults; an explicit 0 says it on purpose.
+  if (!streams_given && c.max_streams == 0) {
+    c.warnings.push_back("--http-threads " + std::to_string(threads) +
+                         " leaves no thread for live streams: GET /saldo/<id>/events answers 503 (4 or more threads "
+                         "allow one; --sse-max-streams 0 says it on purpose)");
+  }
+  if (!waiting_given && c.max_waiting == 0) {
+    c.warnings.push_back("--http-threads " + std::to_string(threads) +
+                         " leaves no thread for read-your-writes: GET /saldo/<id>?after= answers 503 (2 or more "
+                         "threads allow one; --http-max-waiting 0 says it on purpose)");
+  }
+  c.heartbeat_s = vm["sse-heartbeat"].as<int>();
+
+  c.dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
+  if (c.dead_letter_topic == c.kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
+  c.postgres_url = vm["postgres-url"].as<std::string>();
+  c.tokens_file = vm["http-tokens-file"].as<std::string>();
+  c.metrics_public = vm["metrics-public"].as<bool>();
+  c.tls_cert = vm["tls-cert"].as<std::string>();
+  c.tls_key = vm["tls-key"].as<std::string>();
+  if (c.tls_cert.empty() != c.tls_key.empty()) throw ConfigError("--tls-cert and --tls-key go together");
+  c.require_compacted = vm["require-compacted"].as<bool>();
+  c.state_dir = vm["state-dir"].as<std::string>();
+  c.snapshot_interval_s = vm["snapshot-interval"].as<int>();
+  return c;
+}
+
+}  // namespace saldo

@@ -1,0 +1,37 @@
+#pragma once
+// The resolved options of consumer_service as one typed value, with every rule that involves more
+// than one option (the ranges of single options are the table's, checked while parsing). Pure: the
+// files the options name are read by main, for a start and for --print-config alike.
+#include <string>
+#include <vector>
+
+#include "common/config.h"
+
+namespace saldo {
+
+struct ServiceConfig {
+  KafkaOptions kafka;
+  HttpOptions http;
+  LogOptions log;
+  int http_threads = 512;
+  int max_waiting = 64;   // requests waiting for ?after= at once
+  int max_streams = 32;   // live streams open at once
+  int heartbeat_s = 15;
+  std::string dead_letter_topic;  // empty: none
+  std::string postgres_url;       // empty: no PostgreSQL sink; may hold a password, never log it
+  std::string tokens_file;        // empty: no tokens
+  bool metrics_public = false;
+  std::string tls_cert;  // empty: plain HTTP
+  std::string tls_key;
+  bool require_compacted = false;
+  std::string state_dir;  // empty: no snapshots
+  int snapshot_interval_s = 60;
+  // Settings that are valid but likely not what was meant, one line each: logged at start and
+  // written to stderr by --print-config.
+  std::vector<std::string> warnings;
+};
+
+// Throws ConfigError naming the option and what it may be.
+ServiceConfig service_config(const po::variables_map& vm);
+
+}  // namespace saldo
