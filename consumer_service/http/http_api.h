@@ -107,8 +107,7 @@ class HttpApi {
 
  private:
   ApiReply route(const ApiRequest& request) const;
-  // `not_ids`: the JSON text of body elements that are not ids at all (reported as invalid).
-  ApiReply lookup_many(const std::vector<std::string>& ids, const std::vector<std::string>& not_ids = {}) const;
+  ApiReply lookup_many(const std::vector<std::string>& ids) const;
   ApiReply wait_for(const std::vector<TopicPosition>& after, int wait_ms) const;
   ApiReply not_ready(const ReadinessSnapshot& r) const;
   static ApiReply unauthorized(AuthFailure why);
