@@ -31,7 +31,7 @@ struct HttpServerOptions {
   // most this much to its body (the edge allows 16 KB), and the whole request must arrive within
   // request_timeout_s. Past either the connection gets 400 and is closed.
   std::size_t max_header_bytes = 16 * 1024;
-  int request_timeout_s = 10;
+  int request_timeout_s = 5;  // as the edge's `timeout http-request`
 };
 
 class TlsCredentials;
