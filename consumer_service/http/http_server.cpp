@@ -114,11 +114,10 @@ std::string listen_failure_reason(const std::string& host, int port) {
 }
 
 std::unique_ptr<httplib::Server> make_server(const HttpServerOptions& options, TlsCredentials* tls) {
-  if (tls == nullptr) {
-    return std::make_unique<BoundedServer>(RequestBounds{options.max_header_bytes + options.max_body_bytes,
-                                                         std::chrono::seconds(options.request_timeout_s)});
-  }
-  auto server = std::make_unique<httplib::SSLServer>([tls](SSL_CTX& ctx) { return tls->configure(ctx); });
+  const RequestBounds bounds{options.max_header_bytes + options.max_body_bytes,
+                             std::chrono::seconds(options.request_timeout_s)};
+  if (tls == nullptr) return std::make_unique<BoundedServer>(bounds);
+  auto server = std::make_unique<BoundedSslServer>(bounds, [tls](SSL_CTX& ctx) { return tls->configure(ctx); });
   if (!server->is_valid()) throw std::runtime_error("cannot set up TLS (OpenSSL refused the settings)");
   return server;
 }

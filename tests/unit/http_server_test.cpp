@@ -11,6 +11,7 @@
 
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <openssl/ssl.h>
 
 #include <chrono>
 #include <fstream>
@@ -19,6 +20,8 @@
 #include <thread>
 
 #include "consumer_service/http/http_api.h"
+#include "consumer_service/http/tls_credentials.h"
+#include "unit/cert_files.h"
 
 namespace saldo {
 namespace {
@@ -63,6 +66,8 @@ class Connection {
     }
     return got;
   }
+
+  int fd() const { return fd_; }
 
  private:
   int fd_;
@@ -192,6 +197,117 @@ TEST_F(HttpServerTest, CannotListenSaysWhy) {
   } catch (const std::runtime_error& e) {
     EXPECT_NE(std::string(e.what()).find("cannot resolve"), std::string::npos) << e.what();
   }
+}
+
+// The same bounds over HTTPS: the library's own TLS server read the same way (and a slow ClientHello
+// held its thread without a limit).
+class HttpsServerTest : public test::CertFiles {
+ protected:
+  void SetUp() override {
+    CertFiles::SetUp();
+    write_cert(-3600, 3600);
+    tls_ = std::make_unique<TlsCredentials>(cert_path(), key_path());
+    readiness_.begin_rebuild({{0, 0, 0}});
+  }
+  HttpServerOptions loopback() const {
+    HttpServerOptions options;
+    options.port = 0;
+    options.threads = 4;
+    return options;
+  }
+
+  BalanceStore store_;
+  Readiness readiness_{"contas"};
+  Metrics metrics_;
+  HttpApi api_{store_, readiness_, metrics_};
+  std::unique_ptr<TlsCredentials> tls_;
+};
+
+// A TLS client on a connected socket (no certificate check: the test's own self-signed one).
+class TlsClient {
+ public:
+  explicit TlsClient(int fd) : ctx_(SSL_CTX_new(TLS_client_method()), SSL_CTX_free), ssl_(SSL_new(ctx_.get()), SSL_free) {
+    SSL_set_fd(ssl_.get(), fd);
+    ok_ = SSL_connect(ssl_.get()) == 1;
+  }
+  bool ok() const { return ok_; }
+  bool send(std::string_view data) {
+    while (!data.empty()) {
+      const int n = SSL_write(ssl_.get(), data.data(), static_cast<int>(data.size()));
+      if (n <= 0) return false;
+      data.remove_prefix(static_cast<std::size_t>(n));
+    }
+    return true;
+  }
+  // Reads until `enough` or the peer ends the connection (the socket's own timeout bounds each read).
+  template <class Enough>
+  std::string read_until(Enough enough) {
+    std::string got;
+    char buf[16384];
+    while (!enough(got)) {
+      const int n = SSL_read(ssl_.get(), buf, sizeof buf);
+      if (n <= 0) break;
+      got.append(buf, static_cast<std::size_t>(n));
+    }
+    return got;
+  }
+
+ private:
+  std::unique_ptr<SSL_CTX, decltype(&SSL_CTX_free)> ctx_;
+  std::unique_ptr<SSL, decltype(&SSL_free)> ssl_;
+  bool ok_ = false;
+};
+
+void read_timeout(int fd, int seconds) {
+  timeval tv{seconds, 0};
+  ::setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+}
+
+TEST_F(HttpsServerTest, PipelinedRequestsOverTlsAreEachAnswered) {
+  HttpServer server(api_, metrics_, loopback(), tls_.get());
+  Connection c(server.start());
+  read_timeout(c.fd(), 5);
+  TlsClient tls(c.fd());
+  ASSERT_TRUE(tls.ok());
+  std::string ten;
+  for (int i = 0; i < 10; ++i) ten += "GET /health HTTP/1.1\r\nHost: x\r\n\r\n";
+  ASSERT_TRUE(tls.send(ten));
+  const std::string got = tls.read_until([](const std::string& s) { return count_of(s, "HTTP/1.1 200") >= 10; });
+  EXPECT_EQ(count_of(got, "HTTP/1.1 200"), 10u);
+}
+
+TEST_F(HttpsServerTest, HeadersPastTheBoundOverTlsEndTheConnection) {
+  HttpServer server(api_, metrics_, loopback(), tls_.get());
+  Connection c(server.start());
+  read_timeout(c.fd(), 5);
+  TlsClient tls(c.fd());
+  ASSERT_TRUE(tls.ok());
+  std::string headers;
+  for (int i = 0; i < 320; ++i) headers += "X-B: aaaaaaaaaaaaaaaaaaaa\r\n";
+  std::size_t sent = 0;
+  bool ok = tls.send("GET /health HTTP/1.1\r\nHost: x\r\n");
+  while (ok && sent < (100u << 20)) {
+    ok = tls.send(headers);
+    if (ok) sent += headers.size();
+  }
+  EXPECT_FALSE(ok);
+  EXPECT_LT(sent, 16u << 20);
+}
+
+TEST_F(HttpsServerTest, ASlowClientHelloIsCutAtTheDeadline) {
+  HttpServerOptions options = loopback();
+  options.request_timeout_s = 1;
+  HttpServer server(api_, metrics_, options, tls_.get());
+  Connection c(server.start());
+  const auto began = Clock::now();
+  bool ok = c.send("\x16");  // a TLS handshake record's first byte, then one more every 300 ms
+  bool closed = false;
+  while (ok && !closed && Clock::now() - began < std::chrono::seconds(4)) {
+    c.read_until([](const std::string&) { return false; }, std::chrono::milliseconds(300), &closed);
+    ok = c.send("\x03");
+  }
+  EXPECT_TRUE(closed || !ok);
+  EXPECT_LT(Clock::now() - began, std::chrono::seconds(3));
 }
 
 }  // namespace
