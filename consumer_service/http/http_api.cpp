@@ -364,6 +364,13 @@ ApiReply HttpApi::ready() const {
   append_progress(r.body, snap);
   r.body.append(",\"customers\":").append(std::to_string(store_.size()));
   r.body.append(",\"misrouted_records\":").append(std::to_string(metrics_.misrouted_count()));
+  if (certificate_problem_) {
+    // Informative like the sink's status: an expired certificate does not make the table unready.
+    if (const std::string problem = certificate_problem_(); !problem.empty()) {
+      r.body.append(",\"tls_warning\":");
+      append_json_string(r.body, problem);
+    }
+  }
   if (postgres_) postgres_->append_ready_json(r.body);  // informative: never makes the service unready
   r.body.append(",\"partitions\":[");
   bool first = true;

@@ -3,6 +3,7 @@
 // tested without sockets; http_server.h puts them on cpp-httplib.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,6 +78,9 @@ class HttpApi {
     max_streams_ = max_streams;
     stream_timing_ = timing;
   }
+  // /ready shows what `problem` returns when it is not empty (the TLS certificate is expired or not
+  // yet valid, TlsCredentials::validity_problem). Set before serving.
+  void set_certificate_check(std::function<std::string()> problem) { certificate_problem_ = std::move(problem); }
   // Shutdown: every open stream ends now (its thread returns to the pool) and new ones get 503.
   void close_streams() const { readiness_.changes().close(); }
 
@@ -122,6 +126,7 @@ class HttpApi {
   int max_streams_ = kDefaultMaxStreams;
   EventStreamTiming stream_timing_;
   mutable std::atomic<int> streams_{0};
+  std::function<std::string()> certificate_problem_;
 };
 
 // The page at GET / (consumer_service/http/page.html, embedded at build time).

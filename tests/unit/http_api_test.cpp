@@ -86,6 +86,19 @@ TEST_F(HttpApiTest, SaldoBeforeReadyIs503WithProgressNever404) {
   EXPECT_EQ(api_.handle("GET", "/saldo/bad id").status, 400);
 }
 
+// An expired certificate starts and reloads (clients refuse it); /ready says so while it is in force.
+TEST_F(HttpApiTest, ReadyNamesACertificateThatIsNotValidNow) {
+  make_ready();
+  EXPECT_FALSE(json::parse(api_.handle("GET", "/ready").body).contains("tls_warning"));
+  std::string problem;
+  api_.set_certificate_check([&problem] { return problem; });
+  EXPECT_FALSE(json::parse(api_.handle("GET", "/ready").body).contains("tls_warning"));
+  problem = "the certificate in cert.pem expired on Jan  1 00:00:00 2026 GMT";
+  const ApiReply r = api_.handle("GET", "/ready");
+  EXPECT_EQ(r.status, 200);  // informative: the table is still ready
+  EXPECT_EQ(json::parse(r.body)["tls_warning"], problem);
+}
+
 TEST_F(HttpApiTest, ReadyReflectsStateAndPartitions) {
   readiness_.set_broker_reachable(false, "down");
   ApiReply r = api_.handle("GET", "/ready");
