@@ -5,7 +5,6 @@
 #include <cstdio>
 #include <iostream>
 #include <optional>
-#include <sstream>
 #include <string>
 #include <utility>
 
@@ -13,13 +12,12 @@
 
 #include "common/codec.h"
 #include "common/config.h"
-#include "common/customer_id.h"
 #include "common/logging.h"
 #include "common/position_token.h"
 #include "common/shutdown.h"
-#include "common/text.h"
 #include "producer/balance_sender.h"
 #include "producer/page_link.h"
+#include "producer/prompt_line.h"
 #include "producer/presets.h"
 #include "producer/send_timeout.h"
 
@@ -37,7 +35,8 @@ constexpr const char* kHelp =
     "  del <id>        delete the customer (sends a tombstone)\n"
     "  help            this text\n"
     "  quit            flush and leave (end of input does the same)\n"
-    "  ids: 1 to 64 of [A-Za-z0-9._-]; balances: at most 2 decimals with a dot, e.g. -12.50\n";
+    "  The commands work at the balance prompt too; an empty line there goes back to the id.\n"
+    "  ids: 1 to 64 of [A-Za-z0-9._-]; balances: at most 2 decimals, e.g. -12.50 or -12,50\n";
 
 class Prompt {
  public:
@@ -48,44 +47,34 @@ class Prompt {
   int loop() {
     if (tty_) std::printf("Sending to topic %s at %s. Type 'help' for commands.\n", sender_.topic().c_str(),
                           sender_.bootstrap_servers().c_str());
+    std::string pending;  // the id whose balance "saldo>" is asking for; empty at "cliente_id>"
     for (;;) {
-      std::optional<std::string> line = ask("cliente_id> ");
+      const PromptAt at = pending.empty() ? PromptAt::kId : PromptAt::kAmount;
+      std::optional<std::string> line = ask(at == PromptAt::kId ? "cliente_id> " : "saldo> ");
       if (!line) break;
-      std::string cmd(trim(*line));
-      if (cmd.empty()) continue;
-      if (cmd == "quit" || cmd == "exit" || cmd == "q") break;
-      if (cmd == "help" || cmd == "?") {
-        std::fputs(kHelp, stdout);
-        continue;
-      }
-      std::istringstream words(cmd);
-      std::string first, second, extra;
-      words >> first >> second >> extra;
-      if (!extra.empty()) {
-        complain("too many words; type 'help'");
-        continue;
-      }
-      if (first == "del" || first == "delete") {
-        if (second.empty()) {
-          complain("usage: del <id>");
-        } else if (!is_valid_customer_id(second)) {
-          complain("invalid cliente_id '" + second + "': use 1 to 64 of [A-Za-z0-9._-]");
-        } else {
-          report(second, std::nullopt, sender_.send_and_wait(second, std::nullopt, timeout_));
+      const PromptLine p = parse_prompt_line(*line, at, pending);
+      using Kind = PromptLine::Kind;
+      switch (p.kind) {
+        case Kind::kNothing: pending.clear(); continue;
+        case Kind::kQuit: break;
+        case Kind::kHelp: std::fputs(kHelp, stdout); continue;
+        case Kind::kInvalid:
+          // A bad balance on the id's own line starts over; at "saldo>" the balance is asked again.
+          complain(p.error);
+          continue;
+        case Kind::kId: pending = p.id; continue;
+        case Kind::kDelete:
+          pending.clear();
+          report(p.id, std::nullopt, sender_.send_and_wait(p.id, std::nullopt, timeout_));
+          continue;
+        case Kind::kUpdate: {
+          pending.clear();
+          const std::string value = encode_update({p.id, p.amount, now_timestamp()});
+          report(p.id, p.amount, sender_.send_and_wait(p.id, value, timeout_));
+          continue;
         }
-        continue;
       }
-      if (!is_valid_customer_id(first)) {
-        complain("invalid cliente_id '" + first + "': use 1 to 64 of [A-Za-z0-9._-]");
-        continue;
-      }
-      std::optional<Centavos> amount = second.empty() ? ask_amount() : check_amount(second);
-      if (!amount) {
-        if (eof_) break;
-        continue;  // a bad balance typed on the same line as the id: start over
-      }
-      std::string value = encode_update({first, *amount, now_timestamp()});
-      report(first, amount, sender_.send_and_wait(first, value, timeout_));
+      break;  // quit
     }
     sender_.close(timeout_);
     if (tty_) std::printf("\n");
@@ -100,32 +89,8 @@ class Prompt {
       std::fflush(stdout);
     }
     std::string line;
-    if (!std::getline(std::cin, line)) {
-      eof_ = true;
-      return std::nullopt;
-    }
+    if (!std::getline(std::cin, line)) return std::nullopt;
     return line;
-  }
-
-  std::optional<Centavos> check_amount(const std::string& text) {
-    MoneyError why = MoneyError::kEmpty;
-    std::optional<Centavos> amount = parse_money(text, &why);
-    if (!amount) {
-      std::string hint = text.find(',') != std::string::npos ? " (use a dot for decimals: 12.50)" : "";
-      complain("invalid saldo '" + text + "': " + std::string(to_string(why)) + hint);
-    }
-    return amount;
-  }
-
-  // Asks until a valid balance arrives; nullopt at end of input.
-  std::optional<Centavos> ask_amount() {
-    for (;;) {
-      std::optional<std::string> line = ask("saldo> ");
-      if (!line) return std::nullopt;
-      std::string text(trim(*line));
-      if (text.empty()) continue;
-      if (auto amount = check_amount(text)) return amount;
-    }
   }
 
   void complain(const std::string& message) {
@@ -157,7 +122,6 @@ class Prompt {
   std::chrono::milliseconds timeout_;
   std::string page_url_;
   bool tty_;
-  bool eof_ = false;
   int failures_ = 0;
 };
 

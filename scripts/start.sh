@@ -3,8 +3,11 @@
 # (in the background), and sample balances for customers 1, 2 and 3.
 #
 #   scripts/start.sh          then: curl localhost:5000/saldo/1   and   scripts/stop.sh
+#   scripts/start.sh --edge   the same behind HAProxy (scripts/haproxy-local.sh), clients on
+#                             127.0.0.1:${EDGE_PORT:-8080}: how the service must face any client it does not trust
 #   scripts/start.sh --status what runs, whether it is healthy, its URL and log (scripts/status.sh)
 #
+# With Docker the service is always behind HAProxy (compose publishes only the edge's port).
 # Where a Docker engine answers, it runs `docker compose up -d --wait` (docker-compose.yml); elsewhere it
 # builds the binaries and runs a real local broker (scripts/kafka-local.sh). Running it again is harmless:
 # what already runs is reused, and sample balances are only sent for customers that do not exist yet.
@@ -13,11 +16,13 @@
 # started warm or cold.
 # Configuration: .env and the environment (see scripts/demo-env.sh for the script's own settings).
 set -euo pipefail
+edge=0
 case "${1:-}" in
   "") ;;
+  --edge) edge=1 ;;
   --status) exec "$(dirname "$0")/status.sh" ;;
   -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-  *) echo "usage: scripts/start.sh [--status]" >&2; exit 2 ;;
+  *) echo "usage: scripts/start.sh [--edge | --status]" >&2; exit 2 ;;
 esac
 # Whether the user chose STATE_DIR (even empty: no snapshots), before the configuration is read.
 state_dir_chosen=${STATE_DIR+set}
@@ -146,14 +151,15 @@ fi
 
 # -------------------------------------------------------------------------------------------- docker
 if [ "$mode" = docker ]; then
-  step "starting Kafka, the topic and the service with Docker Compose (docker compose up -d --wait saldo; log: $compose_log)"
+  step "starting Kafka, the topic, the service and HAProxy with Docker Compose (docker compose up -d --wait saldo edge; log: $compose_log)"
   info "the first run builds the image, which takes a few minutes"
   echo "mode=docker" > "$state_file"
-  # Naming the long-running service: older Compose versions count the exited one-shot topic-init as a
+  # Naming the long-running services: older Compose versions count the exited one-shot topic-init as a
   # failure of a bare `up --wait`. Its dependencies (kafka, topic-init) start first anyway.
-  logged "$compose_log" docker compose up -d --wait saldo
-  # The host ports are Compose's own reading of .env: ask it where it published them.
-  http_port=$(docker compose port saldo 5000 | sed 's/.*://') || fail "no published port for saldo" "$compose_log"
+  logged "$compose_log" docker compose up -d --wait saldo edge
+  # The host ports are Compose's own reading of .env: ask it where it published them. Clients reach
+  # the service through the edge only.
+  http_port=$(docker compose port edge 8080 | sed 's/.*://') || fail "no published port for edge" "$compose_log"
   kafka_port=$(docker compose port kafka 9092 | sed 's/.*://') || fail "no published port for kafka" "$compose_log"
   printf 'mode=docker\nhttp_port=%s\nkafka_port=%s\n' "$http_port" "$kafka_port" > "$state_file"
   http_url=$(http_url_of 127.0.0.1 "$http_port")
@@ -286,6 +292,27 @@ else
   done
   info "ready"
   report_start
+
+# --------------------------------------------------------------------------------------- edge (local)
+  if [ $edge = 1 ]; then
+    export EDGE_PORT=${EDGE_PORT:-8080} EDGE_RUN_DIR=$run_dir/edge SALDO_BACKEND=127.0.0.1:$HTTP_PORT
+    edge_url=$(http_url_of "${EDGE_HOST:-127.0.0.1}" "$EDGE_PORT")
+    step "starting HAProxy in front of the service on $edge_url (scripts/haproxy-local.sh; log: $EDGE_RUN_DIR/haproxy.log)"
+    command -v haproxy >/dev/null || fail "haproxy is missing: run scripts/install-deps.sh (Debian package haproxy)"
+    if ! scripts/haproxy-local.sh status >/dev/null 2>&1 && port_listening "$EDGE_PORT"; then
+      fail "port $EDGE_PORT is already taken by another process; set EDGE_PORT"
+    fi
+    printf 'edge_started=1\nedge_port=%s\n' "$EDGE_PORT" >> "$state_file"
+    logged "$run_dir/edge.log" scripts/haproxy-local.sh start
+    # From here on every request goes through the edge, as a client's would.
+    http_url=$edge_url
+    deadline=$((SECONDS + 20))
+    until [ "$(http_status /ready)" = 200 ]; do
+      [ $SECONDS -lt $deadline ] || fail "/ready through HAProxy did not answer 200 in 20 s" "$EDGE_RUN_DIR/haproxy.log"
+      sleep 0.2
+    done
+    info "ready: clients use $edge_url (the service's own port stays on $HTTP_HOST:$HTTP_PORT)"
+  fi
 
 # ------------------------------------------------------------------------------------------ samples
   producer_log=$run_dir/producer.log

@@ -65,6 +65,13 @@ elif [ -f "$service_pidfile" ]; then
 fi
 rm -f "$service_pidfile"
 
+if [ "$(state_get edge_started 0)" = 1 ]; then
+  edge_port=$(state_get edge_port 8080)
+  say "stopping HAProxy on port $edge_port"
+  EDGE_PORT=$edge_port EDGE_RUN_DIR=$run_dir/edge scripts/haproxy-local.sh stop || status=1
+  ports+=("$edge_port")
+fi
+
 if [ "$mode" = local ]; then
   kafka_port=$(state_get kafka_port 9092)
   kafka_data=$(state_get kafka_data_dir "")

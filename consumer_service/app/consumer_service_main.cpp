@@ -169,6 +169,7 @@ int run(int argc, const char* const argv[]) {
   if (!config.postgres_url.empty()) postgres.emplace(kafka, config.postgres_url, postgres_status);
   HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   if (auth) api.set_auth(&*auth);
+  if (tls) api.set_certificate_check([&tls] { return tls->validity_problem(); });
   api.set_max_waiting(config.max_waiting);
   EventStreamTiming stream_timing;
   stream_timing.heartbeat = std::chrono::seconds(config.heartbeat_s);

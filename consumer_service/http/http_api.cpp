@@ -13,6 +13,7 @@
 #include "common/money.h"
 #include "common/position_token.h"
 #include "consumer_service/http/balance_json.h"
+#include "consumer_service/http/batch_body.h"
 
 namespace saldo {
 namespace {
@@ -165,10 +166,12 @@ ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> aft
     const std::string_view w = *wait_ms;
     long long v = -1;
     const auto [end, ec] = std::from_chars(w.data(), w.data() + w.size(), v);
-    if (w.empty() || w.size() > 18 || ec != std::errc() || end != w.data() + w.size() || v < 0) {
+    // Over the cap is refused, not shortened: a client that asked for 60 s and got 5 s would take
+    // the 504 for the table's slowness.
+    if (w.empty() || w.size() > 18 || ec != std::errc() || end != w.data() + w.size() || v < 0 || v > kMaxWaitMs) {
       return json_error(400, "wait_ms inválido: esperado um inteiro de 0 a " + std::to_string(kMaxWaitMs));
     }
-    wait = static_cast<int>(std::min<long long>(v, kMaxWaitMs));
+    wait = static_cast<int>(v);
   }
   // Before READY a missing key may only be not replayed yet: 503, never a false 404.
   if (!readiness_.ready()) return not_ready(readiness_.snapshot());
@@ -231,6 +234,18 @@ ApiReply HttpApi::wait_for(const std::vector<TopicPosition>& after, int wait_ms)
     metrics_.read_your_writes(WaitResult::kOk);
     return {};
   }
+  // A partition the table does not read would only time out: say so at once.
+  {
+    const ReadinessSnapshot snap = readiness_.snapshot();
+    for (const TopicPosition& p : after) {
+      const bool known = std::any_of(snap.partitions.begin(), snap.partitions.end(),
+                                     [&](const PartitionProgress& q) { return q.partition == p.partition; });
+      if (!known) {
+        return json_error(400, "after inválido: a partição " + std::to_string(p.partition) + " não existe (o tópico " +
+                                   snap.topic + " tem " + std::to_string(snap.partitions.size()) + ")");
+      }
+    }
+  }
   if (waiting_.fetch_add(1) >= max_waiting_) {
     waiting_.fetch_sub(1);
     metrics_.read_your_writes(WaitResult::kRejected);
@@ -290,24 +305,12 @@ ApiReply HttpApi::saldos_query(std::optional<std::string_view> ids) const {
 }
 
 ApiReply HttpApi::saldos_body(std::string_view body) const {
-  const nlohmann::json doc = nlohmann::json::parse(body, nullptr, /*allow_exceptions=*/false);
-  if (doc.is_discarded() || !doc.is_array()) {
-    return json_error(400, "corpo inválido: esperada uma lista JSON de ids, por exemplo [\"1\",\"2\"]");
-  }
-  if (doc.size() > kMaxBatchIds) return too_many_ids();
-  std::vector<std::string> list, not_ids;
-  list.reserve(doc.size());
-  for (const auto& e : doc) {
-    // An integer is taken as its decimal text (ids are often numbers); null, true, 1.5, lists and
-    // objects are reported as invalid by their JSON text.
-    if (e.is_string()) list.push_back(e.get<std::string>());
-    else if (e.is_number_integer()) list.push_back(e.dump());
-    else not_ids.push_back(e.dump());
-  }
-  return lookup_many(list, not_ids);
+  const BatchBody batch = parse_batch_body(body, kMaxBatchIds);
+  if (batch.status != 200) return json_error(batch.status, batch.error);
+  return lookup_many(batch.ids);
 }
 
-ApiReply HttpApi::lookup_many(const std::vector<std::string>& ids, const std::vector<std::string>& not_ids) const {
+ApiReply HttpApi::lookup_many(const std::vector<std::string>& ids) const {
   if (!readiness_.ready()) return not_ready(readiness_.snapshot());
   std::string found_json, missing_json, invalid_json;
   std::unordered_set<std::string_view> seen;
@@ -329,12 +332,6 @@ ApiReply HttpApi::lookup_many(const std::vector<std::string>& ids, const std::ve
     missing_json.append(missing_json.empty() ? "{\"cliente_id\":\"" : ",{\"cliente_id\":\"").append(id).append("\"");
     if (const auto rejected = store_.rejected(id)) append_rejected(missing_json, *rejected);
     missing_json.push_back('}');
-  }
-  for (const std::string& text : not_ids) {
-    if (!seen.insert(text).second) continue;
-    invalid_json.append(invalid_json.empty() ? "{\"cliente_id\":" : ",{\"cliente_id\":");
-    append_json_string(invalid_json, text);
-    invalid_json.append(",\"error\":\"não é um id (texto ou inteiro)\"}");
   }
   ApiReply r;
   r.body.reserve(found_json.size() + missing_json.size() + invalid_json.size() + 48);
@@ -367,6 +364,13 @@ ApiReply HttpApi::ready() const {
   append_progress(r.body, snap);
   r.body.append(",\"customers\":").append(std::to_string(store_.size()));
   r.body.append(",\"misrouted_records\":").append(std::to_string(metrics_.misrouted_count()));
+  if (certificate_problem_) {
+    // Informative like the sink's status: an expired certificate does not make the table unready.
+    if (const std::string problem = certificate_problem_(); !problem.empty()) {
+      r.body.append(",\"tls_warning\":");
+      append_json_string(r.body, problem);
+    }
+  }
   if (postgres_) postgres_->append_ready_json(r.body);  // informative: never makes the service unready
   r.body.append(",\"partitions\":[");
   bool first = true;

@@ -3,6 +3,7 @@
 // tested without sockets; http_server.h puts them on cpp-httplib.
 #include <atomic>
 #include <chrono>
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -77,6 +78,9 @@ class HttpApi {
     max_streams_ = max_streams;
     stream_timing_ = timing;
   }
+  // /ready shows what `problem` returns when it is not empty (the TLS certificate is expired or not
+  // yet valid, TlsCredentials::validity_problem). Set before serving.
+  void set_certificate_check(std::function<std::string()> problem) { certificate_problem_ = std::move(problem); }
   // Shutdown: every open stream ends now (its thread returns to the pool) and new ones get 503.
   void close_streams() const { readiness_.changes().close(); }
 
@@ -107,8 +111,7 @@ class HttpApi {
 
  private:
   ApiReply route(const ApiRequest& request) const;
-  // `not_ids`: the JSON text of body elements that are not ids at all (reported as invalid).
-  ApiReply lookup_many(const std::vector<std::string>& ids, const std::vector<std::string>& not_ids = {}) const;
+  ApiReply lookup_many(const std::vector<std::string>& ids) const;
   ApiReply wait_for(const std::vector<TopicPosition>& after, int wait_ms) const;
   ApiReply not_ready(const ReadinessSnapshot& r) const;
   static ApiReply unauthorized(AuthFailure why);
@@ -123,6 +126,7 @@ class HttpApi {
   int max_streams_ = kDefaultMaxStreams;
   EventStreamTiming stream_timing_;
   mutable std::atomic<int> streams_{0};
+  std::function<std::string()> certificate_problem_;
 };
 
 // The page at GET / (consumer_service/http/page.html, embedded at build time).

@@ -1,16 +1,21 @@
 #include "consumer_service/http/http_server.h"
 
+#include <netdb.h>
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <stdexcept>
 
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
+#include "consumer_service/http/bounded_server.h"
 #include "consumer_service/http/tls_credentials.h"
 
 namespace saldo {
@@ -75,9 +80,44 @@ void log_refused(const httplib::Request& req, AuthFailure why) {
                skipped.exchange(0));
 }
 
-std::unique_ptr<httplib::Server> make_server(TlsCredentials* tls) {
-  if (tls == nullptr) return std::make_unique<httplib::Server>();
-  auto server = std::make_unique<httplib::SSLServer>([tls](SSL_CTX& ctx) { return tls->configure(ctx); });
+// Why the library could not listen (it says only false): the resolver's or the kernel's own words,
+// found by trying the same steps again.
+std::string listen_failure_reason(const std::string& host, int port) {
+  addrinfo hints{};
+  hints.ai_family = AF_UNSPEC;
+  hints.ai_socktype = SOCK_STREAM;
+  hints.ai_flags = AI_PASSIVE;
+  addrinfo* found = nullptr;
+  const std::string service = std::to_string(port);
+  if (const int rc = ::getaddrinfo(host.c_str(), service.c_str(), &hints, &found); rc != 0) {
+    return "cannot resolve the host: " + std::string(::gai_strerror(rc));
+  }
+  std::string why = "no address to bind";
+  for (addrinfo* a = found; a != nullptr; a = a->ai_next) {
+    const int fd = ::socket(a->ai_family, a->ai_socktype, a->ai_protocol);
+    if (fd < 0) {
+      why = std::strerror(errno);
+      continue;
+    }
+    int on = 1;
+    ::setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &on, sizeof on);
+    const bool ok = ::bind(fd, a->ai_addr, a->ai_addrlen) == 0 && ::listen(fd, 1) == 0;
+    if (!ok) why = std::strerror(errno);
+    ::close(fd);
+    if (ok) {
+      why = "it worked when tried again (the port was busy a moment)";
+      break;
+    }
+  }
+  ::freeaddrinfo(found);
+  return why;
+}
+
+std::unique_ptr<httplib::Server> make_server(const HttpServerOptions& options, TlsCredentials* tls) {
+  const RequestBounds bounds{options.max_header_bytes + options.max_body_bytes,
+                             std::chrono::seconds(options.request_timeout_s)};
+  if (tls == nullptr) return std::make_unique<BoundedServer>(bounds);
+  auto server = std::make_unique<BoundedSslServer>(bounds, [tls](SSL_CTX& ctx) { return tls->configure(ctx); });
   if (!server->is_valid()) throw std::runtime_error("cannot set up TLS (OpenSSL refused the settings)");
   return server;
 }
@@ -85,7 +125,7 @@ std::unique_ptr<httplib::Server> make_server(TlsCredentials* tls) {
 }  // namespace
 
 HttpServer::HttpServer(const HttpApi& api, Metrics& metrics, HttpServerOptions options, TlsCredentials* tls)
-    : api_(api), metrics_(metrics), options_(std::move(options)), server_(make_server(tls)) {
+    : api_(api), metrics_(metrics), options_(std::move(options)), server_(make_server(options_, tls)) {
   configure();
 }
 
@@ -119,7 +159,8 @@ void configure_http_server(httplib::Server& s, const HttpServerOptions& options,
 
 int bind_http_server(httplib::Server& s, const HttpServerOptions& options, const int& listen_fd) {
   if (!s.bind_to_port(options.host, options.port)) {
-    throw std::runtime_error("cannot listen on " + options.host + ":" + std::to_string(options.port));
+    throw std::runtime_error("cannot listen on " + options.host + ":" + std::to_string(options.port) + ": " +
+                             listen_failure_reason(options.host, options.port));
   }
   // Linux takes a second listen() on a listening socket as a new backlog.
   if (listen_fd >= 0) ::listen(listen_fd, options.listen_backlog);
@@ -135,8 +176,8 @@ void HttpServer::configure() {
   configure_http_server(s, options_, listen_fd_);
 
   // Routing by our own pure dispatcher: no std::regex per request, and JSON for every answer.
-  const auto serve = [this](const httplib::Request& req, httplib::Response& res) {
-    const ApiReply reply = api_.handle(ApiRequest{req.method, req.path, &req.params, req.body,
+  const auto serve = [this](const httplib::Request& req, httplib::Response& res, std::string_view body = {}) {
+    const ApiReply reply = api_.handle(ApiRequest{req.method, req.path, &req.params, body,
                                                   req.get_header_value("Authorization")});
     if (reply.auth_failure) log_refused(req, *reply.auth_failure);
     if (!reply.token_name.empty() && spdlog::should_log(spdlog::level::debug)) {
@@ -153,8 +194,21 @@ void HttpServer::configure() {
     serve(req, res);
     return httplib::Server::HandlerResponse::Handled;
   });
-  // The one route with a body: the library reads it (bounded by max_body_bytes) before this runs.
-  s.Post("/saldos", serve);
+  // The one route with a body, read here (bounded by max_body_bytes) whatever its Content-Type: the
+  // library's own reading caps a form-encoded body (curl -d) at a compiled-in 8,192 bytes and parses
+  // it as form fields.
+  s.Post("/saldos", [serve](const httplib::Request& req, httplib::Response& res, const httplib::ContentReader& read) {
+    std::string body;
+    const auto append = [&body](const char* data, std::size_t n) {
+      body.append(data, n);
+      return true;
+    };
+    const bool complete = req.is_multipart_form_data()
+                              ? read([](const httplib::MultipartFormData&) { return true; }, append)
+                              : read(append);
+    if (!complete) return;  // the library set 400 or 413
+    serve(req, res, body);
+  });
   // Other methods reach the library's router (which reads and bounds their bodies) and find no
   // route; this turns that, and the library's own 400/413/414, into our JSON answers.
   s.set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request& req,

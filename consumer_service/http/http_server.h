@@ -27,6 +27,11 @@ struct HttpServerOptions {
   // Only POST /saldos takes a body: up to 1,000 ids of up to 64 characters as a JSON array is about
   // 67 KB, with room for a pretty-printer's spaces.
   std::size_t max_body_bytes = 96 * 1024;
+  // A request's line and headers may add at most this much to its body (the edge allows 16 KB), and
+  // the whole request (over TLS also the handshake) must arrive within request_timeout_s. Past either
+  // the connection gets 400 and is closed (bounded_server.h).
+  std::size_t max_header_bytes = 16 * 1024;
+  int request_timeout_s = 5;  // as the edge's `timeout http-request`
 };
 
 class TlsCredentials;

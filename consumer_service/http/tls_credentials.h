@@ -19,9 +19,13 @@ class TlsCredentials {
   TlsCredentials(const TlsCredentials&) = delete;
   TlsCredentials& operator=(const TlsCredentials&) = delete;
 
-  // Re-reads both files; on an error keeps the pair in force and throws ConfigError.
+  // Re-reads both files; on an error keeps the pair in force and throws ConfigError. Like the
+  // constructor, logs a warning when the certificate is not valid now (expired or not yet valid).
   void reload();
-  // TLS 1.2 or newer, and a certificate callback that gives each handshake the pair in force.
+  // Why the certificate in force is not valid now ("... expired on <date>"), or "" when it is.
+  std::string validity_problem() const;
+  // TLS 1.2 (forward-secret AEAD suites only) or newer, and a certificate callback that gives each
+  // handshake the pair in force.
   // Returns false when OpenSSL refuses a setting.
   bool configure(ssl_ctx_st& ctx);
 

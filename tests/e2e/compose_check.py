@@ -66,12 +66,11 @@ class Compose(unittest.TestCase):
         self.assertEqual(set(self.services),
                          {"kafka", "topic-init", "postgres", "saldo", "producer", "prometheus", "grafana", "edge",
                           "saldo-2", "edge-replicas"})
-        for name in ("kafka", "topic-init", "postgres", "saldo"):
+        for name in ("kafka", "topic-init", "postgres", "saldo", "edge"):
             self.assertNotIn("profiles", self.services[name], f"{name} must start with a plain `up`")
         self.assertEqual(self.services["producer"]["profiles"], ["demo"])
         self.assertEqual(self.services["prometheus"]["profiles"], ["monitoring"])
         self.assertEqual(self.services["grafana"]["profiles"], ["monitoring"])
-        self.assertEqual(self.services["edge"]["profiles"], ["edge"])
         self.assertEqual(self.services["saldo-2"]["profiles"], ["replicas"])
         self.assertEqual(self.services["edge-replicas"]["profiles"], ["replicas"])
 
@@ -106,8 +105,14 @@ class Compose(unittest.TestCase):
         self.assertEqual(depends(s), {"kafka": "service_healthy", "topic-init": "service_completed_successfully",
                                       "postgres": "service_healthy"})
         self.assertIn("http://127.0.0.1:5000/health", " ".join(s["healthcheck"]["test"]))
-        self.assertEqual(s["ports"], ["127.0.0.1:${HTTP_PORT:-5000}:5000"])
         self.assertEqual(str(as_dict(s["environment"])["HTTP_PORT"]), "5000")
+
+    def test_clients_reach_the_service_only_through_the_edge(self):
+        # cpp-httplib holds a thread per connection: no replica's own port is published.
+        for name in ("saldo", "saldo-2"):
+            self.assertNotIn("ports", self.services[name], f"{name} must be reached through HAProxy only")
+        self.assertEqual(self.services["edge"]["ports"], ["127.0.0.1:${HTTP_PORT:-5000}:8080"])
+        self.assertEqual(as_dict(self.services["edge"]["environment"])["SALDO_EDGE_BIND"], ":8080")
 
     def test_postgres_read_model(self):
         p = self.services["postgres"]

@@ -2,8 +2,8 @@
 # e2e: the README's first command on a machine without Docker. scripts/start.sh brings the demo up with
 # its own local broker (on ports of its own); curl answers a sample balance; a second start.sh is
 # harmless; producer_interactive driven through a pipe changes a balance that the API then shows;
-# scripts/stop.sh leaves no process and no listening port behind; the start after it is warm (from the
-# snapshot in run/snapshot) with every balance as it was; --clean removes the data. The scripts read .env
+# scripts/stop.sh leaves no process and no listening port behind; the start after it (--edge: behind
+# HAProxy) is warm (from the snapshot in run/snapshot) with every balance as it was; --clean removes the data. The scripts read .env
 # through the binaries' parser (consumer_service --print-config).
 set -euo pipefail
 
@@ -139,9 +139,13 @@ if "$src/scripts/status.sh" > "$work/status3.out" 2>&1; then cat "$work/status3.
 grep -qE "^service +down" "$work/status3.out" || { cat "$work/status3.out"; fail "status.sh did not list the stopped service as down"; }
 ok "status.sh exits 1 once the demo is stopped"
 
-# 6. start.sh again: a warm start from that snapshot, every balance as it was.
-"$src/scripts/start.sh" > "$work/start3.out" 2>&1 || { cat "$work/start3.out"; fail "start.sh after stop.sh exited non-zero"; }
+# 6. start.sh --edge: a warm start from that snapshot, behind HAProxy, every balance as it was there.
+export EDGE_PORT; EDGE_PORT=$(free_port "${SALDO_E2E_EDGE_PORT:-15592}")
+"$src/scripts/start.sh" --edge > "$work/start3.out" 2>&1 || { cat "$work/start3.out"; fail "start.sh --edge after stop.sh exited non-zero"; }
 cat "$work/start3.out"
+url=http://127.0.0.1:$EDGE_PORT
+grep -q "curl $url/saldo/1" "$work/start3.out" || fail "start.sh --edge did not send clients to HAProxy on $url"
+[ "$(curl -s -o /dev/null -w '%{http_code}' "$url/health")" = 200 ] || fail "/health through HAProxy"
 grep -qE "warm start: the table came from the snapshot written [0-9]+ s ago" "$work/start3.out" \
   || fail "start.sh after stop.sh did not say the start was warm"
 grep -q "warm start: " "$SALDO_RUN_DIR/consumer_service.log" || fail "the service's log does not say warm start"
@@ -149,6 +153,8 @@ grep -q "warm start: " "$SALDO_RUN_DIR/consumer_service.log" || fail "the servic
 [ "$(saldo_of 1)" = "150.00" ] || fail "after the warm start GET /saldo/1 gave '$(saldo_of 1)', expected 150.00"
 ok "start.sh after stop.sh started warm, with the balances as they were"
 "$src/scripts/stop.sh" > "$work/stop2.out" 2>&1 || { cat "$work/stop2.out"; fail "the second stop.sh exited non-zero"; }
+[ -z "$(ss -ltnH "( sport = :$EDGE_PORT )")" ] || fail "HAProxy still listens on $EDGE_PORT after stop.sh"
+ok "start.sh --edge put HAProxy in front, and stop.sh stopped it"
 
 # 7. --clean removes the broker's data and the run directory.
 "$src/scripts/stop.sh" --clean > "$work/clean.out" 2>&1 || { cat "$work/clean.out"; fail "stop.sh --clean exited non-zero"; }

@@ -295,12 +295,16 @@ class ApiTest(unittest.TestCase):
         self.assertEqual([(f["cliente_id"], f["saldo"]) for f in answer["found"]], [("batch-1", Decimal("12.34"))])
         self.assertEqual(answer["not_found"], [{"cliente_id": "nobody"}])
         self.assertEqual([i["cliente_id"] for i in answer["invalid"]], ["bad id"])
-        status, _, body = self.service.call("POST", "/saldos", json.dumps(["batch-1", 7, None]),
+        status, _, body = self.service.call("POST", "/saldos", json.dumps(["batch-1", 7]),
                                             {"Content-Type": "application/json"})
         self.assertEqual(status, 200, body)
         answer = json.loads(body)
         self.assertEqual(len(answer["found"]), 1)
-        self.assertEqual(answer["invalid"][0]["cliente_id"], "null")
+        self.assertEqual(answer["not_found"], [{"cliente_id": "7"}])
+        # An element that is no id refuses the whole body, naming it.
+        status, _, body = self.service.call("POST", "/saldos", json.dumps(["batch-1", None]))
+        self.assertEqual(status, 400, body)
+        self.assertIn("elemento 2", json.loads(body)["error"])
         status, _, body = self.service.call("POST", "/saldos", json.dumps([str(i) for i in range(1001)]))
         self.assertEqual(status, 413, body)
         status, _, body = self.service.call("POST", "/saldos", "not json")

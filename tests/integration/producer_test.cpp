@@ -15,6 +15,7 @@ namespace saldo {
 namespace {
 
 using ::testing::HasSubstr;
+using ::testing::Not;
 using test::Record;
 
 constexpr int kPartitions = 3;
@@ -173,19 +174,21 @@ TEST_F(ProducerTest, BadOptionIsOneLineAndExitTwo) {
 
 TEST_F(ProducerTest, InteractiveThroughAPipe) {
   auto res = producer({}, "producer/producer_interactive",
-                      "11\n150\n"           // id, then balance
-                      "bad id\n"            // rejected, the prompt goes on
-                      "12 1.234\n"          // rejected: 3 decimals
-                      "12\n1,5\n2.5\n"      // a bad balance is asked again
-                      "!!\n"                // rejected id
-                      "del 11\n"
-                      "help\n"
-                      "quit\n"
-                      "13 99\n");           // after quit: never sent
+                      "11\n150\n"              // id, then balance
+                      "bad id\n"               // rejected ('id' is no balance), the prompt goes on
+                      "12 1.234\n"             // rejected: 3 decimals
+                      "12\n1.234\n12,50\n"     // a bad balance is asked again; a lone comma is the decimal point
+                      "!!\n"                   // rejected id
+                      "15\nhelp\n\n"           // commands work at "saldo>", an empty line goes back: 15 not sent
+                      "16\ndel 11\n"            // del at "saldo>" deletes, and 16 is not sent
+                      "17\nquit\n"             // quit at "saldo>" leaves
+                      "13 99\n");              // after quit: never sent
   ASSERT_EQ(res.exit_code, 0) << res.err;
   EXPECT_THAT(res.err, HasSubstr("invalid saldo '1.234'"));
-  EXPECT_THAT(res.err, HasSubstr("use a dot"));
+  EXPECT_THAT(res.err, HasSubstr("invalid saldo 'id'"));
   EXPECT_THAT(res.err, HasSubstr("invalid cliente_id '!!'"));
+  EXPECT_THAT(res.err, Not(HasSubstr("'help'")));
+  EXPECT_THAT(res.err, Not(HasSubstr("'quit'")));
   EXPECT_THAT(res.out, HasSubstr("del <id>"));
 
   auto records = read_checked();
@@ -202,8 +205,8 @@ TEST_F(ProducerTest, InteractiveThroughAPipe) {
   EXPECT_THAT(*by_key["11"][0], HasSubstr("\"saldo\":150.00"));
   EXPECT_FALSE(by_key["11"][1].has_value());
   ASSERT_EQ(by_key["12"].size(), 1u);
-  EXPECT_THAT(*by_key["12"][0], HasSubstr("\"saldo\":2.50"));
-  EXPECT_EQ(by_key.count("13"), 0u);
+  EXPECT_THAT(*by_key["12"][0], HasSubstr("\"saldo\":12.50"));
+  for (const char* never : {"13", "15", "16", "17"}) EXPECT_EQ(by_key.count(never), 0u) << never;
 }
 
 TEST_F(ProducerTest, InteractiveEndOfInputFlushesAndExits) {

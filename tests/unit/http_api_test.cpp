@@ -86,6 +86,19 @@ TEST_F(HttpApiTest, SaldoBeforeReadyIs503WithProgressNever404) {
   EXPECT_EQ(api_.handle("GET", "/saldo/bad id").status, 400);
 }
 
+// An expired certificate starts and reloads (clients refuse it); /ready says so while it is in force.
+TEST_F(HttpApiTest, ReadyNamesACertificateThatIsNotValidNow) {
+  make_ready();
+  EXPECT_FALSE(json::parse(api_.handle("GET", "/ready").body).contains("tls_warning"));
+  std::string problem;
+  api_.set_certificate_check([&problem] { return problem; });
+  EXPECT_FALSE(json::parse(api_.handle("GET", "/ready").body).contains("tls_warning"));
+  problem = "the certificate in cert.pem expired on Jan  1 00:00:00 2026 GMT";
+  const ApiReply r = api_.handle("GET", "/ready");
+  EXPECT_EQ(r.status, 200);  // informative: the table is still ready
+  EXPECT_EQ(json::parse(r.body)["tls_warning"], problem);
+}
+
 TEST_F(HttpApiTest, ReadyReflectsStateAndPartitions) {
   readiness_.set_broker_reachable(false, "down");
   ApiReply r = api_.handle("GET", "/ready");
@@ -203,7 +216,7 @@ TEST_F(HttpApiTest, BatchAnswersFoundNotFoundAndInvalidOnceEach) {
 
 TEST_F(HttpApiTest, BatchPostTakesAJsonArrayOfStringsAndIntegers) {
   make_ready();
-  const ApiReply r = post(R"(["1", 1, 2, null, 1.5, {"a":1}, "neg"])");
+  const ApiReply r = post(R"(["1", 1, 2, "a b", "neg"])");
   ASSERT_EQ(r.status, 200) << r.body;
   const json body = json::parse(r.body);
   ASSERT_EQ(body["found"].size(), 2u);  // "1" and 1 are the same id: answered once
@@ -211,11 +224,30 @@ TEST_F(HttpApiTest, BatchPostTakesAJsonArrayOfStringsAndIntegers) {
   EXPECT_EQ(body["found"][0]["saldo"].dump(), "150.0");
   EXPECT_EQ(body["found"][1]["cliente_id"], "neg");
   EXPECT_EQ(body["not_found"], json::parse(R"([{"cliente_id":"2"}])"));
-  ASSERT_EQ(body["invalid"].size(), 3u);
-  EXPECT_EQ(body["invalid"][0]["cliente_id"], "null");
-  EXPECT_EQ(body["invalid"][2]["cliente_id"], R"({"a":1})");
+  EXPECT_EQ(body["invalid"], json::parse(R"([{"cliente_id":"a b","error":"cliente_id inválido"}])"));
   EXPECT_EQ(post("[]").body,
             R"({"found":[],"not_found":[],"invalid":[]})");
+}
+
+// Every element that is not a string or an integer refuses the whole body, naming where: a number
+// JSON cannot hold (1e309) and an object or list ([{}]) are told the same way, and a deeply nested
+// body is refused at its second bracket, never built in memory.
+TEST_F(HttpApiTest, BatchPostRefusesAnElementThatIsNotAnIdNamingIt) {
+  make_ready();
+  const std::string deep = "[\"1\"," + std::string(40000, '[') + std::string(40000, ']') + "]";
+  const std::pair<std::string, std::string> cases[] = {
+      {R"(["1", null])", "elemento 2 "},   {R"(["1", "2", true])", "elemento 3 "},
+      {"[1.5]", "elemento 1 "},            {R"([{}])", "elemento 1 "},
+      {R"(["1", {"a":1}])", "elemento 2 "}, {R"([["1"]])", "elemento 1 "},
+      {"[1e309]", "elemento 1 "},          {R"(["1", 2, 1e309])", "elemento 3 "},
+      {deep, "elemento 2 "},
+  };
+  for (const auto& [body, where] : cases) {
+    const ApiReply r = post(body);
+    EXPECT_EQ(r.status, 400) << body.substr(0, 40);
+    EXPECT_NE(json::parse(r.body)["error"].get<std::string>().find(where), std::string::npos)
+        << body.substr(0, 40) << " -> " << r.body;
+  }
 }
 
 TEST_F(HttpApiTest, BatchRejectsMalformedAndOverTheLimit) {
@@ -304,8 +336,15 @@ TEST_F(HttpApiTest, BadAfterOrWaitMsIs400) {
     const QueryParams q{{"after", "0:1"}, {"wait_ms", wait}};
     EXPECT_EQ(get("/saldo/1", q).status, 400) << wait;
   }
-  const QueryParams capped{{"after", "0:1"}, {"wait_ms", "999999999"}};  // capped at kMaxWaitMs, not refused
-  EXPECT_EQ(get("/saldo/1", capped).status, 200);
+  // Past the cap is refused as the message says (0 to 5000), never shortened in silence.
+  for (const char* wait : {"5001", "999999999"}) {
+    const QueryParams q{{"after", "0:1"}, {"wait_ms", wait}};
+    const ApiReply r = get("/saldo/1", q);
+    EXPECT_EQ(r.status, 400) << wait;
+    EXPECT_NE(r.body.find("0 a 5000"), std::string::npos) << r.body;
+  }
+  const QueryParams most{{"after", "0:1"}, {"wait_ms", "5000"}};
+  EXPECT_EQ(get("/saldo/1", most).status, 200);
 }
 
 TEST_F(HttpApiTest, AfterInTheFutureTimesOutWith504AndThePositions) {
@@ -324,9 +363,19 @@ TEST_F(HttpApiTest, AfterInTheFutureTimesOutWith504AndThePositions) {
   // The wait is the client's choice, not the service's slowness: the latency histogram leaves it out.
   EXPECT_NE(api_.handle("GET", "/metrics").body.find("saldo_http_request_duration_seconds_bucket{le=\"0.01\"} 1\n"),
             std::string::npos);
-  // A partition the table does not read never becomes applied.
-  const QueryParams unknown{{"after", "7:0"}, {"wait_ms", "0"}};
-  EXPECT_EQ(get("/saldo/1", unknown).status, 504);
+}
+
+// A partition the table does not read would never become applied: 400 at once, not a 504 after
+// the whole wait (and not a 504 that counts against the replica at the edge).
+TEST_F(HttpApiTest, AfterOnAPartitionThatDoesNotExistIs400AtOnce) {
+  make_ready();
+  const QueryParams unknown{{"after", "0:1,7:0"}, {"wait_ms", "5000"}};
+  const auto began = std::chrono::steady_clock::now();
+  const ApiReply r = get("/saldo/1", unknown);
+  EXPECT_EQ(r.status, 400);
+  EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(1));
+  EXPECT_NE(r.body.find("partição 7 não existe"), std::string::npos) << r.body;
+  EXPECT_EQ(metrics_.waiting_requests(), 0);
 }
 
 TEST_F(HttpApiTest, AfterWaitsUntilTheReaderAppliesThePosition) {

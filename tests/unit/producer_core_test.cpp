@@ -12,6 +12,7 @@
 #include "producer/load_generator.h"
 #include "producer/page_link.h"
 #include "producer/presets.h"
+#include "producer/prompt_line.h"
 #include "producer/send_timeout.h"
 
 namespace saldo {
@@ -223,6 +224,62 @@ TEST(PageLink, ShowsTheCustomerOnceItsWriteIsApplied) {
   EXPECT_EQ(page_link("http://localhost:5000/", "42", 2, 1534), "http://localhost:5000/?id=42&after=2:1534");
   EXPECT_EQ(page_link("https://saldo.example", "a.b-c_d", 0, 0), "https://saldo.example/?id=a.b-c_d&after=0:0");
   EXPECT_EQ(page_link("", "42", 2, 1534), "");
+}
+
+}  // namespace
+}  // namespace saldo
+
+namespace saldo {
+namespace {
+
+// A person who changes their mind at "saldo>" is never stuck: the commands work there too, and an
+// empty line goes back to the id.
+TEST(PromptLine, CommandsWorkAtEveryPrompt) {
+  using Kind = PromptLine::Kind;
+  for (const PromptAt at : {PromptAt::kId, PromptAt::kAmount}) {
+    EXPECT_EQ(parse_prompt_line("quit", at, "7").kind, Kind::kQuit);
+    EXPECT_EQ(parse_prompt_line("  q ", at, "7").kind, Kind::kQuit);
+    EXPECT_EQ(parse_prompt_line("help", at, "7").kind, Kind::kHelp);
+    EXPECT_EQ(parse_prompt_line("", at, "7").kind, Kind::kNothing);
+    const PromptLine del = parse_prompt_line("del 42", at, "7");
+    EXPECT_EQ(del.kind, Kind::kDelete);
+    EXPECT_EQ(del.id, "42");
+    EXPECT_EQ(parse_prompt_line("del", at, "7").kind, Kind::kInvalid);
+    EXPECT_EQ(parse_prompt_line("del !!", at, "7").kind, Kind::kInvalid);
+  }
+  const PromptLine amount = parse_prompt_line("150", PromptAt::kAmount, "7");
+  EXPECT_EQ(amount.kind, Kind::kUpdate);
+  EXPECT_EQ(amount.id, "7");
+  EXPECT_EQ(amount.amount, 15000);
+  EXPECT_EQ(parse_prompt_line("1.234", PromptAt::kAmount, "7").kind, Kind::kInvalid);
+}
+
+TEST(PromptLine, IdPromptTakesAnIdOrAnIdAndItsBalance) {
+  using Kind = PromptLine::Kind;
+  const PromptLine id = parse_prompt_line("150", PromptAt::kId);
+  EXPECT_EQ(id.kind, Kind::kId);  // at the id prompt a number is an id
+  EXPECT_EQ(id.id, "150");
+  const PromptLine both = parse_prompt_line("12 -3,5", PromptAt::kId);
+  EXPECT_EQ(both.kind, Kind::kUpdate);
+  EXPECT_EQ(both.id, "12");
+  EXPECT_EQ(both.amount, -350);
+  EXPECT_EQ(parse_prompt_line("bad id x", PromptAt::kId).kind, Kind::kInvalid);
+  const PromptLine bad = parse_prompt_line("!!", PromptAt::kId);
+  EXPECT_EQ(bad.kind, Kind::kInvalid);
+  EXPECT_EQ(bad.error, "invalid cliente_id '!!': use 1 to 64 of [A-Za-z0-9._-]");
+}
+
+// What a Brazilian user types: a single comma with no dot is the decimal separator.
+TEST(PromptLine, ASingleCommaIsTheDecimalSeparator) {
+  std::string why;
+  EXPECT_EQ(parse_typed_amount("12,50", &why), 1250);
+  EXPECT_EQ(parse_typed_amount("-0,07", &why), -7);
+  EXPECT_EQ(parse_typed_amount("12.50", &why), 1250);
+  EXPECT_EQ(parse_typed_amount("1,5", &why), 150);
+  for (const char* text : {"1.234,50", "1,234,50", "12,505", "", "abc"}) {
+    EXPECT_FALSE(parse_typed_amount(text, &why).has_value()) << text;
+    EXPECT_NE(why.find(std::string("'") + text + "'"), std::string::npos) << why;
+  }
 }
 
 }  // namespace
