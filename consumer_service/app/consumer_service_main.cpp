@@ -152,6 +152,9 @@ int run(int argc, const char* const argv[]) {
   loader.env_option("postgres-url", "POSTGRES_URL", po::value<std::string>()->default_value(""),
                     "also write every balance to PostgreSQL (libpq URI, e.g. postgresql://user@host/db; the "
                     "password better in POSTGRES_URL, PGPASSWORD or ~/.pgpass than on the command line)");
+  loader.env_option("postgres-table", "POSTGRES_TABLE", po::value<std::string>()->default_value("saldos"),
+                    "the topic's PostgreSQL table (and <table>_excluidos beside it); one per topic, refused when "
+                    "it holds another topic");
   loader.env_option("http-tokens-file", "HTTP_TOKENS_FILE", po::value<std::string>()->default_value(""),
                     "name:token lines; when set, /saldo/... and /ready need 'Authorization: Bearer <token>' "
                     "(re-read on SIGHUP)");
@@ -234,7 +237,9 @@ int run(int argc, const char* const argv[]) {
   CheckpointBoard checkpoints;
   PostgresSinkStatus postgres_status;
   std::optional<PostgresSink> postgres;
-  if (!postgres_url.empty()) postgres.emplace(kafka, postgres_url, postgres_status);
+  if (!postgres_url.empty()) {
+    postgres.emplace(kafka, postgres_url, vm["postgres-table"].as<std::string>(), postgres_status);
+  }
   HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   if (auth) api.set_auth(&*auth);
   api.set_max_waiting(max_waiting);
