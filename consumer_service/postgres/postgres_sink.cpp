@@ -18,6 +18,7 @@
 #include "consumer_service/topic/topic_reader.h"
 #include "consumer_service/postgres/postgres_batch.h"
 #include "consumer_service/postgres/postgres_schema.h"
+#include "consumer_service/postgres/postgres_tables.h"
 
 namespace saldo {
 namespace {
@@ -41,30 +42,10 @@ std::string int_array(const std::vector<std::int64_t>& values) {
   return out.append("}");
 }
 
-PgResult exec_params(PGconn* conn, std::string_view sql, const std::vector<std::string>& params,
-                     ExecStatusType expected) {
-  std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p.c_str());
-  const std::string text(sql);
-  PgResult r(PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                          nullptr, 0));
-  if (!r || PQresultStatus(r.get()) != expected) {
-    throw pg_result_error(conn, r.get());
-  }
-  return r;
-}
-
 std::uint64_t affected(const PgResult& r) {
   const char* n = PQcmdTuples(r.get());
   return n && *n ? std::stoull(n) : 0;
 }
-
-// This sink may not write its table (it holds another topic): retrying cannot help, so the sink stops
-// with one line (not a PgError, which is retried).
-class TableRefused : public std::runtime_error {
- public:
-  using std::runtime_error::runtime_error;
-};
 
 }  // namespace
 
@@ -161,7 +142,7 @@ struct PostgresSink::Impl final : TopicListener {
 
   void session(std::chrono::milliseconds& backoff) {
     conn = pg_connect(conninfo, 3);
-    ensure_schema();
+    ensure_tables(conn.get(), sql.create, table, options.topic, where);
     pg_exec(conn.get(), std::string(pg_schema::kCreateStaging));
     pg_exec(conn.get(), std::string(pg_schema::kSessionSettings));
     if (!take_writer_lock()) return;
@@ -188,66 +169,10 @@ struct PostgresSink::Impl final : TopicListener {
     backoff = kFirstBackoff;
   }
 
-  std::optional<std::string> one_value(std::string_view query, const std::vector<std::string>& params) {
-    const PgResult r = exec_params(conn.get(), query, params, PGRES_TUPLES_OK);
-    if (PQntuples(r.get()) == 0) return std::nullopt;
-    return std::string(PQgetvalue(r.get(), 0, 0));
-  }
-
-  // The shared tables at this binary's version, then this sink's table set, registered to its topic
-  // (or refused, when it holds another topic), all under one lock between instances.
-  void ensure_schema() {
-    const auto version = [&] {
-      const PgResult exists = pg_exec(conn.get(), std::string(pg_schema::kSchemaExists), PGRES_TUPLES_OK);
-      if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") return 0;
-      const PgResult r = pg_exec(conn.get(), std::string(pg_schema::kReadVersion), PGRES_TUPLES_OK);
-      return std::stoi(PQgetvalue(r.get(), 0, 0));
-    };
-    if (const int v = version(); v > pg_schema::kVersion) {
-      throw PgError("the database has saldo schema version " + std::to_string(v) + ", newer than this binary's " +
-                    std::to_string(pg_schema::kVersion));
-    }
-    pg_exec(conn.get(), "BEGIN");
-    pg_exec(conn.get(), std::string(pg_schema::kSchemaLock), PGRES_TUPLES_OK);
-    if (const int v = version(); v < pg_schema::kVersion) {
-      pg_exec(conn.get(), std::string(pg_schema::kCreate));
-      if (v == 1) migrate_version1();
-      spdlog::info("PostgreSQL sink ({}): {} the shared tables (schema version {})", where,
-                   v == 0 ? "created" : "upgraded", pg_schema::kVersion);
-    }
-    const auto owner = one_value(pg_schema::kTableOwner, {table});
-    const auto table_of_topic = one_value(pg_schema::kTableOfTopic, {options.topic});
-    if (auto refusal = pg_schema::claim_refusal(table, options.topic, owner, table_of_topic)) {
-      throw TableRefused(*refusal);
-    }
-    // Only a new claim creates: a role that may write the rows but not create tables runs a registered set.
-    if (!owner) {
-      exec_params(conn.get(), pg_schema::kRegisterTable, {table, options.topic}, PGRES_COMMAND_OK);
-      pg_exec(conn.get(), sql.create);
-      spdlog::info("PostgreSQL sink ({}): table {} now holds topic '{}'", where, table, options.topic);
-    }
-    pg_exec(conn.get(), "COMMIT");
-  }
-
-  // Version 1 had one saldos for every topic: it belongs to the one topic of saldo_offsets.
-  void migrate_version1() {
-    std::vector<std::string> topics;
-    const PgResult r = pg_exec(conn.get(), std::string(pg_schema::kVersion1Topics), PGRES_TUPLES_OK);
-    for (int i = 0; i < PQntuples(r.get()); ++i) topics.emplace_back(PQgetvalue(r.get(), i, 0));
-    std::string refusal;
-    const auto owner = pg_schema::version1_owner(topics, refusal);
-    if (!refusal.empty()) throw TableRefused(refusal);
-    if (owner) {
-      exec_params(conn.get(), pg_schema::kRegisterTable, {"saldos", *owner}, PGRES_COMMAND_OK);
-      spdlog::info("PostgreSQL sink ({}): table saldos holds topic '{}' (from its positions in saldo_offsets)", where,
-                   *owner);
-    }
-  }
-
   bool take_writer_lock() {
     bool said = false;
     while (!worker.stopping()) {
-      const PgResult r = exec_params(conn.get(), pg_schema::kTryWriterLock, {options.topic}, PGRES_TUPLES_OK);
+      const PgResult r = pg_exec_params(conn.get(), pg_schema::kTryWriterLock, {options.topic}, PGRES_TUPLES_OK);
       if (std::string_view(PQgetvalue(r.get(), 0, 0)) == "t") return true;
       status.set_state(SinkState::kStandby);
       if (!said) {
@@ -266,7 +191,7 @@ struct PostgresSink::Impl final : TopicListener {
     committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
     std::vector<std::int64_t> times(static_cast<std::size_t>(partitions), OrderClock::kUnread);
     int read_partitions = 0;
-    const PgResult r = exec_params(conn.get(), pg_schema::kReadOffsets, {options.topic}, PGRES_TUPLES_OK);
+    const PgResult r = pg_exec_params(conn.get(), pg_schema::kReadOffsets, {options.topic}, PGRES_TUPLES_OK);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       const int p = std::stoi(PQgetvalue(r.get(), i, 0));
       read_partitions = std::max(read_partitions, p + 1);
@@ -299,7 +224,7 @@ struct PostgresSink::Impl final : TopicListener {
                  table, options.topic);
     pg_exec(conn.get(), "BEGIN");
     pg_exec(conn.get(), sql.forget_rows);
-    exec_params(conn.get(), pg_schema::kForgetOffsets, {options.topic}, PGRES_COMMAND_OK);
+    pg_exec_params(conn.get(), pg_schema::kForgetOffsets, {options.topic}, PGRES_COMMAND_OK);
     pg_exec(conn.get(), "COMMIT");
     committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
     clock.reset(static_cast<std::size_t>(partitions));
@@ -397,7 +322,7 @@ struct PostgresSink::Impl final : TopicListener {
       counts.push_back(p.records);
       times.push_back(p.order_ms);
     }
-    exec_params(c, pg_schema::kWriteOffsets,
+    pg_exec_params(c, pg_schema::kWriteOffsets,
                 {options.topic, int_array(parts), int_array(nexts), int_array(counts), int_array(times)},
                 PGRES_COMMAND_OK);
     pg_exec(c, "COMMIT");
