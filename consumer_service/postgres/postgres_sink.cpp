@@ -202,7 +202,9 @@ struct PostgresSink::Impl final : TopicListener {
     clock.restore(std::move(times));
     // What was written while the service was down may be of a topic since recreated or truncated.
     TopicChange change = partition_count_change(options.topic, partitions, read_partitions);
-    if (change.kind != TopicChange::Kind::kReset) change = reader->check(partitions, [this](auto p) { return position(p); });
+    if (change.kind != TopicChange::Kind::kReset) {
+      change = reader->check(partitions, [this](std::int32_t p) { return position(p); });
+    }
     if (change.kind == TopicChange::Kind::kReset) forget(change);
     assign();
     if (!ever_connected) {
