@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "consumer_service/postgres/postgres_schema.h"
+
 namespace saldo {
 namespace {
 
@@ -53,6 +55,11 @@ ServiceConfig service_config(const po::variables_map& vm) {
   c.dead_letter_topic = vm["dead-letter-topic"].as<std::string>();
   if (c.dead_letter_topic == c.kafka.topic) throw ConfigError("--dead-letter-topic must differ from --topic");
   c.postgres_url = vm["postgres-url"].as<std::string>();
+  c.postgres_table = vm["postgres-table"].as<std::string>();
+  if (!pg_schema::valid_table_name(c.postgres_table)) {
+    throw ConfigError("--postgres-table '" + c.postgres_table +
+                      "': use lower-case letters, digits and '_' (not first a digit), at most 50 characters");
+  }
   c.tokens_file = vm["http-tokens-file"].as<std::string>();
   c.metrics_public = vm["metrics-public"].as<bool>();
   c.tls_cert = vm["tls-cert"].as<std::string>();

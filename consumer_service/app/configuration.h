@@ -19,6 +19,7 @@ struct ServiceConfig {
   int heartbeat_s = 15;
   std::string dead_letter_topic;  // empty: none
   std::string postgres_url;       // empty: no PostgreSQL sink; may hold a password, never log it
+  std::string postgres_table = "saldos";  // the topic's table set (postgres/postgres_schema.h)
   std::string tokens_file;        // empty: no tokens
   bool metrics_public = false;
   std::string tls_cert;  // empty: plain HTTP

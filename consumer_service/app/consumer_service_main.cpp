@@ -166,7 +166,9 @@ int run(int argc, const char* const argv[]) {
   CheckpointBoard checkpoints;
   PostgresSinkStatus postgres_status;
   std::optional<PostgresSink> postgres;
-  if (!config.postgres_url.empty()) postgres.emplace(kafka, config.postgres_url, postgres_status);
+  if (!config.postgres_url.empty()) {
+    postgres.emplace(kafka, config.postgres_url, config.postgres_table, postgres_status);
+  }
   HttpApi api(store, readiness, metrics, postgres ? &postgres_status : nullptr);
   if (auth) api.set_auth(&*auth);
   if (tls) api.set_certificate_check([&tls] { return tls->validity_problem(); });

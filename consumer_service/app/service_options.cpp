@@ -52,6 +52,11 @@ const std::vector<OptionSpec>& service_option_specs() {
        .help = "also write every balance to PostgreSQL (libpq URI, e.g. postgresql://user@host/db); a URL with "
                "a password is refused on the command line: put it in POSTGRES_URL, PGPASSWORD or ~/.pgpass",
        .exposure = Exposure::kPasswordMasked},
+      {.name = "postgres-table",
+       .env = "POSTGRES_TABLE",
+       .default_value = "saldos",
+       .help = "the topic's PostgreSQL table (and <table>_excluidos beside it): lower-case letters, digits and "
+               "'_', at most 50 characters; one table per topic, refused when it holds another topic"},
       {.name = "http-tokens-file",
        .env = "HTTP_TOKENS_FILE",
        .default_value = "",

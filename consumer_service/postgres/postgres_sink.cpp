@@ -2,8 +2,6 @@
 
 #include <algorithm>
 #include <chrono>
-#include <condition_variable>
-#include <mutex>
 #include <optional>
 #include <vector>
 
@@ -15,27 +13,17 @@
 #include "common/kafka_handles.h"
 #include "common/postgres.h"
 #include "common/record_order.h"
-#include "common/topic_config.h"
-#include "consumer_service/topic/log_range.h"
+#include "common/worker_thread.h"
+#include "consumer_service/topic/consumer_settings.h"
+#include "consumer_service/topic/topic_reader.h"
 #include "consumer_service/postgres/postgres_batch.h"
 #include "consumer_service/postgres/postgres_schema.h"
+#include "consumer_service/postgres/postgres_tables.h"
 
 namespace saldo {
 namespace {
 
 using Clock = std::chrono::steady_clock;
-
-// The sink's consumer: plain assign from its own positions, never a group, never a Kafka commit
-// (the positions live in PostgreSQL, in the rows' transaction). Before the user's -X properties.
-const KeyValues kSinkConsumerDefaults = {
-    {"group.id", "saldo-postgres-sink"},  // assign() in librdkafka 2.0.2 wants one; never joined
-    {"enable.auto.commit", "false"},
-    {"enable.auto.offset.store", "false"},
-    {"auto.offset.reset", "earliest"},
-    {"fetch.wait.max.ms", "10"},
-    {"fetch.error.backoff.ms", "100"},
-    {"reconnect.backoff.max.ms", "2000"},
-};
 
 // Up to this many records per transaction: large enough that a replay is bulk work for PostgreSQL,
 // small enough that one transaction stays well under a second.
@@ -44,11 +32,6 @@ constexpr std::chrono::milliseconds kPollTimeout{100};
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::milliseconds kStandbyRetry{2000};
-constexpr int kMetadataTimeoutMs = 1500;
-// The same checks, at the same pace, as the table reader's: a recreated or truncated topic, and
-// partitions added.
-constexpr std::chrono::seconds kWatermarkInterval{1};
-constexpr std::chrono::seconds kMetadataInterval{5};
 
 std::string int_array(const std::vector<std::int64_t>& values) {
   std::string out = "{";
@@ -59,19 +42,6 @@ std::string int_array(const std::vector<std::int64_t>& values) {
   return out.append("}");
 }
 
-PgResult exec_params(PGconn* conn, std::string_view sql, const std::vector<std::string>& params,
-                     ExecStatusType expected) {
-  std::vector<const char*> values;
-  for (const auto& p : params) values.push_back(p.c_str());
-  const std::string text(sql);
-  PgResult r(PQexecParams(conn, text.c_str(), static_cast<int>(values.size()), nullptr, values.data(), nullptr,
-                          nullptr, 0));
-  if (!r || PQresultStatus(r.get()) != expected) {
-    throw pg_result_error(conn, r.get());
-  }
-  return r;
-}
-
 std::uint64_t affected(const PgResult& r) {
   const char* n = PQcmdTuples(r.get());
   return n && *n ? std::stoull(n) : 0;
@@ -79,17 +49,17 @@ std::uint64_t affected(const PgResult& r) {
 
 }  // namespace
 
-struct PostgresSink::Impl {
+struct PostgresSink::Impl final : TopicListener {
   KafkaOptions options;
   std::string conninfo;
   std::string where;  // describe_conninfo(): host, port, database, user; never the password
+  std::string table;
+  pg_schema::TableStatements sql;
   PostgresSinkStatus& status;
 
-  KafkaHandle rk;
+  WorkerThread worker;
+  std::optional<CompactedTopicReader> reader;
   PgConn conn;
-  std::atomic<bool> stopping{false};
-  std::mutex mutex;
-  std::condition_variable wake;
 
   std::int32_t partitions = 0;
   std::vector<std::int64_t> committed;  // per partition: next offset committed in PostgreSQL
@@ -101,35 +71,56 @@ struct PostgresSink::Impl {
   Clock::time_point last_consume_error{};
   bool ever_connected = false;
 
-  Impl(KafkaOptions o, std::string c, PostgresSinkStatus& s)
-      : options(std::move(o)), conninfo(std::move(c)), where(describe_conninfo(conninfo)), status(s) {}
-
-  bool pause(std::chrono::milliseconds d) {
-    std::unique_lock lock(mutex);
-    return !wake.wait_for(lock, d, [&] { return stopping.load(); });
+  Impl(KafkaOptions o, std::string c, std::string t, PostgresSinkStatus& s)
+      : options(std::move(o)),
+        conninfo(std::move(c)),
+        where(describe_conninfo(conninfo)),
+        table(std::move(t)),
+        sql(pg_schema::statements_for(table)),
+        status(s) {
+    if (!pg_schema::valid_table_name(table)) {
+      throw ConfigError("--postgres-table '" + table +
+                        "': use lower-case letters, digits and '_' (not first a digit), at most 50 characters");
+    }
   }
 
   void create_consumer() {
-    KafkaOptions with_defaults = options;
-    with_defaults.properties = kSinkConsumerDefaults;
-    with_defaults.properties.insert(with_defaults.properties.end(), options.properties.begin(),
-                                    options.properties.end());
-    rk = make_kafka_handle(RD_KAFKA_CONSUMER, make_kafka_conf(with_defaults));
+    TopicReaderSettings settings{.kafka = options, .defaults = sink_consumer_defaults(), .listener = this};
+    settings.log_waits = false;  // the table reader says it; the sink's state says it in /ready
+    settings.max_batch = kMaxBatch;
+    reader.emplace(std::move(settings), worker);
+  }
+
+  void on_topic_missing(bool missing) override {
+    if (missing) status.set_state(SinkState::kWaitingTopic);
+  }
+
+  void on_consume_error(rd_kafka_resp_err_t, const char* text) override {
+    try {
+      if (Clock::now() - last_consume_error > std::chrono::seconds(10)) {
+        last_consume_error = Clock::now();
+        spdlog::warn("PostgreSQL sink: Kafka consume error: {}", text);
+      }
+    } catch (...) {
+    }
   }
 
   void run() {
     auto backoff = kFirstBackoff;
-    while (!stopping) {
+    while (!worker.stopping()) {
       try {
         session(backoff);
       } catch (const PgError& e) {
         failed(e.what());
       } catch (const KafkaException& e) {
         failed(std::string("Kafka: ") + e.what());
+      } catch (const TableRefused&) {
+        conn.reset();  // rolls back, and lets go of the schema lock for the other sinks
+        throw;
       }
       conn.reset();
-      rd_kafka_assign(rk.get(), nullptr);
-      if (stopping || !pause(backoff)) break;
+      reader->unassign();
+      if (worker.stopping() || !worker.pause(backoff)) break;
       backoff = std::min(backoff * 2, kMaxBackoff);
     }
   }
@@ -151,11 +142,13 @@ struct PostgresSink::Impl {
 
   void session(std::chrono::milliseconds& backoff) {
     conn = pg_connect(conninfo, 3);
-    ensure_schema();
+    ensure_tables(conn.get(), sql.create, table, options.topic, where);
     pg_exec(conn.get(), std::string(pg_schema::kCreateStaging));
     pg_exec(conn.get(), std::string(pg_schema::kSessionSettings));
     if (!take_writer_lock()) return;
-    if (!wait_for_topic()) return;
+    const std::optional<int> n = reader->wait_for_topic();
+    if (!n) return;
+    partitions = *n;
     read_positions_and_assign();
     ever_connected = true;
     stream(backoff);
@@ -176,32 +169,10 @@ struct PostgresSink::Impl {
     backoff = kFirstBackoff;
   }
 
-  void ensure_schema() {
-    const auto version = [&] {
-      const PgResult exists = pg_exec(conn.get(), std::string(pg_schema::kSchemaExists), PGRES_TUPLES_OK);
-      if (std::string_view(PQgetvalue(exists.get(), 0, 0)) != "t") return 0;
-      const PgResult r = pg_exec(conn.get(), std::string(pg_schema::kReadVersion), PGRES_TUPLES_OK);
-      return std::stoi(PQgetvalue(r.get(), 0, 0));
-    };
-    int v = version();
-    if (v == pg_schema::kVersion) return;
-    if (v > pg_schema::kVersion) {
-      throw PgError("the database has saldo schema version " + std::to_string(v) + ", newer than this binary's " +
-                    std::to_string(pg_schema::kVersion));
-    }
-    pg_exec(conn.get(), "BEGIN");
-    pg_exec(conn.get(), std::string(pg_schema::kSchemaLock), PGRES_TUPLES_OK);
-    if (version() == 0) {
-      pg_exec(conn.get(), std::string(pg_schema::kCreate));
-      spdlog::info("PostgreSQL sink ({}): created the tables (schema version {})", where, pg_schema::kVersion);
-    }
-    pg_exec(conn.get(), "COMMIT");
-  }
-
   bool take_writer_lock() {
     bool said = false;
-    while (!stopping) {
-      const PgResult r = exec_params(conn.get(), pg_schema::kTryWriterLock, {options.topic}, PGRES_TUPLES_OK);
+    while (!worker.stopping()) {
+      const PgResult r = pg_exec_params(conn.get(), pg_schema::kTryWriterLock, {options.topic}, PGRES_TUPLES_OK);
       if (std::string_view(PQgetvalue(r.get(), 0, 0)) == "t") return true;
       status.set_state(SinkState::kStandby);
       if (!said) {
@@ -209,28 +180,18 @@ struct PostgresSink::Impl {
                      where, options.topic);
         said = true;
       }
-      if (!pause(kStandbyRetry)) return false;
+      if (!worker.pause(kStandbyRetry)) return false;
     }
     return false;
   }
 
-  bool wait_for_topic() {
-    while (!stopping) {
-      if (const int n = query_partitions(rk.get(), options.topic, kMetadataTimeoutMs).count(); n > 0) {
-        partitions = n;
-        return true;
-      }
-      status.set_state(SinkState::kWaitingTopic);
-      if (!pause(std::chrono::milliseconds(1000))) return false;
-    }
-    return false;
-  }
+  std::int64_t position(std::int32_t p) const { return committed[static_cast<std::size_t>(p)]; }
 
   void read_positions_and_assign() {
     committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
     std::vector<std::int64_t> times(static_cast<std::size_t>(partitions), OrderClock::kUnread);
     int read_partitions = 0;
-    const PgResult r = exec_params(conn.get(), pg_schema::kReadOffsets, {options.topic}, PGRES_TUPLES_OK);
+    const PgResult r = pg_exec_params(conn.get(), pg_schema::kReadOffsets, {options.topic}, PGRES_TUPLES_OK);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
       const int p = std::stoi(PQgetvalue(r.get(), i, 0));
       read_partitions = std::max(read_partitions, p + 1);
@@ -240,46 +201,32 @@ struct PostgresSink::Impl {
     }
     clock.restore(std::move(times));
     // What was written while the service was down may be of a topic since recreated or truncated.
-    if (auto why = partitions_shrank(options.topic, partitions, read_partitions)) {
-      forget(*why);
-    } else if (auto why = stored_positions_outside_log()) {
-      forget(*why);
+    TopicChange change = partition_count_change(options.topic, partitions, read_partitions);
+    if (change.kind != TopicChange::Kind::kReset) {
+      change = reader->check(partitions, [this](std::int32_t p) { return position(p); });
     }
+    if (change.kind == TopicChange::Kind::kReset) forget(change);
     assign();
     if (!ever_connected) {
       std::string from;
       for (std::int32_t p = 0; p < partitions; ++p) {
-        const std::int64_t next = committed[static_cast<std::size_t>(p)];
+        const std::int64_t next = position(p);
         from.append(from.empty() ? "" : " ").append(std::to_string(p)).append(":");
         from.append(next == RD_KAFKA_OFFSET_BEGINNING ? "beginning" : std::to_string(next));
       }
-      spdlog::info("PostgreSQL sink ({}): writing topic '{}' to table saldos, from partition:offset {}", where,
-                   options.topic, from);
+      spdlog::info("PostgreSQL sink ({}): writing topic '{}' to table {}, from partition:offset {}", where,
+                   options.topic, table, from);
     }
-  }
-
-  std::optional<std::string> stored_positions_outside_log() {
-    for (std::int32_t p = 0; p < partitions; ++p) {
-      const std::int64_t next = committed[static_cast<std::size_t>(p)];
-      if (next < 0) continue;
-      std::int64_t low = -1, high = -1;
-      if (const auto err =
-              rd_kafka_query_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high, kMetadataTimeoutMs)) {
-        throw KafkaException(std::string("cannot read the watermarks: ") + rd_kafka_err2str(err), err);
-      }
-      if (auto why = position_outside_log(options.topic, p, next, low, high)) return why;
-    }
-    return std::nullopt;
   }
 
   // The tables hold a topic that is gone: empty them and their positions in one transaction, and
-  // read the topic from its beginning, as the in-memory table does.
-  void forget(const std::string& why) {
-    spdlog::warn("PostgreSQL sink ({}): {}: emptying saldos and reading '{}' again from its beginning", where, why,
-                 options.topic);
+  // read the topic from its beginning, as the in-memory table does. Only this topic's tables.
+  void forget(const TopicChange& reset) {
+    spdlog::warn("PostgreSQL sink ({}): {}: emptying {} and reading '{}' again from its beginning", where, reset.why,
+                 table, options.topic);
     pg_exec(conn.get(), "BEGIN");
-    pg_exec(conn.get(), std::string(pg_schema::kForgetRows));
-    exec_params(conn.get(), pg_schema::kForgetOffsets, {options.topic}, PGRES_COMMAND_OK);
+    pg_exec(conn.get(), sql.forget_rows);
+    pg_exec_params(conn.get(), pg_schema::kForgetOffsets, {options.topic}, PGRES_COMMAND_OK);
     pg_exec(conn.get(), "COMMIT");
     committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
     clock.reset(static_cast<std::size_t>(partitions));
@@ -287,72 +234,39 @@ struct PostgresSink::Impl {
   }
 
   void assign() {
-    PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-    for (std::int32_t p = 0; p < partitions; ++p) {
-      rd_kafka_topic_partition_list_add(list.get(), options.topic.c_str(), p)->offset =
-          committed[static_cast<std::size_t>(p)];
-    }
-    if (const auto err = rd_kafka_assign(rk.get(), list.get())) {
-      throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
-    }
+    reader->assign(partitions, [this](std::int32_t p) { return position(p); });
   }
 
   // Between batches: false when the topic is not the one the tables hold any more (then forgotten,
   // and the session starts over).
-  bool topic_unchanged(Clock::time_point& last_watermarks, Clock::time_point& last_metadata) {
-    const auto now = Clock::now();
-    if (now - last_watermarks >= kWatermarkInterval) {
-      last_watermarks = now;
-      for (std::int32_t p = 0; p < partitions; ++p) {
-        std::int64_t low = -1, high = -1;
-        if (rd_kafka_get_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high) || high < 0) continue;
-        if (auto why = position_outside_log(options.topic, p, committed[static_cast<std::size_t>(p)], low, high)) {
-          forget(*why);
-          return false;
-        }
-      }
+  bool topic_unchanged() {
+    const TopicChange change = reader->watch(partitions, [this](std::int32_t p) { return position(p); });
+    if (change.kind == TopicChange::Kind::kReset) {
+      forget(change);
+      return false;
     }
-    if (now - last_metadata >= kMetadataInterval) {
-      last_metadata = now;
-      const int n = query_partitions(rk.get(), options.topic, kMetadataTimeoutMs).count();
-      if (auto why = partitions_shrank(options.topic, n, partitions)) {
-        forget(*why);
-        return false;
-      }
-      if (n > partitions) {
-        spdlog::warn("PostgreSQL sink ({}): topic '{}' grew from {} to {} partitions: reading the new ones from their "
-                     "start",
-                     where, options.topic, partitions, n);
-        partitions = n;
-        committed.resize(static_cast<std::size_t>(n), RD_KAFKA_OFFSET_BEGINNING);
-        clock.grow(static_cast<std::size_t>(n));
-        assign();
-      }
+    if (change.kind == TopicChange::Kind::kPartitionsAdded) {
+      spdlog::warn("PostgreSQL sink ({}): topic '{}' grew from {} to {} partitions: reading the new ones from their "
+                   "start",
+                   where, options.topic, partitions, change.partitions);
+      partitions = change.partitions;
+      committed.resize(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
+      clock.grow(static_cast<std::size_t>(partitions));
+      assign();
     }
     return true;
   }
 
   void stream(std::chrono::milliseconds& backoff) {
-    const KafkaQueue queue(rd_kafka_queue_get_consumer(rk.get()));
-    std::vector<rd_kafka_message_t*> messages(kMaxBatch);
     auto last_lag = Clock::now() - std::chrono::seconds(1);
-    auto last_watermarks = Clock::now(), last_metadata = Clock::now();
-    while (!stopping) {
-      rd_kafka_poll(rk.get(), 0);
-      std::size_t n = 0;
-      if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue.get(), static_cast<int>(kPollTimeout.count()))) {
-        messages[0] = first;
-        const ssize_t more = rd_kafka_consume_batch_queue(queue.get(), 0, messages.data() + 1, messages.size() - 1);
-        n = 1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0));
-      }
+    while (!worker.stopping()) {
+      reader->poll(kPollTimeout);
       batch.clear();
-      for (std::size_t i = 0; i < n; ++i) {
-        add(messages[i]);
-        rd_kafka_message_destroy(messages[i]);
-      }
+      for (const TopicRecord& r : reader->records()) add(r);
+      reader->release();
       if (!batch.empty()) write();
       healthy(backoff);
-      if (!topic_unchanged(last_watermarks, last_metadata)) return;
+      if (!topic_unchanged()) return;
       if (Clock::now() - last_lag > std::chrono::milliseconds(500)) {
         last_lag = Clock::now();
         update_lag();
@@ -360,33 +274,21 @@ struct PostgresSink::Impl {
     }
   }
 
-  void add(const rd_kafka_message_t* m) {
-    if (m->err) {
-      if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF && Clock::now() - last_consume_error > std::chrono::seconds(10)) {
-        last_consume_error = Clock::now();
-        spdlog::warn("PostgreSQL sink: Kafka consume error: {}", rd_kafka_message_errstr(m));
-      }
-      return;
-    }
-    if (m->partition < 0 || m->partition >= partitions) return;
+  void add(const TopicRecord& m) {
+    if (m.partition < 0 || m.partition >= partitions) return;
     // Already committed (a fetch that raced a re-assign): never counted or written twice.
-    const std::int64_t done = committed[static_cast<std::size_t>(m->partition)];
-    if (done >= 0 && m->offset < done) return;
+    const std::int64_t done = position(m.partition);
+    if (done >= 0 && m.offset < done) return;
     // Every record read moves its partition's ordering time, as in the table (record_applier.cpp).
-    const std::int64_t ts = rd_kafka_message_timestamp(m, nullptr);
-    const RecordOrder at{clock.next(m->partition, ts), m->partition, m->offset};
-    std::optional<std::string_view> key;
-    if (m->key) key.emplace(static_cast<const char*>(m->key), m->key_len);
+    const RecordOrder at{clock.next(m.partition, m.timestamp_ms), m.partition, m.offset};
     SinkChange c;
     c.order = at;
-    std::optional<std::string_view> value;
-    if (m->payload) value.emplace(static_cast<const char*>(m->payload), m->len);
-    const RecordDecode d = decode_record(key, value, ts, update);
+    const RecordDecode d = decode_record(m.key, m.value, m.timestamp_ms, update);
     // Poison moves the position and nothing else; the table reader counts and logs it.
     if (d.kind == RecordKind::kInvalid) return batch.skip(at);
     if (d.kind == RecordKind::kErase) {
       c.kind = SinkChange::Kind::kErase;
-      c.cliente_id = *key;
+      c.cliente_id = *m.key;
       return batch.add(std::move(c));
     }
     c.kind = SinkChange::Kind::kSet;
@@ -407,12 +309,12 @@ struct PostgresSink::Impl {
       const auto erases = static_cast<std::size_t>(std::count_if(
           changes.begin(), changes.end(), [](const SinkChange& x) { return x.kind == SinkChange::Kind::kErase; }));
       if (erases < changes.size()) {
-        rows += affected(pg_exec(c, std::string(pg_schema::kUpsertRows)));
-        pg_exec(c, std::string(pg_schema::kForgetDeletions));
+        rows += affected(pg_exec(c, sql.upsert_rows));
+        pg_exec(c, sql.forget_deletions);
       }
       if (erases > 0) {
-        pg_exec(c, std::string(pg_schema::kRecordDeletions));
-        rows += affected(pg_exec(c, std::string(pg_schema::kDeleteRows)));
+        pg_exec(c, sql.record_deletions);
+        rows += affected(pg_exec(c, sql.delete_rows));
       }
     }
     std::vector<std::int64_t> parts, nexts, counts, times;
@@ -422,7 +324,7 @@ struct PostgresSink::Impl {
       counts.push_back(p.records);
       times.push_back(p.order_ms);
     }
-    exec_params(c, pg_schema::kWriteOffsets,
+    pg_exec_params(c, pg_schema::kWriteOffsets,
                 {options.topic, int_array(parts), int_array(nexts), int_array(counts), int_array(times)},
                 PGRES_COMMAND_OK);
     pg_exec(c, "COMMIT");
@@ -451,23 +353,23 @@ struct PostgresSink::Impl {
   void update_lag() {
     std::int64_t lag = 0;
     for (std::int32_t p = 0; p < partitions; ++p) {
-      std::int64_t low = 0, high = 0;
-      if (rd_kafka_get_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high) || high < 0) {
+      std::optional<PartitionMarks> marks = reader->cached_watermarks(p);
+      try {
         // Not fetched yet: ask the broker (bounded; the sink has nothing else to do meanwhile).
-        if (rd_kafka_query_watermark_offsets(rk.get(), options.topic.c_str(), p, &low, &high, 500)) {
-          status.set_lag(-1);
-          return;
-        }
+        if (!marks) marks = reader->query_watermarks(p, 500);
+      } catch (const KafkaException&) {
+        status.set_lag(-1);
+        return;
       }
-      const std::int64_t done = committed[static_cast<std::size_t>(p)];
-      lag += std::max<std::int64_t>(0, high - (done >= 0 ? done : low));
+      const std::int64_t done = position(p);
+      lag += std::max<std::int64_t>(0, marks->high - (done >= 0 ? done : marks->low));
     }
     status.set_lag(lag);
   }
 };
 
-PostgresSink::PostgresSink(KafkaOptions kafka, std::string conninfo, PostgresSinkStatus& status)
-    : impl_(std::make_unique<Impl>(std::move(kafka), std::move(conninfo), status)) {}
+PostgresSink::PostgresSink(KafkaOptions kafka, std::string conninfo, std::string table, PostgresSinkStatus& status)
+    : impl_(std::make_unique<Impl>(std::move(kafka), std::move(conninfo), std::move(table), status)) {}
 
 PostgresSink::~PostgresSink() {
   try {
@@ -478,29 +380,22 @@ PostgresSink::~PostgresSink() {
 
 void PostgresSink::start() {
   impl_->create_consumer();
-  thread_ = std::thread([this] {
+  impl_->worker.start([impl = impl_.get()] {
     try {
-      impl_->run();
+      impl->run();
     } catch (const std::exception& e) {
       // Not fatal for the service: the table and HTTP go on; the sink's state says it stopped.
-      impl_->status.set_state(SinkState::kDown);
-      impl_->status.set_error(e.what());
+      impl->status.set_state(SinkState::kDown);
+      impl->status.set_error(e.what());
       spdlog::critical("PostgreSQL sink stopped: {}", e.what());
     }
   });
 }
 
 void PostgresSink::stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  thread_.join();
+  impl_->worker.stop();
   impl_->conn.reset();
-  rd_kafka_consumer_close(impl_->rk.get());
-  impl_->rk.reset();
+  if (impl_->reader) impl_->reader->close();
 }
 
 }  // namespace saldo

@@ -25,32 +25,16 @@ SnapshotWriter::SnapshotWriter(std::string dir, std::chrono::seconds interval, c
   if (const char* slow = std::getenv("SALDO_TEST_SNAPSHOT_SLOW_MS")) slow_down_ = std::chrono::milliseconds(std::atoi(slow));
 }
 
-SnapshotWriter::~SnapshotWriter() {
-  std::unique_lock lock(mutex_);
-  stopping_ = true;
-  lock.unlock();
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
-}
+SnapshotWriter::~SnapshotWriter() { worker_.stop(); }
 
-void SnapshotWriter::start() { thread_ = std::thread([this] { run(); }); }
-
-void SnapshotWriter::run() {
-  std::unique_lock lock(mutex_);
-  while (!wake_.wait_for(lock, interval_, [&] { return stopping_; })) {
-    lock.unlock();
-    write_if_changed();
-    lock.lock();
-  }
+void SnapshotWriter::start() {
+  worker_.start([this] {
+    while (worker_.pause(interval_)) write_if_changed();
+  });
 }
 
 void SnapshotWriter::stop_and_write() {
-  {
-    std::lock_guard lock(mutex_);
-    stopping_ = true;
-  }
-  wake_.notify_all();
-  if (thread_.joinable()) thread_.join();
+  worker_.stop();
   write_if_changed();
 }
 

@@ -2,13 +2,12 @@
 // Writes the table to the state directory in the background (HTTP never waits on it): every
 // --snapshot-interval when something changed, and once more at shutdown after the reader stopped.
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <mutex>
 #include <optional>
 #include <string>
-#include <thread>
 
+#include "common/worker_thread.h"
 #include "consumer_service/store/balance_store.h"
 #include "consumer_service/status/metrics.h"
 #include "consumer_service/status/readiness.h"
@@ -40,7 +39,6 @@ class SnapshotWriter {
   void stop_and_write();
 
  private:
-  void run();
   void write_if_changed();
 
   std::string dir_;
@@ -51,10 +49,7 @@ class SnapshotWriter {
   const CheckpointBoard& board_;
   std::chrono::milliseconds slow_down_{0};  // SALDO_TEST_SNAPSHOT_SLOW_MS: tests crash mid-write
   std::uint64_t written_version_ = 0;
-  std::mutex mutex_;
-  std::condition_variable wake_;
-  bool stopping_ = false;
-  std::thread thread_;
+  WorkerThread worker_;  // last: stopped before the members it reads go
 };
 
 }  // namespace saldo

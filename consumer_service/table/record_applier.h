@@ -17,17 +17,9 @@
 #include "consumer_service/status/metrics.h"
 #include "consumer_service/status/readiness.h"
 #include "consumer_service/snapshot/snapshot.h"
+#include "consumer_service/topic/topic_record.h"
 
 namespace saldo {
-
-// One record as the reader hands it over (views into the consumer's buffers).
-struct TopicRecord {
-  std::int32_t partition = 0;
-  std::int64_t offset = 0;
-  std::int64_t timestamp_ms = 0;             // the Kafka record timestamp
-  std::optional<std::string_view> key;       // nullopt: no key
-  std::optional<std::string_view> value;     // nullopt: a tombstone
-};
 
 class RecordApplier {
  public:

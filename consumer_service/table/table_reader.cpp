@@ -1,10 +1,7 @@
 #include "consumer_service/table/table_reader.h"
 
-#include <algorithm>
 #include <charconv>
 #include <chrono>
-#include <condition_variable>
-#include <future>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -16,12 +13,13 @@
 #include <spdlog/spdlog.h>
 
 #include "common/kafka_handles.h"
+#include "common/worker_thread.h"
 #include "common/shutdown.h"
 #include "common/topic_config.h"
+#include "consumer_service/topic/topic_reader.h"
 #include "consumer_service/topic/consumer_settings.h"
 #include "consumer_service/table/dead_letter.h"
 #include "consumer_service/topic/fetcher_waker.h"
-#include "consumer_service/topic/log_range.h"
 #include "consumer_service/status/log_limiter.h"
 #include "consumer_service/table/record_applier.h"
 #include "consumer_service/snapshot/snapshot.h"
@@ -32,35 +30,34 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
-constexpr int kBatchSize = 10000;
 constexpr std::chrono::milliseconds kBatchTimeout{100};
-constexpr std::chrono::milliseconds kRetryDelay{1000};
-constexpr int kMetadataTimeoutMs = 1500;  // bounds how long stop() can wait on a dead broker
-constexpr auto kWatermarkInterval = std::chrono::seconds(1);
-constexpr auto kMetadataInterval = std::chrono::seconds(5);  // partitions added are found within this
+constexpr int kDescribeTimeoutMs = 5000;
 constexpr auto kPurgeInterval = std::chrono::seconds(10);
 
-// Why the table must be rebuilt from offset 0, or nothing.
-using ResetReason = std::optional<std::string>;
+TopicReaderSettings reader_settings(const KafkaOptions& kafka, TopicListener& listener) {
+  TopicReaderSettings settings{.kafka = kafka, .defaults = table_consumer_defaults(), .listener = &listener};
+  // librdkafka 2.0.2's assign() refuses a consumer without group.id ("Unknown group"). The group
+  // is never joined (no subscribe) and nothing is committed, so any name does; GROUP is used.
+  settings.defaults.emplace_back("group.id", kafka.group.empty() ? "saldo-consumer-service" : kafka.group);
+  settings.client_callbacks = true;
+  settings.max_batch = 10000;
+  return settings;
+}
 
 }  // namespace
 
-struct TableReader::Impl {
+struct TableReader::Impl final : TopicListener {
   TableReaderOptions options;
   const std::string& topic = options.kafka.topic;
   BalanceStore& store;
   Readiness& readiness;
   Metrics& metrics;
   RecordApplier applier;
+  WorkerThread worker;
+  std::mutex log_mutex;
+  LogLimiter error_log{"Kafka error lines", 10, std::chrono::seconds(10)};  // librdkafka's threads: under log_mutex
+  CompactedTopicReader reader;
 
-  KafkaHandle rk;
-  std::atomic<bool> stopping{false};
-  std::mutex mutex;
-  std::condition_variable wake;
-  LogLimiter error_log{"Kafka error lines", 10, std::chrono::seconds(10)};  // librdkafka's threads: under `mutex`
-
-  std::vector<TopicRecord> records;  // the batch, as views into librdkafka's messages
-  std::vector<std::pair<std::int32_t, std::int64_t>> ends;  // the batch's end-of-partition events
   std::int64_t delete_retention_ms = -1;  // -1: unknown (then no snapshot is trusted)
   std::string cluster;
   bool first_session = true;
@@ -72,7 +69,12 @@ struct TableReader::Impl {
   int refill_below = 0;
 
   Impl(TableReaderOptions o, BalanceStore& s, Readiness& r, Metrics& m)
-      : options(std::move(o)), store(s), readiness(r), metrics(m), applier(s, r, m) {
+      : options(std::move(o)),
+        store(s),
+        readiness(r),
+        metrics(m),
+        applier(s, r, m),
+        reader(reader_settings(options.kafka, *this), worker) {
     if (options.dead_letter != nullptr) {
       applier.on_invalid([this](const TopicRecord& rec, DecodeError why) {
         options.dead_letter->send(topic, rec.partition, rec.offset, rec.key ? rec.key->data() : nullptr,
@@ -80,48 +82,21 @@ struct TableReader::Impl {
                                   rec.value ? rec.value->size() : 0, why);
       });
     }
-    create_consumer();
-  }
-
-  // Returns false when stopping.
-  bool pause(std::chrono::milliseconds d) {
-    std::unique_lock lock(mutex);
-    return !wake.wait_for(lock, d, [&] { return stopping.load(); });
-  }
-
-  void create_consumer() {
-    KafkaOptions with_defaults = options.kafka;
-    with_defaults.properties = table_consumer_defaults();
-    // librdkafka 2.0.2's assign() refuses a consumer without group.id ("Unknown group"). The group
-    // is never joined (no subscribe) and nothing is committed, so any name does; GROUP is used.
-    with_defaults.properties.emplace_back("group.id",
-                                          options.kafka.group.empty() ? "saldo-consumer-service" : options.kafka.group);
-    with_defaults.properties.insert(with_defaults.properties.end(), options.kafka.properties.begin(),
-                                    options.kafka.properties.end());
-    for (const auto& [name, value] : with_defaults.properties) {
-      // The last one is in force; a value librdkafka refuses is reported by make_kafka_conf below.
-      int v = 0;
-      if (name == "queued.min.messages" && std::from_chars(value.data(), value.data() + value.size(), v).ec == std::errc{}) {
-        refill_below = v / 2;
-      }
+    // The last one is in force; a value librdkafka refuses was reported when the consumer was made.
+    int v = 0;
+    if (const auto queued = reader.setting("queued.min.messages");
+        queued && std::from_chars(queued->data(), queued->data() + queued->size(), v).ec == std::errc{}) {
+      refill_below = v / 2;
     }
-    KafkaConf conf = make_kafka_conf(with_defaults);
-    rd_kafka_conf_set_opaque(conf.get(), this);
-    rd_kafka_conf_set_error_cb(conf.get(), &Impl::on_error);
-    rd_kafka_conf_set_stats_cb(conf.get(), &Impl::on_stats);
-    rk = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
   }
 
-  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) noexcept {
+  void on_client_error(int err, const char* reason) noexcept override {
     try {
-      auto* self = static_cast<Impl*>(opaque);
-      self->metrics.broker_errors(1);
-      if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) self->readiness.set_broker_reachable(false, reason);
-      if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) {
-        self->readiness.set_access_error(reason);
-      }
-      std::lock_guard lock(self->mutex);
-      if (self->error_log.allow()) {
+      metrics.broker_errors(1);
+      if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) readiness.set_broker_reachable(false, reason);
+      if (err == RD_KAFKA_RESP_ERR__AUTHENTICATION || err == RD_KAFKA_RESP_ERR__SSL) readiness.set_access_error(reason);
+      std::lock_guard lock(log_mutex);
+      if (error_log.allow()) {
         spdlog::warn("Kafka: {} ({}); still serving what is known and retrying", reason,
                      rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
       }
@@ -130,62 +105,41 @@ struct TableReader::Impl {
   }
 
   // librdkafka's statistics: the broker is reachable while any broker connection is UP.
-  static int on_stats(rd_kafka_t*, char* json, std::size_t len, void* opaque) noexcept {
+  void on_statistics(std::string_view json) noexcept override {
     try {
-      auto* self = static_cast<Impl*>(opaque);
-      const auto stats = nlohmann::json::parse(json, json + len, nullptr, false);
-      if (stats.is_discarded() || !stats.contains("brokers")) return 0;
+      const auto stats = nlohmann::json::parse(json.begin(), json.end(), nullptr, false);
+      if (stats.is_discarded() || !stats.contains("brokers")) return;
       bool up = false;
       for (const auto& [name, broker] : stats["brokers"].items()) {
         if (broker.value("state", "") == "UP") up = true;
       }
-      const bool was = self->readiness.snapshot().broker_reachable;
-      self->readiness.set_broker_reachable(up, up ? "" : "no broker connection is up");
+      const bool was = readiness.snapshot().broker_reachable;
+      readiness.set_broker_reachable(up, up ? "" : "no broker connection is up");
       if (up && !was) spdlog::info("Kafka broker reachable again");
     } catch (...) {
     }
-    return 0;  // librdkafka frees the JSON
   }
 
-  // The topic's partition count: > 0, 0 when the topic does not exist, -1 when the broker did not answer.
-  int partition_count() {
-    const TopicPartitions t = query_partitions(rk.get(), topic, kMetadataTimeoutMs);
-    if (t.request_error) {
-      readiness.set_broker_reachable(false, rd_kafka_err2str(t.request_error));
-      return -1;
-    }
-    if (t.topic_error && t.topic_error != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-      // Why the broker refuses us (e.g. no Describe on the topic), once per cause, and in /ready.
-      const std::string why = "topic '" + topic + "': " + rd_kafka_err2str(t.topic_error);
-      if (why != readiness.snapshot().access_error) spdlog::error("{}; retrying", why);
-      readiness.set_access_error(why);
-      return -1;
-    }
-    if (t.count() <= 0) return t.count();  // no such topic, or not in the answer
-    readiness.set_access_error("");
-    return t.count();
+  void on_topic_missing(bool missing) override { readiness.set_topic_missing(missing); }
+  void on_broker_unreachable(const std::string& why) override { readiness.set_broker_reachable(false, why); }
+  void on_access_error(const std::string& why) override { readiness.set_access_error(why); }
+  bool access_refused() const override { return !readiness.snapshot().access_error.empty(); }
+  void on_high_watermark(std::int32_t partition, std::int64_t high) override {
+    readiness.set_high_watermark(partition, high);
   }
 
-  // Waits until the topic exists with all its partitions; nullopt when stopping.
-  std::optional<int> wait_for_topic() {
-    bool said_missing = false;
-    while (!stopping) {
-      const int n = partition_count();
-      if (n > 0) {
-        readiness.set_topic_missing(false);
-        return n;
-      }
-      if (n == 0) {
+  void on_consume_error(rd_kafka_resp_err_t err, const char* text) override {
+    try {
+      if (err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
         readiness.set_topic_missing(true);
-        if (!said_missing) spdlog::warn("topic '{}' does not exist yet; waiting for it", topic);
-        said_missing = true;
-      } else if (readiness.snapshot().access_error.empty()) {
-        spdlog::warn("no metadata for topic '{}' yet; retrying", topic);
       }
-      rd_kafka_poll(rk.get(), 0);  // serves the error callback: why the broker refuses us, for /ready
-      if (!pause(kRetryDelay)) return std::nullopt;
+      if (err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
+        readiness.set_access_error("topic '" + topic + "': " + rd_kafka_err2str(err) + " (this user needs Read on it)");
+      }
+      std::lock_guard lock(log_mutex);
+      if (error_log.allow()) spdlog::warn("Kafka consume error: {}", text);
+    } catch (...) {
     }
-    return std::nullopt;
   }
 
   // A table needs a compacted topic: with cleanup.policy=delete, retention drops customers from
@@ -194,7 +148,7 @@ struct TableReader::Impl {
   void check_topic_config() {
     delete_retention_ms = -1;
     try {
-      const TopicConfig config = describe_topic(rk.get(), topic, std::chrono::milliseconds(5000));
+      const TopicConfig config = describe_topic(reader.handle(), topic, std::chrono::milliseconds(kDescribeTimeoutMs));
       const std::string retention = config.get("delete.retention.ms");
       if (!retention.empty()) delete_retention_ms = std::stoll(retention);
       if (config.compacted()) {
@@ -210,23 +164,6 @@ struct TableReader::Impl {
       if (options.require_compacted) throw;
       spdlog::warn("cannot check the topic's configuration: {}", e.what());
     }
-  }
-
-  // The watermarks of partitions [from, to); nullopt when stopping.
-  std::optional<std::vector<Readiness::Watermarks>> read_watermarks(int from, int to) {
-    while (!stopping) {
-      std::vector<Readiness::Watermarks> out;
-      rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-      for (std::int32_t p = from; p < to && !err; ++p) {
-        std::int64_t low = 0, high = 0;
-        err = rd_kafka_query_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high, kMetadataTimeoutMs);
-        out.push_back({p, low, high});
-      }
-      if (!err) return out;
-      spdlog::warn("cannot read the watermarks of '{}': {}; retrying", topic, rd_kafka_err2str(err));
-      if (!pause(kRetryDelay)) return std::nullopt;
-    }
-    return std::nullopt;
   }
 
   // Loads the state directory's snapshot when every check passes; `marks` then start at its offsets.
@@ -255,7 +192,7 @@ struct TableReader::Impl {
     if (delete_retention_ms < 0) {
       return cold({"unverifiable", "the topic's delete.retention.ms could not be read"});
     }
-    if (const auto why = check_snapshot(snap.meta, topic, cluster_id(), low, high, delete_retention_ms, now_ms)) {
+    if (const auto why = check_snapshot(snap.meta, topic, reader.cluster_id(), low, high, delete_retention_ms, now_ms)) {
       return cold(*why);
     }
     applier.begin_from(snap.meta.partitions);
@@ -269,41 +206,33 @@ struct TableReader::Impl {
     return true;
   }
 
-  std::string cluster_id() {
-    char* id = rd_kafka_clusterid(rk.get(), kMetadataTimeoutMs);
-    std::string out = id != nullptr ? id : "";
-    if (id != nullptr) rd_kafka_mem_free(rk.get(), id);
-    return out;
-  }
-
   // Tells the snapshot writer where the table stands (after the batch is in the store).
   void publish_checkpoint() {
     if (options.checkpoints == nullptr) return;
-    if (cluster.empty()) cluster = cluster_id();
+    if (cluster.empty()) cluster = reader.cluster_id();
     options.checkpoints->publish(SnapshotMeta{topic, cluster, 0, applier.checkpoints()});
   }
 
-  // Assigns partitions [0, count): each from the applier's position, or from its beginning.
+  // Partitions [0, count): each from the applier's position, or from its beginning.
   void assign(int count) {
-    const PartitionList list(rd_kafka_topic_partition_list_new(count));
-    for (std::int32_t p = 0; p < count; ++p) {
-      const std::int64_t next = applier.position(p);
-      rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset =
-          next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
-    }
-    if (const auto err = rd_kafka_assign(rk.get(), list.get())) {
-      throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
-    }
+    reader.assign(count, [this](std::int32_t p) { return applier.position(p); });
+  }
+
+  static std::vector<Readiness::Watermarks> to_readiness(const std::vector<PartitionMarks>& marks) {
+    std::vector<Readiness::Watermarks> out;
+    out.reserve(marks.size());
+    for (const auto& m : marks) out.push_back({m.partition, m.low, m.high});
+    return out;
   }
 
   void run() {
-    while (!stopping) {
-      const std::optional<int> partitions = wait_for_topic();
+    while (!worker.stopping()) {
+      const std::optional<int> partitions = reader.wait_for_topic();
       if (!partitions) return;
       check_topic_config();
-      const auto marks = read_watermarks(0, *partitions);
+      const auto marks = reader.read_watermarks(0, *partitions);
       if (!marks) return;
-      std::vector<Readiness::Watermarks> from = *marks;
+      std::vector<Readiness::Watermarks> from = to_readiness(*marks);
       const bool warm = first_session && warm_start(from);
       first_session = false;
       if (!warm) applier.begin(*partitions);
@@ -314,40 +243,31 @@ struct TableReader::Impl {
       readiness.begin_rebuild(from);
       publish_checkpoint();
       assign(*partitions);
-      const ResetReason reset = read_until_reset();
+      const std::optional<TopicChange> reset = read_until_reset();
       if (!reset) return;  // stopping
-      spdlog::warn("{}: rebuilding the table from offset 0; /saldo answers 503 until it is READY again", *reset);
-      rd_kafka_assign(rk.get(), nullptr);
+      spdlog::warn("{}: rebuilding the table from offset 0; /saldo answers 503 until it is READY again", reset->why);
+      reader.unassign();
       store.clear();
-      readiness.restart_rebuild(*reset);
+      readiness.restart_rebuild(reset->why);
     }
   }
 
-  // The poll loop, until stopping (nullopt) or until the table must be rebuilt (the reason).
-  ResetReason read_until_reset() {
-    const KafkaQueue queue(rd_kafka_queue_get_consumer(rk.get()));
-    std::vector<rd_kafka_message_t*> batch(kBatchSize);
-    auto last_watermarks = Clock::now(), last_metadata = Clock::now(), last_purge = Clock::now();
+  // The poll loop, until stopping (nullopt) or until the table must be rebuilt (the reset).
+  std::optional<TopicChange> read_until_reset() {
+    auto last_purge = Clock::now();
     bool trimmed = false;
-    FetcherWaker waker(rk.get(), topic);
-    while (!stopping) {
-      rd_kafka_poll(rk.get(), 0);  // serves the error and statistics callbacks
-      // Block for the first message only, then take what is already queued: the batch call waits
-      // out its whole timeout unless the batch fills, which would delay every update while tailing.
-      std::size_t n = 0;
-      if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue.get(), static_cast<int>(kBatchTimeout.count()))) {
-        batch[0] = first;
-        const ssize_t more = rd_kafka_consume_batch_queue(queue.get(), 0, batch.data() + 1, batch.size() - 1);
-        n = 1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0));
-      }
-      ResetReason reset = apply(std::span(batch.data(), n));
-      for (std::size_t i = 0; i < n; ++i) rd_kafka_message_destroy(batch[i]);
-      if (reset) return reset;
+    FetcherWaker waker(reader.handle(), topic);
+    const auto position = [this](std::int32_t p) { return applier.position(p); };
+    while (!worker.stopping()) {
+      const std::size_t n = reader.poll(kBatchTimeout);
+      applier.apply(reader.records());
+      // Ends after the records they follow: an end first would move the position past records of the
+      // same batch not applied yet, and the applier would skip them as read already.
+      for (const auto& end : reader.ends()) applier.end_of_partition(end.partition, end.next);
+      reader.release();
       if (n > 0) publish_checkpoint();
       applier.flush_logs();
-      if (!readiness.ready() && n > 0 && static_cast<int>(rd_kafka_queue_length(queue.get())) < refill_below) {
-        waker.request(applier.partitions());
-      }
+      if (!readiness.ready() && n > 0 && reader.queue_length() < refill_below) waker.request(applier.partitions());
 
       if (!trimmed && readiness.ready()) {
         // The rebuild's fetch buffers were freed, but glibc keeps them in its arenas: hand them back,
@@ -355,15 +275,10 @@ struct TableReader::Impl {
         trimmed = true;
         ::malloc_trim(0);
       }
+      TopicChange change = reader.watch(applier.partitions(), position);
+      if (change.kind == TopicChange::Kind::kReset) return change;
+      if (change.kind == TopicChange::Kind::kPartitionsAdded && !add_partitions(change.partitions)) return std::nullopt;
       const auto now = Clock::now();
-      if (now - last_watermarks >= kWatermarkInterval) {
-        last_watermarks = now;
-        if ((reset = check_watermarks())) return reset;
-      }
-      if (now - last_metadata >= kMetadataInterval) {
-        last_metadata = now;
-        if ((reset = check_partitions())) return reset;
-      }
       if (now - last_purge >= kPurgeInterval && readiness.ready()) {
         last_purge = now;
         if (const auto settled = applier.settled_time()) store.purge_tombstones(*settled);
@@ -372,72 +287,24 @@ struct TableReader::Impl {
     return std::nullopt;
   }
 
-  ResetReason apply(std::span<rd_kafka_message_t*> batch) {
-    records.clear();
-    ends.clear();
-    for (const rd_kafka_message_t* m : batch) {
-      if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
-        ends.emplace_back(m->partition, m->offset);
-        continue;
-      }
-      if (m->err) {
-        if (m->err == RD_KAFKA_RESP_ERR__UNKNOWN_TOPIC || m->err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
-          readiness.set_topic_missing(true);
-        }
-        if (m->err == RD_KAFKA_RESP_ERR_TOPIC_AUTHORIZATION_FAILED) {
-          readiness.set_access_error("topic '" + topic + "': " + rd_kafka_err2str(m->err) +
-                                    " (this user needs Read on it)");
-        }
-        std::lock_guard lock(mutex);
-        if (error_log.allow()) spdlog::warn("Kafka consume error: {}", rd_kafka_message_errstr(m));
-        continue;
-      }
-      TopicRecord& r = records.emplace_back();
-      r.partition = m->partition;
-      r.offset = m->offset;
-      r.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
-      if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
-      if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
-    }
-    applier.apply(records);
-    // Ends after the records they follow: an end first would move the position past records of the
-    // same batch not applied yet, and the applier would skip them as read already.
-    for (const auto& [partition, next] : ends) applier.end_of_partition(partition, next);
-    return std::nullopt;
-  }
-
-  // The broker's watermarks against what was read: records deleted under us, or a new topic.
-  ResetReason check_watermarks() {
-    for (std::int32_t p = 0; p < applier.partitions(); ++p) {
-      std::int64_t low = -1, high = -1;
-      if (rd_kafka_get_watermark_offsets(rk.get(), topic.c_str(), p, &low, &high) || high < 0) continue;
-      readiness.set_high_watermark(p, high);
-      if (auto why = position_outside_log(topic, p, applier.position(p), low, high)) return why;
-    }
-    return std::nullopt;
-  }
-
-  // Partitions added to the topic are read from their start; a topic that shrank or vanished is new.
-  ResetReason check_partitions() {
-    const int n = partition_count();
-    if (n < 0 || n == applier.partitions()) return std::nullopt;
-    if (auto why = partitions_shrank(topic, n, applier.partitions())) return why;
+  // Partitions added to the topic are read from their start. False when stopping.
+  bool add_partitions(int n) {
     const int before = applier.partitions();
-    const auto marks = read_watermarks(before, n);
-    if (!marks) return std::nullopt;
+    const auto marks = reader.read_watermarks(before, n);
+    if (!marks) return false;
     spdlog::warn("topic '{}' grew from {} to {} partitions: reading the new ones from their start (a key's murmur2 "
                  "partition changes with the count; see saldo_admin fix-routing)",
                  topic, before, n);
     applier.add_partitions(n);
-    readiness.add_partitions(*marks);
+    readiness.add_partitions(to_readiness(*marks));
     assign(n);
     publish_checkpoint();
-    return std::nullopt;
+    return true;
   }
 };
 
 TableReader::TableReader(TableReaderOptions options, BalanceStore& store, Readiness& readiness, Metrics& metrics)
-    : impl_(std::make_shared<Impl>(std::move(options), store, readiness, metrics)) {}
+    : impl_(std::make_unique<Impl>(std::move(options), store, readiness, metrics)) {}
 
 TableReader::~TableReader() {
   try {
@@ -447,7 +314,7 @@ TableReader::~TableReader() {
 }
 
 void TableReader::start() {
-  thread_ = std::thread([this] {
+  impl_->worker.start([this] {
     try {
       impl_->run();
     } catch (const std::exception& e) {
@@ -459,28 +326,8 @@ void TableReader::start() {
 }
 
 void TableReader::stop() {
-  if (!thread_.joinable()) return;
-  {
-    std::lock_guard lock(impl_->mutex);
-    impl_->stopping = true;
-  }
-  impl_->wake.notify_all();
-  thread_.join();
-  // No group and no commits: closing only stops the fetchers. librdkafka 2.0.2 can hang in
-  // rd_kafka_destroy() after a topic was deleted and recreated under the consumer (its broker thread
-  // never lets go of the vanished partitions): bounded here, the process exits anyway. The closing
-  // thread keeps Impl alive, since librdkafka's threads may still call its callbacks.
-  auto closed = std::make_shared<std::promise<void>>();
-  std::future<void> done = closed->get_future();
-  std::thread([impl = impl_, closed] {
-    rd_kafka_consumer_close(impl->rk.get());
-    impl->rk.reset();
-    closed->set_value();
-  }).detach();
-  if (done.wait_for(std::chrono::seconds(2)) == std::future_status::timeout) {
-    spdlog::warn("the Kafka consumer did not close within 2 s (librdkafka 2.0.2 after a recreated topic); exiting "
-                 "without waiting for it");
-  }
+  impl_->worker.stop();
+  impl_->reader.close();
 }
 
 }  // namespace saldo

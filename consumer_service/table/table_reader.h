@@ -8,8 +8,6 @@
 // table from offset 0. A missing topic and an unreachable broker are states, not crashes.
 #include <atomic>
 #include <memory>
-#include <thread>
-
 #include <string>
 
 #include "common/config.h"
@@ -48,8 +46,7 @@ class TableReader {
   struct Impl;
 
  private:
-  std::shared_ptr<Impl> impl_;  // shared with the thread that closes the consumer (see stop())
-  std::thread thread_;
+  std::unique_ptr<Impl> impl_;
   std::atomic<bool> failed_{false};
 };
 

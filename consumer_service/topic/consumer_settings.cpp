@@ -39,6 +39,21 @@ const KeyValues& table_consumer_defaults() {
   return defaults;
 }
 
+const KeyValues& sink_consumer_defaults() {
+  // Plain assign from its own positions, never a group, never a Kafka commit (the positions live in
+  // PostgreSQL, in the rows' transaction).
+  static const KeyValues defaults = {
+      {"group.id", "saldo-postgres-sink"},  // assign() in librdkafka 2.0.2 wants one; never joined
+      {"enable.auto.commit", "false"},
+      {"enable.auto.offset.store", "false"},
+      {"auto.offset.reset", "earliest"},
+      {"fetch.wait.max.ms", "10"},
+      {"fetch.error.backoff.ms", "100"},
+      {"reconnect.backoff.max.ms", "2000"},
+  };
+  return defaults;
+}
+
 bool is_consumer_only_property(std::string_view name) {
   static constexpr std::array<std::string_view, 6> kOthers = {"group.id", "fetch.min.bytes", "session.timeout.ms",
                                                               "isolation.level", "check.crcs", "group.instance.id"};

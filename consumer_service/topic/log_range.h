@@ -8,13 +8,28 @@
 
 namespace saldo {
 
+// Why what was read from a topic no longer stands.
+enum class ResetCause {
+  kRecreated,  // a partition's log ends below what was read (recreated, or truncated at its end)
+  kTruncated,  // a partition's log starts past what was still to be read (records deleted unread)
+  kShrunk,     // fewer partitions than were read (recreated with fewer)
+  kGone,       // the topic was deleted
+  kCount,
+};
+std::string_view to_string(ResetCause cause);
+
+struct TopicReset {
+  ResetCause cause;
+  std::string why;  // for the log: names the topic, the partition and the offsets
+};
+
 // Why a partition's log [low, high) no longer continues from `position` (the next offset to read;
 // negative: nothing read yet), or nullopt when it does.
-std::optional<std::string> position_outside_log(std::string_view topic, std::int32_t partition,
-                                                std::int64_t position, std::int64_t low, std::int64_t high);
+std::optional<TopicReset> position_outside_log(std::string_view topic, std::int32_t partition,
+                                               std::int64_t position, std::int64_t low, std::int64_t high);
 
 // Why a topic now having `now` partitions (0: gone) means it is a new topic for a reader of `read`,
 // or nullopt (the same count, or more: added partitions are read from their start).
-std::optional<std::string> partitions_shrank(std::string_view topic, int now, int read);
+std::optional<TopicReset> partitions_shrank(std::string_view topic, int now, int read);
 
 }  // namespace saldo

@@ -150,6 +150,7 @@ TEST(PostgresFaults, WrongUrlPasswordDatabaseOrReadOnlyRoleIsOneClearLineAndHttp
   // The tables exist (as another instance with a writing role would have made them); the read-only
   // role may connect and read them, nothing else.
   query(db.url(), std::string(pg_schema::kCreate));
+  query(db.url(), pg_schema::statements_for("saldos").create);
   query(db.url(), "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + reader.name);
 
   struct Case {

@@ -213,6 +213,123 @@ TEST(PostgresSink, ATopicRecreatedWhileTheServiceWasDownIsWrittenAfreshWithNothi
   EXPECT_NE(svc.get("/ready").body.find("\"topic_resets\":1"), std::string::npos) << svc.get("/ready").body;
 }
 
+// Two services, two topics, one database: each topic has its own table set, so the same customer
+// ids never mix, and recreating one topic while both run empties only that topic's rows.
+TEST(PostgresSink, TwoTopicsInOneDatabaseKeepTheirOwnRowsWhenOneIsRecreatedWhileBothRun) {
+  const std::string topic_a = unique_topic("pg-two-a"), topic_b = unique_topic("pg-two-b");
+  create_topic(topic_a, 2);
+  create_topic(topic_b, 3);
+  TestDatabase db("pg_two");
+  {
+    RawProducer producer;
+    std::mt19937 rng(21);
+    // The same ids in both topics, other amounts: a row of one in the other's table shows.
+    for (int i = 0; i < 60; ++i) producer.send(topic_a, numbered("c", i % 30), value_of(numbered("c", i % 30), "1.00"));
+    churn(producer, topic_b, rng, 600, 30);
+  }
+  ServiceProcess a(bootstrap_servers(), topic_a, {}, {{"POSTGRES_URL", db.url()}, {"POSTGRES_TABLE", "saldos_a"}});
+  ServiceProcess b(bootstrap_servers(), topic_b, {}, {{"POSTGRES_URL", db.url()}, {"POSTGRES_TABLE", "saldos_b"}});
+  const auto expected_b = expected_rows(read_all(topic_b));
+  ASSERT_GT(expected_b.size(), 10u);
+  const auto expected_a_before = expected_rows(read_all(topic_a));
+  ASSERT_EQ(expected_a_before.size(), 30u);
+  ASSERT_TRUE(wait_until([&] {
+    try {
+      return actual_rows(db.url(), "saldos_a") == expected_a_before && actual_rows(db.url(), "saldos_b") == expected_b;
+    } catch (const PgError&) {
+      return false;  // a table not created yet
+    }
+  }, 60s, 50ms)) << a.log() << b.log();
+
+  // Recreated under the running services, with other records under some of the same ids.
+  delete_topic(topic_a);
+  create_topic(topic_a, 2);
+  {
+    RawProducer producer;
+    for (int i = 0; i < 8; ++i) producer.send(topic_a, numbered("c", i), value_of(numbered("c", i), "3.00"));
+    producer.send(topic_a, "n1", value_of("n1", "4.00"));
+    producer.flush();
+  }
+  const auto expected_a = expected_rows(read_all(topic_a));
+  ASSERT_EQ(expected_a.size(), 9u);
+  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url(), "saldos_a") == expected_a; }, 60s, 50ms))
+      << a.log();
+  EXPECT_EQ(actual_rows(db.url(), "saldos_b"), expected_b);
+  EXPECT_EQ(db.query("SELECT to_regclass('saldos') IS NULL").at(0).at(0), "t") << "no table of the default name";
+  EXPECT_NE(a.log().find("emptying saldos_a"), std::string::npos) << a.log();
+  EXPECT_EQ(b.log().find("emptying"), std::string::npos) << b.log();
+  expect_each_record_applied_once(db, topic_b);
+  expect_each_record_applied_once(db, topic_a);
+  EXPECT_EQ(db.query("SELECT tabela, topic FROM saldo_tabelas ORDER BY 1"),
+            (Rows{{"saldos_a", topic_a}, {"saldos_b", topic_b}}));
+
+  // A third service given a table that holds another topic is refused with one line, and writes nothing.
+  const std::string topic_c = unique_topic("pg-two-c");
+  create_topic(topic_c, 1);
+  ServiceProcess c(bootstrap_servers(), topic_c, {}, {{"POSTGRES_URL", db.url()}, {"POSTGRES_TABLE", "saldos_b"}});
+  const std::string refusal = "PostgreSQL table 'saldos_b' holds topic '" + topic_b + "', not '" + topic_c + "'";
+  EXPECT_TRUE(wait_until([&] { return c.log().find(refusal) != std::string::npos; }, 30s, 50ms)) << c.log();
+  std::size_t refusals = 0;
+  for (std::size_t at = c.log().find(refusal); at != std::string::npos; at = c.log().find(refusal, at + 1)) ++refusals;
+  EXPECT_EQ(refusals, 1u) << c.log();
+  EXPECT_NE(c.get("/ready").body.find("\"postgres\":{\"state\":\"down\""), std::string::npos) << c.get("/ready").body;
+  EXPECT_EQ(actual_rows(db.url(), "saldos_b"), expected_b);
+}
+
+// A database of schema version 1 (one saldos for every topic) moves to version 2: its saldos belongs
+// to the one topic of its positions and the sink goes on from them; another topic may not take it.
+TEST(PostgresSink, AVersion1DatabaseKeepsItsRowsForTheTopicOfItsPositionsAndRefusesAnotherTopic) {
+  const std::string topic = unique_topic("pg-v1");
+  create_topic(topic, 1);
+  TestDatabase db("pg_v1");
+  RawProducer producer;
+  for (int i = 0; i < 5; ++i) producer.send(topic, numbered("c", i), value_of(numbered("c", i), "1.00"));
+  producer.flush();
+  // What a version 1 sink left after reading those five records.
+  db.query(R"SQL(
+CREATE TABLE saldos (cliente_id text PRIMARY KEY, saldo numeric(20,2) NOT NULL, atualizado_em text NOT NULL,
+  particao int NOT NULL, "offset" bigint NOT NULL, order_ms bigint NOT NULL);
+CREATE TABLE saldos_excluidos (cliente_id text PRIMARY KEY, particao int NOT NULL, "offset" bigint NOT NULL,
+  order_ms bigint NOT NULL);
+CREATE TABLE saldo_offsets (topic text NOT NULL, "partition" int NOT NULL, next_offset bigint NOT NULL,
+  records bigint NOT NULL, order_ms bigint, atualizado_em timestamptz NOT NULL DEFAULT now(),
+  PRIMARY KEY (topic, "partition"));
+CREATE TABLE saldo_schema (version int NOT NULL);
+INSERT INTO saldo_schema VALUES (1))SQL");
+  const std::vector<Record> first = read_all(topic);
+  ASSERT_EQ(first.size(), 5u);
+  for (const auto& [id, row] : expected_rows(first)) {
+    // "saldo|timestamp|partition|offset"
+    const auto cut = [&row](int field) {
+      std::size_t from = 0;
+      for (int i = 0; i < field; ++i) from = row.find('|', from) + 1;
+      return row.substr(from, row.find('|', from) - from);
+    };
+    db.query("INSERT INTO saldos VALUES ('" + id + "', " + cut(0) + ", '" + cut(1) + "', " + cut(2) + ", " + cut(3) +
+             ", 0)");
+  }
+  db.query("INSERT INTO saldo_offsets (topic, \"partition\", next_offset, records, order_ms) VALUES ('" + topic +
+           "', 0, 5, 5, 0)");
+
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  for (int i = 5; i < 7; ++i) producer.send(topic, numbered("c", i), value_of(numbered("c", i), "2.00"));
+  producer.flush();
+  const auto expected = expected_rows(read_all(topic));
+  ASSERT_EQ(expected.size(), 7u);
+  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url()) == expected; }, 60s, 50ms)) << svc.log();
+  expect_each_record_applied_once(db, topic);  // went on from offset 5: the first five were not read again
+  EXPECT_EQ(db.query("SELECT version FROM saldo_schema"), (Rows{{"2"}}));
+  EXPECT_EQ(db.query("SELECT tabela, topic FROM saldo_tabelas"), (Rows{{"saldos", topic}}));
+
+  const std::string other = unique_topic("pg-v1-other");
+  create_topic(other, 1);
+  ServiceProcess intruder(bootstrap_servers(), other, {}, {{"POSTGRES_URL", db.url()}});
+  const std::string refusal = "PostgreSQL table 'saldos' holds topic '" + topic + "', not '" + other + "'";
+  EXPECT_TRUE(wait_until([&] { return intruder.log().find(refusal) != std::string::npos; }, 30s, 50ms))
+      << intruder.log();
+  EXPECT_EQ(actual_rows(db.url()), expected);
+}
+
 TEST(PostgresSink, PartitionsAddedWhileRunningAreWrittenFromTheirStart) {
   const std::string topic = unique_topic("pg-grown");
   create_topic(topic, 2);

@@ -114,11 +114,11 @@ std::map<std::string, std::string> expected_rows(const std::vector<Record>& reco
   return out;
 }
 
-std::map<std::string, std::string> actual_rows(const std::string& conninfo) {
+std::map<std::string, std::string> actual_rows(const std::string& conninfo, const std::string& table) {
   std::map<std::string, std::string> out;
   for (const auto& row :
        query(conninfo, "SELECT cliente_id, saldo::text || '|' || atualizado_em || '|' || particao || '|' || \"offset\" "
-                       "FROM saldos")) {
+                       "FROM " + table)) {
     out.emplace(row[0], row[1]);
   }
   return out;

@@ -46,7 +46,7 @@ class TestDatabase {
 // An independent spelling of the rule, so the test and the sink cannot share a mistake.
 std::map<std::string, std::string> expected_rows(const std::vector<Record>& records);
 
-// saldos as the same map, read from the database.
-std::map<std::string, std::string> actual_rows(const std::string& conninfo);
+// A sink's table (saldos by default) as the same map, read from the database.
+std::map<std::string, std::string> actual_rows(const std::string& conninfo, const std::string& table = "saldos");
 
 }  // namespace saldo::test

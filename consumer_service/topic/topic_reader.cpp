@@ -1,0 +1,285 @@
+#include "consumer_service/topic/topic_reader.h"
+
+#include <algorithm>
+#include <future>
+#include <mutex>
+#include <thread>
+
+#include <spdlog/spdlog.h>
+
+#include "common/topic_config.h"
+
+namespace saldo {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+constexpr std::chrono::milliseconds kRetryDelay{1000};
+constexpr int kMetadataTimeoutMs = 1500;  // bounds how long a stop can wait on a dead broker
+constexpr auto kWatermarkInterval = std::chrono::seconds(1);
+constexpr auto kMetadataInterval = std::chrono::seconds(5);  // partitions added are found within this
+
+}  // namespace
+
+// What librdkafka's callbacks and a close left running may still reach after the reader is gone.
+struct CompactedTopicReader::Shared {
+  KafkaHandle rk;
+  std::mutex mutex;                    // held while a callback calls the listener
+  TopicListener* listener = nullptr;  // null once closing: callbacks then do nothing
+
+  static void on_error(rd_kafka_t*, int err, const char* reason, void* opaque) noexcept {
+    try {
+      auto* self = static_cast<Shared*>(opaque);
+      std::lock_guard lock(self->mutex);
+      if (self->listener != nullptr) self->listener->on_client_error(err, reason);
+    } catch (...) {
+    }
+  }
+
+  static int on_stats(rd_kafka_t*, char* json, std::size_t len, void* opaque) noexcept {
+    try {
+      auto* self = static_cast<Shared*>(opaque);
+      std::lock_guard lock(self->mutex);
+      if (self->listener != nullptr) self->listener->on_statistics(std::string_view(json, len));
+    } catch (...) {
+    }
+    return 0;  // librdkafka frees the JSON
+  }
+};
+
+CompactedTopicReader::CompactedTopicReader(TopicReaderSettings settings, WorkerThread& worker)
+    : topic_(settings.kafka.topic),
+      settings_(std::move(settings)),
+      worker_(worker),
+      shared_(std::make_shared<Shared>()),
+      messages_(std::max<std::size_t>(settings_.max_batch, 1)) {
+  static TopicListener silent;
+  if (settings_.listener == nullptr) settings_.listener = &silent;
+  KafkaOptions with_defaults = settings_.kafka;
+  with_defaults.properties = settings_.defaults;
+  with_defaults.properties.insert(with_defaults.properties.end(), settings_.kafka.properties.begin(),
+                                  settings_.kafka.properties.end());
+  KafkaConf conf = make_kafka_conf(with_defaults);
+  shared_->listener = settings_.listener;
+  if (settings_.client_callbacks) {
+    rd_kafka_conf_set_opaque(conf.get(), shared_.get());
+    rd_kafka_conf_set_error_cb(conf.get(), &Shared::on_error);
+    rd_kafka_conf_set_stats_cb(conf.get(), &Shared::on_stats);
+  }
+  shared_->rk = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
+  queue_.reset(rd_kafka_queue_get_consumer(shared_->rk.get()));
+  last_watermarks_ = last_metadata_ = Clock::now();
+}
+
+CompactedTopicReader::~CompactedTopicReader() {
+  try {
+    close();
+  } catch (...) {
+  }
+}
+
+rd_kafka_t* CompactedTopicReader::handle() const noexcept { return shared_ ? shared_->rk.get() : nullptr; }
+
+std::optional<std::string> CompactedTopicReader::setting(std::string_view name) const {
+  std::optional<std::string> out;
+  for (const KeyValues* list : {&settings_.defaults, &settings_.kafka.properties}) {
+    for (const auto& [key, value] : *list) {
+      if (key == name) out = value;
+    }
+  }
+  return out;
+}
+
+std::string CompactedTopicReader::cluster_id() {
+  char* id = rd_kafka_clusterid(handle(), kMetadataTimeoutMs);
+  std::string out = id != nullptr ? id : "";
+  if (id != nullptr) rd_kafka_mem_free(handle(), id);
+  return out;
+}
+
+int CompactedTopicReader::partition_count() {
+  TopicListener& listener = *settings_.listener;
+  const TopicPartitions t = query_partitions(handle(), topic_, kMetadataTimeoutMs);
+  if (t.request_error) {
+    listener.on_broker_unreachable(rd_kafka_err2str(t.request_error));
+    return -1;
+  }
+  if (t.topic_error && t.topic_error != RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART) {
+    // Why the broker refuses us (e.g. no Describe on the topic), once per cause.
+    const std::string why = "topic '" + topic_ + "': " + rd_kafka_err2str(t.topic_error);
+    if (why != last_access_error_ && settings_.log_waits) spdlog::error("{}; retrying", why);
+    last_access_error_ = why;
+    listener.on_access_error(why);
+    return -1;
+  }
+  if (t.count() <= 0) return t.count();  // no such topic, or not in the answer
+  last_access_error_.clear();
+  listener.on_access_error("");
+  return t.count();
+}
+
+std::optional<int> CompactedTopicReader::wait_for_topic() {
+  bool said_missing = false;
+  while (!worker_.stopping()) {
+    const int n = partition_count();
+    if (n > 0) {
+      settings_.listener->on_topic_missing(false);
+      return n;
+    }
+    if (n == 0) {
+      settings_.listener->on_topic_missing(true);
+      if (!said_missing && settings_.log_waits) spdlog::warn("topic '{}' does not exist yet; waiting for it", topic_);
+      said_missing = true;
+    } else if (last_access_error_.empty() && !settings_.listener->access_refused() && settings_.log_waits) {
+      spdlog::warn("no metadata for topic '{}' yet; retrying", topic_);
+    }
+    rd_kafka_poll(handle(), 0);  // serves the error callback: why the broker refuses us
+    if (!worker_.pause(kRetryDelay)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<std::vector<PartitionMarks>> CompactedTopicReader::read_watermarks(int from, int to) {
+  while (!worker_.stopping()) {
+    std::vector<PartitionMarks> out;
+    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
+    for (std::int32_t p = from; p < to && !err; ++p) {
+      std::int64_t low = 0, high = 0;
+      err = rd_kafka_query_watermark_offsets(handle(), topic_.c_str(), p, &low, &high, kMetadataTimeoutMs);
+      out.push_back({p, low, high});
+    }
+    if (!err) return out;
+    spdlog::warn("cannot read the watermarks of '{}': {}; retrying", topic_, rd_kafka_err2str(err));
+    if (!worker_.pause(kRetryDelay)) return std::nullopt;
+  }
+  return std::nullopt;
+}
+
+std::optional<PartitionMarks> CompactedTopicReader::cached_watermarks(std::int32_t partition) const {
+  std::int64_t low = -1, high = -1;
+  if (rd_kafka_get_watermark_offsets(handle(), topic_.c_str(), partition, &low, &high) || high < 0) {
+    return std::nullopt;
+  }
+  return PartitionMarks{partition, low, high};
+}
+
+PartitionMarks CompactedTopicReader::query_watermarks(std::int32_t partition, int timeout_ms) const {
+  std::int64_t low = -1, high = -1;
+  if (const auto err = rd_kafka_query_watermark_offsets(handle(), topic_.c_str(), partition, &low, &high, timeout_ms)) {
+    throw KafkaException(std::string("cannot read the watermarks: ") + rd_kafka_err2str(err), err);
+  }
+  return {partition, low, high};
+}
+
+void CompactedTopicReader::assign(std::int32_t partitions, const Positions& position) {
+  const PartitionList list(rd_kafka_topic_partition_list_new(partitions));
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    const std::int64_t next = position(p);
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset =
+        next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+  }
+  if (const auto err = rd_kafka_assign(handle(), list.get())) {
+    throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
+  }
+}
+
+void CompactedTopicReader::unassign() {
+  release();
+  rd_kafka_assign(handle(), nullptr);
+  last_watermarks_ = last_metadata_ = Clock::now();
+}
+
+std::size_t CompactedTopicReader::poll(std::chrono::milliseconds timeout) {
+  release();
+  rd_kafka_poll(handle(), 0);  // serves the error and statistics callbacks
+  // Block for the first message only, then take what is already queued: the batch call waits out
+  // its whole timeout unless the batch fills, which would delay every update while tailing.
+  if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), static_cast<int>(timeout.count()))) {
+    messages_[0] = first;
+    const ssize_t more = rd_kafka_consume_batch_queue(queue_.get(), 0, messages_.data() + 1, messages_.size() - 1);
+    held_ = 1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0));
+  }
+  for (std::size_t i = 0; i < held_; ++i) {
+    const rd_kafka_message_t* m = messages_[i];
+    if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+      ends_.push_back({m->partition, m->offset});
+      continue;
+    }
+    if (m->err) {
+      settings_.listener->on_consume_error(m->err, rd_kafka_message_errstr(m));
+      continue;
+    }
+    TopicRecord& r = records_.emplace_back();
+    r.partition = m->partition;
+    r.offset = m->offset;
+    r.timestamp_ms = rd_kafka_message_timestamp(m, nullptr);
+    if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
+    if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
+  }
+  return held_;
+}
+
+void CompactedTopicReader::release() noexcept {
+  for (std::size_t i = 0; i < held_; ++i) rd_kafka_message_destroy(messages_[i]);
+  held_ = 0;
+  records_.clear();
+  ends_.clear();
+}
+
+int CompactedTopicReader::queue_length() const { return static_cast<int>(rd_kafka_queue_length(queue_.get())); }
+
+TopicChange CompactedTopicReader::watch(std::int32_t partitions, const Positions& position) {
+  const auto now = Clock::now();
+  if (now - last_watermarks_ >= kWatermarkInterval) {
+    last_watermarks_ = now;
+    for (std::int32_t p = 0; p < partitions; ++p) {
+      const auto marks = cached_watermarks(p);
+      if (!marks) continue;
+      settings_.listener->on_high_watermark(p, marks->high);
+      if (auto change = log_change(topic_, p, position(p), marks->low, marks->high)) return change;
+    }
+  }
+  if (now - last_metadata_ >= kMetadataInterval) {
+    last_metadata_ = now;
+    return partition_count_change(topic_, partition_count(), partitions);
+  }
+  return TopicChange::none();
+}
+
+TopicChange CompactedTopicReader::check(std::int32_t partitions, const Positions& position) {
+  for (std::int32_t p = 0; p < partitions; ++p) {
+    if (position(p) < 0) continue;
+    const PartitionMarks marks = query_watermarks(p, kMetadataTimeoutMs);
+    if (auto change = log_change(topic_, p, position(p), marks.low, marks.high)) return change;
+  }
+  return TopicChange::none();
+}
+
+void CompactedTopicReader::close(std::chrono::milliseconds bound) {
+  if (!shared_ || !shared_->rk) return;
+  release();
+  queue_.reset();
+  {
+    std::lock_guard lock(shared_->mutex);
+    shared_->listener = nullptr;
+  }
+  // No group and no commits: closing only stops the fetchers. librdkafka 2.0.2 can hang in
+  // rd_kafka_destroy() after a topic was deleted and recreated under the consumer (its broker thread
+  // never lets go of the vanished partitions): bounded here, the process exits anyway. The closing
+  // thread keeps the shared state alive, since librdkafka's threads may still call its callbacks.
+  auto closed = std::make_shared<std::promise<void>>();
+  std::future<void> done = closed->get_future();
+  std::thread([shared = shared_, closed] {
+    rd_kafka_consumer_close(shared->rk.get());
+    shared->rk.reset();
+    closed->set_value();
+  }).detach();
+  if (done.wait_for(bound) == std::future_status::timeout) {
+    spdlog::warn("the Kafka consumer did not close within {:g} s (librdkafka 2.0.2 after a recreated topic); exiting "
+                 "without waiting for it",
+                 std::chrono::duration<double>(bound).count());
+  }
+  shared_.reset();
+}
+
+}  // namespace saldo
