@@ -20,7 +20,7 @@ std::string snapshot_of(std::int64_t n) {
   saldo::BalanceStore store;
   store.reserve(static_cast<std::size_t>(n));
   saldo::bench::fill(store, n);
-  saldo::SnapshotMeta meta{"bench", "cluster", 0, {{n, 0}, {n, 0}, {n, 0}}};
+  saldo::SnapshotMeta meta{"bench", "cluster", 0, {{n, 0, {}}, {n, 0, {}}, {n, 0, {}}}};
   saldo::write_snapshot(dir, meta, store);
   return dir;
 }

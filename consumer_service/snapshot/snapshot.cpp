@@ -174,6 +174,9 @@ SnapshotStats write_snapshot(const std::string& dir, const SnapshotMeta& meta, c
   for (const auto& p : meta.partitions) {
     w.put(p.next_offset);
     w.put(p.order_time);
+    w.put(p.last.offset);
+    w.put(p.last.timestamp_ms);
+    w.put(p.last.content_hash);
   }
   std::uint64_t entries = 0;
   std::size_t shard_entries = 0;
@@ -254,7 +257,10 @@ std::variant<LoadedSnapshot, SnapshotRejected> load_snapshot(const std::string& 
   out.meta.cluster_id = cluster;
   out.meta.partitions.resize(partitions);
   for (auto& p : out.meta.partitions) {
-    if (!r.get(p.next_offset) || !r.get(p.order_time)) return corrupt("bad header");
+    if (!r.get(p.next_offset) || !r.get(p.order_time) || !r.get(p.last.offset) || !r.get(p.last.timestamp_ms) ||
+        !r.get(p.last.content_hash)) {
+      return corrupt("bad header");
+    }
   }
   if (entries <= body) store.reserve(static_cast<std::size_t>(entries));  // (a count above the size is corrupt)
   // Parsed a group at a time (views into the mapped file), restored grouped by shard.

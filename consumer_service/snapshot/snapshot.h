@@ -3,9 +3,11 @@
 // DIR/snapshot.bin, written whole to DIR/snapshot.tmp, fsync'd, renamed over the old one and the
 // directory fsync'd: a crash at any moment leaves the previous snapshot intact.
 //
-// Format (version 1, little-endian, one sequential read, no per-record JSON):
+// Format (version 2, little-endian, one sequential read, no per-record JSON):
 //   "SALDOSNP" u32 version | str topic | str cluster_id | i64 written_at_ms
-//   u32 partitions, then per partition: i64 next_offset, i64 order_time
+//   u32 partitions, then per partition: i64 next_offset, i64 order_time,
+//            the last record read there: i64 offset (-1: none), i64 timestamp, u64 content hash
+//            (topic/record_fingerprint.h; version 2 added it, version 1 files are rejected as "version")
 //   entries: u8 id_len, id, u8 flags (1: deleted)
 //            [not deleted: i64 centavos, u8 ts_format, ts_format ? u64 packed : u16 len + text]
 //            i32 partition, i64 offset, i64 record_time
@@ -19,14 +21,16 @@
 #include <vector>
 
 #include "consumer_service/store/balance_store.h"
+#include "consumer_service/topic/record_fingerprint.h"
 
 namespace saldo {
 
-inline constexpr std::uint32_t kSnapshotVersion = 1;
+inline constexpr std::uint32_t kSnapshotVersion = 2;
 
 struct PartitionCheckpoint {
   std::int64_t next_offset = 0;  // the first offset the snapshot does not hold
   std::int64_t order_time = 0;   // the partition's ordering time there (common/record_order.h)
+  RecordFingerprint last;        // the last record read before next_offset: checked against the topic at start
   bool operator==(const PartitionCheckpoint&) const = default;
 };
 

@@ -14,6 +14,8 @@ void RecordApplier::begin(std::int32_t partitions) {
   positions_.assign(static_cast<std::size_t>(partitions), -1);
   clock_.reset(static_cast<std::size_t>(partitions));
   touched_.assign(static_cast<std::size_t>(partitions), 0);
+  last_.assign(static_cast<std::size_t>(partitions), RecordFingerprint{});
+  last_in_batch_.assign(static_cast<std::size_t>(partitions), kNone);
 }
 
 void RecordApplier::begin_from(const std::vector<PartitionCheckpoint>& checkpoints) {
@@ -21,6 +23,7 @@ void RecordApplier::begin_from(const std::vector<PartitionCheckpoint>& checkpoin
   std::vector<std::int64_t> times;
   for (std::size_t p = 0; p < checkpoints.size(); ++p) {
     positions_[p] = checkpoints[p].next_offset;
+    last_[p] = checkpoints[p].last;
     times.push_back(checkpoints[p].order_time);
   }
   clock_.restore(std::move(times));
@@ -29,7 +32,7 @@ void RecordApplier::begin_from(const std::vector<PartitionCheckpoint>& checkpoin
 std::vector<PartitionCheckpoint> RecordApplier::checkpoints() const {
   std::vector<PartitionCheckpoint> out(positions_.size());
   for (std::size_t p = 0; p < positions_.size(); ++p) {
-    out[p] = {std::max<std::int64_t>(positions_[p], 0), clock_.at(static_cast<std::int32_t>(p))};
+    out[p] = {std::max<std::int64_t>(positions_[p], 0), clock_.at(static_cast<std::int32_t>(p)), last_[p]};
   }
   return out;
 }
@@ -40,6 +43,8 @@ void RecordApplier::add_partitions(std::int32_t partitions) {
   positions_.resize(n, -1);
   clock_.grow(n);
   touched_.resize(n, 0);
+  last_.resize(n);
+  last_in_batch_.resize(n, kNone);
 }
 
 std::optional<std::int64_t> RecordApplier::settled_time() const {
@@ -81,7 +86,8 @@ void RecordApplier::apply(std::span<const TopicRecord> batch) {
   std::size_t used = 0;
   std::uint64_t tombstones = 0, reread = 0;
   const std::int32_t count = partitions();
-  for (const TopicRecord& r : batch) {
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const TopicRecord& r = batch[i];
     if (r.partition < 0 || r.partition >= count) continue;  // not assigned by us: cannot happen
     // A record below the position was applied already (librdkafka fetched it again, e.g. after an
     // offset reset): applying it again would give it a later ordering time than it had.
@@ -89,6 +95,7 @@ void RecordApplier::apply(std::span<const TopicRecord> batch) {
       ++reread;
       continue;
     }
+    last_in_batch_[static_cast<std::size_t>(r.partition)] = i;
     const std::int64_t order_time = clock_.next(r.partition, r.timestamp_ms);
 
     BalanceUpdate& u = updates_[used];
@@ -123,6 +130,11 @@ void RecordApplier::apply(std::span<const TopicRecord> batch) {
   metrics_.stale(stale);
   metrics_.reread(reread);
   for (std::int32_t p = 0; p < count; ++p) {
+    // Only the partition's last record of the batch is fingerprinted: one hash per partition per batch.
+    if (auto& i = last_in_batch_[static_cast<std::size_t>(p)]; i != kNone) {
+      last_[static_cast<std::size_t>(p)] = fingerprint_of(batch[i]);
+      i = kNone;
+    }
     auto& t = touched_[static_cast<std::size_t>(p)];
     if (t) readiness_.advance(p, positions_[static_cast<std::size_t>(p)]);
     t = 0;

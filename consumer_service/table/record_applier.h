@@ -17,6 +17,7 @@
 #include "consumer_service/status/metrics.h"
 #include "consumer_service/status/readiness.h"
 #include "consumer_service/snapshot/snapshot.h"
+#include "consumer_service/topic/record_fingerprint.h"
 #include "consumer_service/topic/topic_record.h"
 
 namespace saldo {
@@ -67,6 +68,9 @@ class RecordApplier {
   std::vector<std::int64_t> positions_;  // next offset per partition
   OrderClock clock_;
   std::vector<char> touched_;              // partitions of the current batch
+  std::vector<RecordFingerprint> last_;    // per partition: the last record read (the snapshot's identity check)
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> last_in_batch_;  // per partition: index of its last record in the current batch
   // Kept between batches: decoding into them allocates nothing once they have grown.
   std::vector<BalanceUpdate> updates_;
   std::vector<StoreEvent> events_;

@@ -30,6 +30,8 @@ namespace {
 
 using Clock = std::chrono::steady_clock;
 
+// How long a warm start waits for the records its snapshot read last (one fetch each).
+constexpr std::chrono::milliseconds kIdentityTimeout{5000};
 constexpr std::chrono::milliseconds kBatchTimeout{100};
 constexpr int kDescribeTimeoutMs = 5000;
 constexpr auto kPurgeInterval = std::chrono::seconds(10);
@@ -195,6 +197,7 @@ struct TableReader::Impl final : TopicListener {
     if (const auto why = check_snapshot(snap.meta, topic, reader.cluster_id(), low, high, delete_retention_ms, now_ms)) {
       return cold(*why);
     }
+    if (const auto why = check_identity(snap.meta)) return cold(*why);
     applier.begin_from(snap.meta.partitions);
     for (std::size_t p = 0; p < marks.size(); ++p) marks[p].low = snap.meta.partitions[p].next_offset;
     const double age = static_cast<double>(now_ms - snap.meta.written_at_ms) / 1000.0;
@@ -204,6 +207,20 @@ struct TableReader::Impl final : TopicListener {
                  snapshot_path(options.state_dir), snap.stats.bytes, age,
                  std::chrono::duration<double>(Clock::now() - t0).count());
     return true;
+  }
+
+  // Offsets that still fit a topic deleted and created again: the record read last in each partition
+  // must still be there, the same (topic/record_fingerprint.h).
+  std::optional<SnapshotRejected> check_identity(const SnapshotMeta& meta) {
+    std::vector<std::int64_t> offsets;
+    for (const auto& p : meta.partitions) offsets.push_back(p.last.offset);
+    const auto found = reader.fingerprints_at(offsets, kIdentityTimeout);
+    for (std::size_t p = 0; p < meta.partitions.size(); ++p) {
+      if (auto why = check_fingerprint(topic, static_cast<std::int32_t>(p), meta.partitions[p].last, found[p])) {
+        return SnapshotRejected{why->result, why->reason};
+      }
+    }
+    return std::nullopt;
   }
 
   // Tells the snapshot writer where the table stands (after the batch is in the store).

@@ -189,6 +189,45 @@ void CompactedTopicReader::unassign() {
   last_watermarks_ = last_metadata_ = Clock::now();
 }
 
+std::vector<std::optional<RecordFingerprint>> CompactedTopicReader::fingerprints_at(
+    const std::vector<std::int64_t>& offsets, std::chrono::milliseconds timeout) {
+  std::vector<std::optional<RecordFingerprint>> out(offsets.size());
+  std::vector<char> open(offsets.size(), 0);
+  std::size_t wanted = 0;
+  const PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(offsets.size())));
+  for (std::size_t p = 0; p < offsets.size(); ++p) {
+    if (offsets[p] < 0) continue;
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), static_cast<std::int32_t>(p))->offset = offsets[p];
+    open[p] = 1;
+    ++wanted;
+  }
+  if (wanted == 0) return out;
+  if (const auto err = rd_kafka_assign(handle(), list.get())) {
+    throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
+  }
+  const auto deadline = Clock::now() + timeout;
+  const auto close_one = [&](std::int32_t p) {
+    open[static_cast<std::size_t>(p)] = 0;
+    --wanted;
+  };
+  while (wanted > 0 && !worker_.stopping() && Clock::now() < deadline) {
+    poll(std::chrono::milliseconds(100));
+    for (const TopicRecord& r : records_) {
+      if (r.partition < 0 || static_cast<std::size_t>(r.partition) >= offsets.size() || !open[r.partition]) continue;
+      if (r.offset < offsets[static_cast<std::size_t>(r.partition)]) continue;
+      out[static_cast<std::size_t>(r.partition)] = fingerprint_of(r);
+      close_one(r.partition);
+    }
+    for (const PartitionEnd& e : ends_) {
+      if (e.partition >= 0 && static_cast<std::size_t>(e.partition) < offsets.size() && open[e.partition]) {
+        close_one(e.partition);
+      }
+    }
+  }
+  unassign();
+  return out;
+}
+
 std::size_t CompactedTopicReader::poll(std::chrono::milliseconds timeout) {
   release();
   rd_kafka_poll(handle(), 0);  // serves the error and statistics callbacks

@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/worker_thread.h"
+#include "consumer_service/topic/record_fingerprint.h"
 #include "consumer_service/topic/topic_change.h"
 #include "consumer_service/topic/topic_record.h"
 
@@ -93,6 +94,12 @@ class CompactedTopicReader {
   // Assigns partitions [0, partitions) at `position(p)`, or at the beginning when negative (throws).
   void assign(std::int32_t partitions, const Positions& position);
   void unassign();
+
+  // The first record at or after `offsets[p]` of each partition p with offsets[p] >= 0, as a
+  // fingerprint (nullopt: none came within `timeout`, or the partition ended before one). Assigns
+  // those partitions for the question and unassigns them after: call it before assign().
+  std::vector<std::optional<RecordFingerprint>> fingerprints_at(const std::vector<std::int64_t>& offsets,
+                                                                std::chrono::milliseconds timeout);
 
   // Waits up to `timeout` for the first message, then takes what is already queued, up to
   // max_batch; the previous batch's messages are released first. Returns how many messages came

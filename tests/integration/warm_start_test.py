@@ -155,6 +155,29 @@ class WarmStart(unittest.TestCase):
             table = self.assert_table(svc, topic, keys)
             self.assertEqual(sorted(table), sorted(keys[:5]))
 
+    def test_a_topic_recreated_with_more_records_is_not_taken_for_the_old_one(self):
+        # Issue 25: every offset of the snapshot still fits the new topic (more records per partition),
+        # so only the identity of the record read last in each partition can tell the two apart.
+        topic = unique_topic("recreated-more")
+        create_topic(topic, 3)
+        old_keys = [f"old{i}" for i in range(3000)]
+        self.seed(topic, old_keys)
+        self.snapshot_of(topic)
+        delete_topic(topic)
+        create_topic(topic, 3)
+        py = python_producer()
+        wait_for("the new topic", lambda: topic in py.list_topics(topic, timeout=5).topics)
+        new_keys = [f"new{i}" for i in range(4500)]
+        self.seed(topic, new_keys, cents=7)
+        with self.started(topic, "cold") as svc:
+            self.assertIn("topic_changed", svc.start_kind()[1], svc.logs())
+            self.assertGreaterEqual(svc.metric('saldo_snapshot_loads_total{result="topic_changed"}'), 1)
+            table = self.assert_table(svc, topic, old_keys + new_keys)
+            self.assertEqual(sorted(table), sorted(new_keys))
+        # The snapshot written at that stop is the new topic's: the next start is warm again.
+        with self.started(topic, "warm") as svc:
+            self.assert_table(svc, topic, old_keys + new_keys)
+
     def test_a_snapshot_older_than_delete_retention_is_not_trusted(self):
         # The broker's cleaner may drop a tombstone the snapshot never saw: its value must not return.
         topic = unique_topic("retention")

@@ -112,6 +112,27 @@ TEST(RecordApplier, RecordsFetchedAgainAreSkipped) {
   EXPECT_EQ(f.applier.position(1), 12);
 }
 
+TEST(RecordApplier, CheckpointsNameTheLastRecordReadInEachPartition) {
+  Fixture f(3);
+  f.values.reserve(16);
+  std::vector<TopicRecord> batch = {f.record(1, 10, 100, "1", value("1", "1")), f.record(1, 11, 500, "2", std::nullopt),
+                                    f.record(0, 0, 300, "3", std::string("{poison"))};
+  f.applier.apply(batch);
+  std::vector<PartitionCheckpoint> cp = f.applier.checkpoints();
+  ASSERT_EQ(cp.size(), 3u);
+  // Whatever the record was (a delete, poison): it is what the topic must still hold there.
+  EXPECT_EQ(cp[1].last, fingerprint_of(batch[1]));
+  EXPECT_EQ(cp[0].last, fingerprint_of(batch[2]));
+  EXPECT_EQ(cp[2].last.offset, -1) << "nothing read in partition 2";
+  // A record fetched again changes nothing; a warm start carries the fingerprints on.
+  std::vector<TopicRecord> again = {f.record(1, 10, 100, "1", value("1", "1"))};
+  f.applier.apply(again);
+  EXPECT_EQ(f.applier.checkpoints()[1].last, fingerprint_of(batch[1]));
+  Fixture g(3);
+  g.applier.begin_from(cp);
+  EXPECT_EQ(g.applier.checkpoints(), cp);
+}
+
 TEST(RecordApplier, CountsRecordsOffTheirMurmur2Partition) {
   Fixture f(3);
   f.values.reserve(64);

@@ -20,7 +20,10 @@ struct TempDir {
   std::string str() const { return path.string(); }
 };
 
-SnapshotMeta meta() { return {"contas", "cluster-1", 1760437845000, {{100, 5000}, {7, 4000}, {0, -1}}}; }
+SnapshotMeta meta() {
+  return {"contas", "cluster-1", 1760437845000,
+          {{100, 5000, {99, 4999, 0x1234abcd5678ef00ull}}, {7, 4000, {6, 3999, 42}}, {0, -1, {}}}};
+}
 
 void fill(BalanceStore& store) {
   store.set("1", 15000, "2025-10-14T10:30:45", 0, 10, 1000);
