@@ -40,6 +40,10 @@ CREATE TABLE IF NOT EXISTS saldo_offsets (
   atualizado_em timestamptz NOT NULL DEFAULT now(),
   PRIMARY KEY (topic, "partition")
 );
+-- The record read last before next_offset (consumer_service/topic/record_fingerprint.h), checked
+-- against the topic at every start: a topic recreated with more records fits every offset.
+ALTER TABLE saldo_offsets ADD COLUMN IF NOT EXISTS last_offset bigint, ADD COLUMN IF NOT EXISTS last_ts bigint,
+  ADD COLUMN IF NOT EXISTS last_hash bigint;
 CREATE TABLE IF NOT EXISTS saldo_tabelas (
   tabela text PRIMARY KEY,
   topic  text NOT NULL UNIQUE
@@ -50,6 +54,8 @@ INSERT INTO saldo_schema (version) VALUES (2);
 )SQL";
 
 const std::string_view kVersion1Topics = "SELECT DISTINCT topic FROM saldo_offsets ORDER BY 1";
+
+const std::string_view kTableExists = "SELECT to_regclass($1) IS NOT NULL AND to_regclass($1 || '_excluidos') IS NOT NULL";
 
 const std::string_view kTableOwner = "SELECT topic FROM saldo_tabelas WHERE tabela = $1";
 const std::string_view kTableOfTopic = "SELECT tabela FROM saldo_tabelas WHERE topic = $1";
@@ -172,13 +178,17 @@ constexpr std::string_view kForgetRows = "DELETE FROM @T@; DELETE FROM @T@_exclu
 const std::string_view kSessionSettings = "SET enable_hashjoin = off; SET enable_mergejoin = off";
 
 const std::string_view kReadOffsets =
-    "SELECT \"partition\", next_offset, order_ms FROM saldo_offsets WHERE topic = $1";
+    "SELECT \"partition\", next_offset, order_ms, last_offset, last_ts, last_hash FROM saldo_offsets WHERE topic = $1";
 
 const std::string_view kWriteOffsets = R"SQL(
-INSERT INTO saldo_offsets (topic, "partition", next_offset, records, order_ms)
-SELECT $1, p, n, r, t FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[]) AS u(p, n, r, t)
+INSERT INTO saldo_offsets (topic, "partition", next_offset, records, order_ms, last_offset, last_ts, last_hash)
+SELECT $1, p, n, r, t, lo, lt, lh
+  FROM unnest($2::int[], $3::bigint[], $4::bigint[], $5::bigint[], $6::bigint[], $7::bigint[], $8::bigint[])
+    AS u(p, n, r, t, lo, lt, lh)
 ON CONFLICT (topic, "partition") DO UPDATE SET next_offset = excluded.next_offset,
-  records = saldo_offsets.records + excluded.records, order_ms = excluded.order_ms, atualizado_em = now()
+  records = saldo_offsets.records + excluded.records, order_ms = excluded.order_ms,
+  last_offset = excluded.last_offset, last_ts = excluded.last_ts, last_hash = excluded.last_hash,
+  atualizado_em = now()
 )SQL";
 
 const std::string_view kForgetOffsets = "DELETE FROM saldo_offsets WHERE topic = $1";

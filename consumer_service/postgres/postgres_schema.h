@@ -24,6 +24,8 @@ std::optional<std::string> version1_owner(const std::vector<std::string>& topics
 
 // The registry of table sets: $1 table -> its topic; $1 topic -> its table; register $1 table for $2 topic.
 extern const std::string_view kTableOwner;
+// Whether table $1 and $1_excluidos both exist ('t' or 'f').
+extern const std::string_view kTableExists;
 extern const std::string_view kTableOfTopic;
 extern const std::string_view kRegisterTable;
 // Why a sink of `topic` may not write `table` (one line for the log), or nullopt. `owner_of_table`
@@ -60,10 +62,11 @@ TableStatements statements_for(std::string_view table);
 // Once per session: index lookups, not hash joins over the whole table, for the small staging batch.
 extern const std::string_view kSessionSettings;
 
-// The sink's positions: SELECT "partition", next_offset, order_ms (NULL: none read) for topic $1.
+// The sink's positions: SELECT "partition", next_offset, order_ms (NULL: none read), and the record
+// read last (last_offset, last_ts, last_hash; NULL before the column came) for topic $1.
 extern const std::string_view kReadOffsets;
 // Upsert of the batch's positions: $1 topic and arrays $2 partitions, $3 next offsets, $4 records read,
-// $5 ordering times.
+// $5 ordering times, $6 $7 $8 the record read last (offset, timestamp, content hash as a signed bigint).
 extern const std::string_view kWriteOffsets;
 
 // The positions of topic $1, forgotten with its rows.

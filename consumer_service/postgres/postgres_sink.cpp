@@ -32,6 +32,8 @@ constexpr std::chrono::milliseconds kPollTimeout{100};
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
 constexpr std::chrono::milliseconds kStandbyRetry{2000};
+// How long a start waits for the records the stored positions name as read last (one fetch each).
+constexpr std::chrono::milliseconds kIdentityTimeout{5000};
 
 std::string int_array(const std::vector<std::int64_t>& values) {
   std::string out = "{";
@@ -63,6 +65,10 @@ struct PostgresSink::Impl final : TopicListener {
 
   std::int32_t partitions = 0;
   std::vector<std::int64_t> committed;  // per partition: next offset committed in PostgreSQL
+  std::vector<RecordFingerprint> last_read;  // per partition: the record read last, as committed
+  std::vector<RecordFingerprint> pending_last;  // per partition: the record read last in the batch being written
+  static constexpr std::size_t kNone = static_cast<std::size_t>(-1);
+  std::vector<std::size_t> last_in_batch;  // per partition: index of its last record in the batch
   OrderClock clock;                     // per partition: ordering time of the records read
   SinkBatch batch;
   BalanceUpdate update;  // decode buffer, reused
@@ -142,7 +148,7 @@ struct PostgresSink::Impl final : TopicListener {
 
   void session(std::chrono::milliseconds& backoff) {
     conn = pg_connect(conninfo, 3);
-    ensure_tables(conn.get(), sql.create, table, options.topic, where);
+    if (ensure_tables(conn.get(), sql, table, options.topic, where)) status.topic_reset();
     pg_exec(conn.get(), std::string(pg_schema::kCreateStaging));
     pg_exec(conn.get(), std::string(pg_schema::kSessionSettings));
     if (!take_writer_lock()) return;
@@ -190,6 +196,7 @@ struct PostgresSink::Impl final : TopicListener {
   void read_positions_and_assign() {
     committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
     std::vector<std::int64_t> times(static_cast<std::size_t>(partitions), OrderClock::kUnread);
+    last_read.assign(static_cast<std::size_t>(partitions), RecordFingerprint{});
     int read_partitions = 0;
     const PgResult r = pg_exec_params(conn.get(), pg_schema::kReadOffsets, {options.topic}, PGRES_TUPLES_OK);
     for (int i = 0; i < PQntuples(r.get()); ++i) {
@@ -198,6 +205,11 @@ struct PostgresSink::Impl final : TopicListener {
       if (p < 0 || p >= partitions) continue;
       committed[static_cast<std::size_t>(p)] = std::stoll(PQgetvalue(r.get(), i, 1));
       if (!PQgetisnull(r.get(), i, 2)) times[static_cast<std::size_t>(p)] = std::stoll(PQgetvalue(r.get(), i, 2));
+      if (!PQgetisnull(r.get(), i, 3) && !PQgetisnull(r.get(), i, 4) && !PQgetisnull(r.get(), i, 5)) {
+        last_read[static_cast<std::size_t>(p)] = {std::stoll(PQgetvalue(r.get(), i, 3)),
+                                                  std::stoll(PQgetvalue(r.get(), i, 4)),
+                                                  static_cast<std::uint64_t>(std::stoll(PQgetvalue(r.get(), i, 5)))};
+      }
     }
     clock.restore(std::move(times));
     // What was written while the service was down may be of a topic since recreated or truncated.
@@ -205,6 +217,7 @@ struct PostgresSink::Impl final : TopicListener {
     if (change.kind != TopicChange::Kind::kReset) {
       change = reader->check(partitions, [this](std::int32_t p) { return position(p); });
     }
+    if (change.kind != TopicChange::Kind::kReset) change = identity_change();
     if (change.kind == TopicChange::Kind::kReset) forget(change);
     assign();
     if (!ever_connected) {
@@ -219,6 +232,25 @@ struct PostgresSink::Impl final : TopicListener {
     }
   }
 
+  // Offsets that still fit a topic deleted and created again with more records: the record read last
+  // in each partition must still be there, the same (topic/record_fingerprint.h), as for the snapshot.
+  TopicChange identity_change() {
+    std::vector<std::int64_t> offsets;
+    for (std::int32_t p = 0; p < partitions; ++p) {
+      // Positions written before the fingerprint columns came name no record: nothing to compare.
+      offsets.push_back(position(p) >= 0 ? last_read[static_cast<std::size_t>(p)].offset : -1);
+    }
+    const auto found = reader->fingerprints_at(offsets, kIdentityTimeout);
+    for (std::int32_t p = 0; p < partitions; ++p) {
+      const auto& stored = offsets[static_cast<std::size_t>(p)] >= 0 ? last_read[static_cast<std::size_t>(p)]
+                                                                     : RecordFingerprint{};
+      if (auto why = check_fingerprint(options.topic, p, stored, found[static_cast<std::size_t>(p)])) {
+        return TopicChange::reset({ResetCause::kRecreated, why->result + ": " + why->reason});
+      }
+    }
+    return TopicChange::none();
+  }
+
   // The tables hold a topic that is gone: empty them and their positions in one transaction, and
   // read the topic from its beginning, as the in-memory table does. Only this topic's tables.
   void forget(const TopicChange& reset) {
@@ -229,6 +261,7 @@ struct PostgresSink::Impl final : TopicListener {
     pg_exec_params(conn.get(), pg_schema::kForgetOffsets, {options.topic}, PGRES_COMMAND_OK);
     pg_exec(conn.get(), "COMMIT");
     committed.assign(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
+    last_read.assign(static_cast<std::size_t>(partitions), RecordFingerprint{});
     clock.reset(static_cast<std::size_t>(partitions));
     status.topic_reset();
   }
@@ -251,6 +284,7 @@ struct PostgresSink::Impl final : TopicListener {
                    where, options.topic, partitions, change.partitions);
       partitions = change.partitions;
       committed.resize(static_cast<std::size_t>(partitions), RD_KAFKA_OFFSET_BEGINNING);
+      last_read.resize(static_cast<std::size_t>(partitions));
       clock.grow(static_cast<std::size_t>(partitions));
       assign();
     }
@@ -262,7 +296,19 @@ struct PostgresSink::Impl final : TopicListener {
     while (!worker.stopping()) {
       reader->poll(kPollTimeout);
       batch.clear();
-      for (const TopicRecord& r : reader->records()) add(r);
+      pending_last.resize(static_cast<std::size_t>(partitions));
+      last_in_batch.resize(static_cast<std::size_t>(partitions), kNone);
+      // The fingerprint of each partition's last record goes with the positions: one hash per
+      // partition per batch, taken while the records' views are valid.
+      const auto records = reader->records();
+      for (std::size_t i = 0; i < records.size(); ++i) {
+        if (add(records[i])) last_in_batch[static_cast<std::size_t>(records[i].partition)] = i;
+      }
+      for (std::size_t p = 0; p < last_in_batch.size(); ++p) {
+        if (last_in_batch[p] == kNone) continue;
+        pending_last[p] = fingerprint_of(records[last_in_batch[p]]);
+        last_in_batch[p] = kNone;
+      }
       reader->release();
       if (!batch.empty()) write();
       healthy(backoff);
@@ -274,28 +320,34 @@ struct PostgresSink::Impl final : TopicListener {
     }
   }
 
-  void add(const TopicRecord& m) {
-    if (m.partition < 0 || m.partition >= partitions) return;
+  // False when the record is not the sink's to write (not assigned, or committed already).
+  bool add(const TopicRecord& m) {
+    if (m.partition < 0 || m.partition >= partitions) return false;
     // Already committed (a fetch that raced a re-assign): never counted or written twice.
     const std::int64_t done = position(m.partition);
-    if (done >= 0 && m.offset < done) return;
+    if (done >= 0 && m.offset < done) return false;
     // Every record read moves its partition's ordering time, as in the table (record_applier.cpp).
     const RecordOrder at{clock.next(m.partition, m.timestamp_ms), m.partition, m.offset};
     SinkChange c;
     c.order = at;
     const RecordDecode d = decode_record(m.key, m.value, m.timestamp_ms, update);
     // Poison moves the position and nothing else; the table reader counts and logs it.
-    if (d.kind == RecordKind::kInvalid) return batch.skip(at);
+    if (d.kind == RecordKind::kInvalid) {
+      batch.skip(at);
+      return true;
+    }
     if (d.kind == RecordKind::kErase) {
       c.kind = SinkChange::Kind::kErase;
       c.cliente_id = *m.key;
-      return batch.add(std::move(c));
+      batch.add(std::move(c));
+      return true;
     }
     c.kind = SinkChange::Kind::kSet;
     c.cliente_id = update.cliente_id;
     c.saldo = update.saldo;
     c.timestamp = update.timestamp;
     batch.add(std::move(c));
+    return true;
   }
 
   void write() {
@@ -317,18 +369,26 @@ struct PostgresSink::Impl final : TopicListener {
         rows += affected(pg_exec(c, sql.delete_rows));
       }
     }
-    std::vector<std::int64_t> parts, nexts, counts, times;
+    std::vector<std::int64_t> parts, nexts, counts, times, last_offsets, last_times, last_hashes;
     for (const auto& p : batch.positions()) {
+      const RecordFingerprint& last = pending_last[static_cast<std::size_t>(p.partition)];
       parts.push_back(p.partition);
       nexts.push_back(p.next_offset);
       counts.push_back(p.records);
       times.push_back(p.order_ms);
+      last_offsets.push_back(last.offset);
+      last_times.push_back(last.timestamp_ms);
+      last_hashes.push_back(static_cast<std::int64_t>(last.content_hash));  // bigint keeps the 64 bits
     }
     pg_exec_params(c, pg_schema::kWriteOffsets,
-                {options.topic, int_array(parts), int_array(nexts), int_array(counts), int_array(times)},
-                PGRES_COMMAND_OK);
+                   {options.topic, int_array(parts), int_array(nexts), int_array(counts), int_array(times),
+                    int_array(last_offsets), int_array(last_times), int_array(last_hashes)},
+                   PGRES_COMMAND_OK);
     pg_exec(c, "COMMIT");
-    for (const auto& p : batch.positions()) committed[static_cast<std::size_t>(p.partition)] = p.next_offset;
+    for (const auto& p : batch.positions()) {
+      committed[static_cast<std::size_t>(p.partition)] = p.next_offset;
+      last_read[static_cast<std::size_t>(p.partition)] = pending_last[static_cast<std::size_t>(p.partition)];
+    }
     status.transaction(rows, batch.records(), std::chrono::duration<double>(Clock::now() - t0).count());
   }
 

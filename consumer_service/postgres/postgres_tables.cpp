@@ -52,8 +52,8 @@ PgResult pg_exec_params(PGconn* conn, std::string_view sql, const std::vector<st
   return r;
 }
 
-void ensure_tables(PGconn* conn, const std::string& create_table, const std::string& table, const std::string& topic,
-                   const std::string& where) {
+bool ensure_tables(PGconn* conn, const pg_schema::TableStatements& sql, const std::string& table,
+                   const std::string& topic, const std::string& where) {
   if (const int v = schema_version(conn); v > pg_schema::kVersion) {
     throw PgError("the database has saldo schema version " + std::to_string(v) + ", newer than this binary's " +
                   std::to_string(pg_schema::kVersion));
@@ -69,13 +69,24 @@ void ensure_tables(PGconn* conn, const std::string& create_table, const std::str
   const auto owner = one_value(conn, pg_schema::kTableOwner, {table});
   const auto table_of_topic = one_value(conn, pg_schema::kTableOfTopic, {topic});
   if (auto refusal = pg_schema::claim_refusal(table, topic, owner, table_of_topic)) throw TableRefused(*refusal);
-  // Only a new claim creates: a role that may write the rows but not create tables runs a registered set.
-  if (!owner) {
-    pg_exec_params(conn, pg_schema::kRegisterTable, {table, topic}, PGRES_COMMAND_OK);
-    pg_exec(conn, create_table);
-    spdlog::info("PostgreSQL sink ({}): table {} now holds topic '{}'", where, table, topic);
+  // Only a new claim or a missing table creates: a role that may write the rows but not create tables
+  // runs a registered set that is there.
+  const bool exists = one_value(conn, pg_schema::kTableExists, {table}) == std::optional<std::string>("t");
+  if (!owner) pg_exec_params(conn, pg_schema::kRegisterTable, {table, topic}, PGRES_COMMAND_OK);
+  const bool create = !owner || !exists;
+  if (create) {
+    pg_exec(conn, sql.create);
+    pg_exec(conn, sql.forget_rows);
+    pg_exec_params(conn, pg_schema::kForgetOffsets, {topic}, PGRES_COMMAND_OK);
+    if (owner) {
+      spdlog::warn("PostgreSQL sink ({}): table {} of topic '{}' was gone (dropped behind the sink's back): created "
+                   "again, and the topic is written again from its beginning", where, table, topic);
+    } else {
+      spdlog::info("PostgreSQL sink ({}): table {} now holds topic '{}'", where, table, topic);
+    }
   }
   pg_exec(conn, "COMMIT");
+  return create && owner.has_value();
 }
 
 }  // namespace saldo

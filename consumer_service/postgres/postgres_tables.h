@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/postgres.h"
+#include "consumer_service/postgres/postgres_schema.h"
 
 namespace saldo {
 
@@ -23,9 +24,12 @@ PgResult pg_exec_params(PGconn* conn, std::string_view sql, const std::vector<st
                         ExecStatusType expected);
 
 // In one transaction under the schema lock: creates or upgrades the shared tables, then registers
-// `table` for `topic` and runs `create_table` (pg_schema::TableStatements::create) when the table is
-// new, or throws TableRefused. `where` names the database in the log.
-void ensure_tables(PGconn* conn, const std::string& create_table, const std::string& table, const std::string& topic,
-                   const std::string& where);
+// `table` for `topic` and creates its table set (`sql.create`) when the claim is new or the tables
+// were dropped behind the sink's back, or throws TableRefused. Whenever it creates or claims the table
+// set, what it holds and the topic's positions go in the same transaction (rows and positions come and
+// go together: positions over an empty table would skip every row before them). `where` names the
+// database in the log. Returns true when it repaired a registered table set that was gone.
+bool ensure_tables(PGconn* conn, const pg_schema::TableStatements& sql, const std::string& table,
+                   const std::string& topic, const std::string& where);
 
 }  // namespace saldo

@@ -213,6 +213,67 @@ TEST(PostgresSink, ATopicRecreatedWhileTheServiceWasDownIsWrittenAfreshWithNothi
   EXPECT_NE(svc.get("/ready").body.find("\"topic_resets\":1"), std::string::npos) << svc.get("/ready").body;
 }
 
+// Issue 25: recreated with MORE records than the sink committed, every stored offset still fits the
+// new topic; only the record read last in each partition (saldo_offsets' fingerprint) tells them apart.
+TEST(PostgresSink, ATopicRecreatedWithMoreRecordsWhileDownIsNotTakenForTheOldOne) {
+  const std::string topic = unique_topic("pg-recreated-more");
+  create_topic(topic, 2);
+  TestDatabase db("pg_recreated_more");
+  {
+    RawProducer producer;
+    for (int i = 0; i < 400; ++i) producer.send(topic, numbered("a", i % 300), value_of(numbered("a", i % 300), "1.00"));
+    producer.flush();
+    ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+    ASSERT_TRUE(wait_caught_up(db, 400)) << svc.log();
+    ASSERT_EQ(svc.stop(SIGTERM, 10s), 0) << svc.log();
+  }
+  delete_topic(topic);
+  create_topic(topic, 2);
+  RawProducer producer;
+  for (int i = 0; i < 1500; ++i) producer.send(topic, numbered("b", i), value_of(numbered("b", i), "2.00"));
+  producer.flush();
+
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_EQ(records.size(), 1500u);
+  const auto expected = expected_rows(records);
+  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url()) == expected && committed_records(db) == 1500; }, 60s, 50ms))
+      << svc.log();
+  EXPECT_EQ(db.query("SELECT count(*) FROM saldos WHERE cliente_id LIKE 'a%'").at(0).at(0), "0");
+  expect_each_record_applied_once(db, topic);
+  EXPECT_NE(svc.log().find("topic_changed"), std::string::npos) << svc.log();
+  EXPECT_NE(svc.get("/ready").body.find("\"topic_resets\":1"), std::string::npos) << svc.get("/ready").body;
+}
+
+// Issue 25: the sink's table dropped behind its back (and its schema row with it) is created again and
+// the topic written again from its beginning, never resumed from saldo_offsets into an empty table.
+TEST(PostgresSink, ATableDroppedBehindTheSinksBackIsRepairedFromTheTopicsBeginning) {
+  const std::string topic = unique_topic("pg-dropped");
+  create_topic(topic, 2);
+  TestDatabase db("pg_dropped");
+  RawProducer producer;
+  for (int i = 0; i < 300; ++i) producer.send(topic, numbered("d", i), value_of(numbered("d", i), "3.00"));
+  producer.flush();
+  {
+    ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+    ASSERT_TRUE(wait_caught_up(db, 300)) << svc.log();
+    ASSERT_EQ(svc.stop(SIGTERM, 10s), 0) << svc.log();
+  }
+  db.query("DROP TABLE saldos; DROP TABLE saldo_schema");
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  const auto expected = expected_rows(read_all(topic));
+  ASSERT_EQ(expected.size(), 300u);
+  EXPECT_TRUE(wait_until([&] {
+    try {
+      return actual_rows(db.url()) == expected;
+    } catch (const PgError&) {
+      return false;  // not created again yet
+    }
+  }, 60s, 50ms)) << svc.log();
+  expect_each_record_applied_once(db, topic);
+  EXPECT_NE(svc.log().find("created again"), std::string::npos) << svc.log();
+}
+
 // Two services, two topics, one database: each topic has its own table set, so the same customer
 // ids never mix, and recreating one topic while both run empties only that topic's rows.
 TEST(PostgresSink, TwoTopicsInOneDatabaseKeepTheirOwnRowsWhenOneIsRecreatedWhileBothRun) {
