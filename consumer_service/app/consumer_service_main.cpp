@@ -133,6 +133,10 @@ int run(int argc, const char* const argv[]) {
   const ServiceConfig config = service_config(*parsed);
   HttpFiles files;
   load_http_files(config, files);
+  if (!config.state_dir.empty()) {
+    const bool starting = !ConfigLoader::print_config_requested(*parsed);
+    if (auto why = state_dir_problem(config.state_dir, starting)) throw ConfigError(*why);
+  }
   if (ConfigLoader::print_config_requested(*parsed)) {
     // stderr: start.sh evaluates stdout.
     for (const std::string& w : config.warnings) std::cerr << "consumer_service: warning: " << w << '\n';

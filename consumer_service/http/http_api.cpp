@@ -71,6 +71,10 @@ void append_progress(std::string& out, const ReadinessSnapshot& r) {
     out.append(",\"start_note\":");
     append_json_string(out, r.start_note);
   }
+  if (!r.snapshot_error.empty()) {
+    out.append(",\"snapshot_error\":");
+    append_json_string(out, r.snapshot_error);
+  }
   if (!r.rebuild_reason.empty()) {
     out.append(",\"rebuild_reason\":");
     append_json_string(out, r.rebuild_reason);

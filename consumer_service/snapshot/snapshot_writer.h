@@ -29,9 +29,14 @@ class CheckpointBoard {
   std::uint64_t version_ = 0;
 };
 
+// Why `dir` cannot be the state directory, or nullopt. With `prepare`, creates it when missing, checks
+// a file can be written in it and removes a snapshot.tmp a crash or a full disk left behind;
+// without, only checks that what is there is a directory (for --print-config, which changes nothing).
+std::optional<std::string> state_dir_problem(const std::string& dir, bool prepare);
+
 class SnapshotWriter {
  public:
-  SnapshotWriter(std::string dir, std::chrono::seconds interval, const BalanceStore& store, const Readiness& readiness,
+  SnapshotWriter(std::string dir, std::chrono::seconds interval, const BalanceStore& store, Readiness& readiness,
                  Metrics& metrics, const CheckpointBoard& board);
   ~SnapshotWriter();
   void start();
@@ -44,7 +49,7 @@ class SnapshotWriter {
   std::string dir_;
   std::chrono::seconds interval_;
   const BalanceStore& store_;
-  const Readiness& readiness_;
+  Readiness& readiness_;
   Metrics& metrics_;
   const CheckpointBoard& board_;
   std::chrono::milliseconds slow_down_{0};  // SALDO_TEST_SNAPSHOT_SLOW_MS: tests crash mid-write

@@ -99,6 +99,11 @@ void Readiness::set_start(std::string_view kind, double snapshot_age_s, std::str
   data_.start_note = note;
 }
 
+void Readiness::set_snapshot_error(std::string_view why) {
+  std::lock_guard lock(mutex_);
+  data_.snapshot_error = why;
+}
+
 void Readiness::set_topic_config_warning(std::string_view warning) {
   std::lock_guard lock(mutex_);
   data_.topic_config_warning = warning;

@@ -44,6 +44,7 @@ struct ReadinessSnapshot {
   std::string start = "cold";        // "warm": from a snapshot; "cold": from offset 0
   double snapshot_age_s = -1;        // age of the snapshot a warm start loaded
   std::string start_note;            // why the start was cold, when a state directory is used
+  std::string snapshot_error;        // the last snapshot write failed: why (empty once one succeeds)
   // Why the broker refuses us, when it does: authentication (wrong password), TLS (untrusted CA),
   // authorization (no Read on the topic). Empty once the topic is read.
   std::string access_error;
@@ -80,6 +81,8 @@ class Readiness {
   // stays READY (see ARCHITECTURE.md, "Consistency"): they are read from their start right away.
   void add_partitions(const std::vector<Watermarks>& partitions);
   void set_topic_config_warning(std::string_view warning);
+  // The last snapshot write's failure, or "" after a write that succeeded.
+  void set_snapshot_error(std::string_view why);
   void set_start(std::string_view kind, double snapshot_age_s, std::string_view note);
   // The reader's next offset in `partition` is `position`. Returns true if this made it READY.
   bool advance(std::int32_t partition, std::int64_t position);

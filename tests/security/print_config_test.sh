@@ -41,6 +41,8 @@ expect_exit2 "line 1: expected name:token" --http-tokens-file "$work/bad-tokens"
 grep -qF "s3cr3t-token" "$work/err" && fail "the token appeared in the error line"
 expect_exit2 "--tls-cert: cannot read $work/absent.pem" --tls-cert "$work/absent.pem" --tls-key "$work/absent.key"
 expect_exit2 "--http-threads: 0 is not in 1..20000" --http-threads 0
+expect_exit2 "--state-dir $work/bad-tokens is not a directory" --state-dir "$work/bad-tokens"
+expect_exit2 "--postgres-table 'Saldos': use lower-case letters" --postgres-table Saldos
 
 # -- secrets on the command line are refused, without echoing them
 expect_exit2 "--postgres-url holds a password" --postgres-url 'postgresql://u:S3cr3t@h/db'

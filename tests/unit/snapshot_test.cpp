@@ -1,5 +1,6 @@
 // The snapshot file without Kafka: round trip, every kind of damage, and the trust rules.
 #include "consumer_service/snapshot/snapshot.h"
+#include "consumer_service/snapshot/snapshot_writer.h"
 
 #include <gtest/gtest.h>
 
@@ -107,6 +108,53 @@ TEST(Snapshot, TrustRules) {
   // Older than delete.retention.ms: a tombstone the snapshot never saw may be gone from the topic.
   EXPECT_EQ(check_snapshot(m, "contas", "cluster-1", low, high, 60000, now)->result, "older_than_delete_retention");
   EXPECT_FALSE(check_snapshot(m, "contas", "cluster-1", low, high, 60001, now));
+}
+
+// Issue 25: a failing snapshot write says so in /ready (not only in the log) until one succeeds, and
+// never leaves its half-written temporary file behind to keep a full disk full.
+TEST(SnapshotWriter, AFailedWriteIsShownUntilOneSucceedsAndLeavesNoTemporaryFile) {
+  TempDir dir;
+  const std::string state = (dir.path / "state").string();
+  BalanceStore store;
+  fill(store);
+  Readiness readiness("contas");
+  readiness.begin_rebuild({{0, 0, 0}});  // nothing to read: READY at once
+  ASSERT_TRUE(readiness.ready());
+  Metrics metrics;
+  CheckpointBoard board;
+  board.publish(meta());
+  { std::ofstream(state) << "a file where the directory should be"; }
+  SnapshotWriter writer(state, std::chrono::seconds(3600), store, readiness, metrics, board);
+  writer.stop_and_write();
+  EXPECT_NE(readiness.snapshot().snapshot_error, "") << "the failure must reach /ready";
+  EXPECT_FALSE(fs::exists(dir.path / "state" / "snapshot.tmp"));
+
+  fs::remove(state);
+  SnapshotMeta next = meta();
+  next.partitions[0].next_offset += 1;  // a new checkpoint: something to write
+  board.publish(next);
+  writer.stop_and_write();
+  EXPECT_EQ(readiness.snapshot().snapshot_error, "");
+  EXPECT_TRUE(fs::exists(snapshot_path(state)));
+}
+
+TEST(SnapshotWriter, AStateDirectoryThatCannotBeUsedIsRefusedAndALeftoverTemporaryFileGoes) {
+  TempDir dir;
+  const fs::path file = dir.path / "not-a-dir";
+  { std::ofstream(file) << "x"; }
+  for (bool prepare : {false, true}) {
+    const auto why = state_dir_problem(file.string(), prepare);
+    ASSERT_TRUE(why);
+    EXPECT_NE(why->find("is not a directory"), std::string::npos) << *why;
+  }
+  const fs::path fresh = dir.path / "new" / "state";
+  EXPECT_FALSE(state_dir_problem(fresh.string(), false)) << "a missing directory is fine to --print-config";
+  EXPECT_FALSE(fs::exists(fresh)) << "--print-config changes nothing";
+  EXPECT_FALSE(state_dir_problem(fresh.string(), true));
+  EXPECT_TRUE(fs::is_directory(fresh));
+  { std::ofstream(fresh / "snapshot.tmp") << std::string(1 << 20, 'x'); }
+  EXPECT_FALSE(state_dir_problem(fresh.string(), true));
+  EXPECT_FALSE(fs::exists(fresh / "snapshot.tmp"));
 }
 
 }  // namespace
