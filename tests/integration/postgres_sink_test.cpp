@@ -182,67 +182,53 @@ TEST(PostgresSink, AProducerClockGoingBackOrdersRecordsAsTheTableDoesAcrossARest
   EXPECT_NE(reply.body.find("\"saldo\":50.00"), std::string::npos) << reply.body;
 }
 
-TEST(PostgresSink, ATopicRecreatedWhileTheServiceWasDownIsWrittenAfreshWithNothingOfTheOldOne) {
-  const std::string topic = unique_topic("pg-recreated");
+// The sink wrote `old_records` records of a topic, stopped; the topic was deleted and created again
+// with `new_records` others; a start must write the new topic afresh, with nothing of the old one,
+// and say why (`reason`, in the log) and count it (/ready's topic_resets).
+void expect_recreated_topic_written_afresh(const std::string& name, int old_records, int new_records,
+                                           const std::string& reason) {
+  const std::string topic = unique_topic("pg-" + name);
   create_topic(topic, 2);
-  TestDatabase db("pg_recreated");
+  TestDatabase db("pg_" + name);
   {
     RawProducer producer;
-    for (int i = 0; i < 40; ++i) producer.send(topic, numbered("a", i % 20), value_of(numbered("a", i % 20), "1.00"));
+    const int customers = std::max(1, old_records * 3 / 4);
+    for (int i = 0; i < old_records; ++i) {
+      producer.send(topic, numbered("a", i % customers), value_of(numbered("a", i % customers), "1.00"));
+    }
     producer.flush();
     ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
-    ASSERT_TRUE(wait_caught_up(db, 40)) << svc.log();
+    ASSERT_TRUE(wait_caught_up(db, old_records)) << svc.log();
     ASSERT_EQ(svc.stop(SIGTERM, 10s), 0) << svc.log();
   }
-  // The same name, fewer records: every partition now ends below what the sink committed.
   delete_topic(topic);
   create_topic(topic, 2);
   RawProducer producer;
-  for (int i = 0; i < 6; ++i) producer.send(topic, numbered("b", i), value_of(numbered("b", i), "2.00"));
+  for (int i = 0; i < new_records; ++i) producer.send(topic, numbered("b", i), value_of(numbered("b", i), "2.00"));
   producer.flush();
 
   ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
   const std::vector<Record> records = read_all(topic);
-  ASSERT_EQ(records.size(), 6u);
+  ASSERT_EQ(records.size(), static_cast<std::size_t>(new_records));
   const auto expected = expected_rows(records);
-  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url()) == expected && committed_records(db) == 6; }, 60s, 50ms))
+  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url()) == expected && committed_records(db) == new_records; },
+                         60s, 50ms))
       << svc.log();
   EXPECT_EQ(db.query("SELECT count(*) FROM saldos WHERE cliente_id LIKE 'a%'").at(0).at(0), "0");
   expect_each_record_applied_once(db, topic);
-  EXPECT_NE(svc.log().find("emptying saldos"), std::string::npos) << svc.log();
+  EXPECT_NE(svc.log().find(reason), std::string::npos) << svc.log();
   EXPECT_NE(svc.get("/ready").body.find("\"topic_resets\":1"), std::string::npos) << svc.get("/ready").body;
+}
+
+// The same name, fewer records: every partition now ends below what the sink committed.
+TEST(PostgresSink, ATopicRecreatedWhileTheServiceWasDownIsWrittenAfreshWithNothingOfTheOldOne) {
+  expect_recreated_topic_written_afresh("recreated", 40, 6, "emptying saldos");
 }
 
 // Issue 25: recreated with MORE records than the sink committed, every stored offset still fits the
 // new topic; only the record read last in each partition (saldo_offsets' fingerprint) tells them apart.
 TEST(PostgresSink, ATopicRecreatedWithMoreRecordsWhileDownIsNotTakenForTheOldOne) {
-  const std::string topic = unique_topic("pg-recreated-more");
-  create_topic(topic, 2);
-  TestDatabase db("pg_recreated_more");
-  {
-    RawProducer producer;
-    for (int i = 0; i < 400; ++i) producer.send(topic, numbered("a", i % 300), value_of(numbered("a", i % 300), "1.00"));
-    producer.flush();
-    ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
-    ASSERT_TRUE(wait_caught_up(db, 400)) << svc.log();
-    ASSERT_EQ(svc.stop(SIGTERM, 10s), 0) << svc.log();
-  }
-  delete_topic(topic);
-  create_topic(topic, 2);
-  RawProducer producer;
-  for (int i = 0; i < 1500; ++i) producer.send(topic, numbered("b", i), value_of(numbered("b", i), "2.00"));
-  producer.flush();
-
-  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
-  const std::vector<Record> records = read_all(topic);
-  ASSERT_EQ(records.size(), 1500u);
-  const auto expected = expected_rows(records);
-  EXPECT_TRUE(wait_until([&] { return actual_rows(db.url()) == expected && committed_records(db) == 1500; }, 60s, 50ms))
-      << svc.log();
-  EXPECT_EQ(db.query("SELECT count(*) FROM saldos WHERE cliente_id LIKE 'a%'").at(0).at(0), "0");
-  expect_each_record_applied_once(db, topic);
-  EXPECT_NE(svc.log().find("topic_changed"), std::string::npos) << svc.log();
-  EXPECT_NE(svc.get("/ready").body.find("\"topic_resets\":1"), std::string::npos) << svc.get("/ready").body;
+  expect_recreated_topic_written_afresh("recreated_more", 400, 1500, "topic_changed");
 }
 
 // Issue 25: the sink's table dropped behind its back (and its schema row with it) is created again and
