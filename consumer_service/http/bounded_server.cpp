@@ -70,7 +70,12 @@ class BoundedStream final : public httplib::Stream {
   void begin_request(std::size_t budget, Clock::duration timeout) {
     budget_ = budget;
     deadline_ = Clock::now() + timeout;
+    written_ = 0;
   }
+  // Bytes written for the current request: 0 after a cut means the library said nothing (it answers
+  // nothing when the request line itself does not fit).
+  std::size_t written() const { return written_; }
+  bool over_budget() const { return over_budget_; }
   // The request ran past its budget or deadline, or went silent: the library answered 400 but would
   // read on from the middle of it, so the connection ends.
   bool out_of_bounds() const { return out_of_bounds_; }
@@ -94,7 +99,7 @@ class BoundedStream final : public httplib::Stream {
 
   ssize_t read(char* ptr, std::size_t size) override {
     if (budget_ == 0) {
-      out_of_bounds_ = true;
+      out_of_bounds_ = over_budget_ = true;
       return -1;
     }
     size = std::min(size, budget_);
@@ -113,10 +118,14 @@ class BoundedStream final : public httplib::Stream {
 
   ssize_t write(const char* ptr, std::size_t size) override {
     if (!is_writable()) return -1;
-    if (ssl_ != nullptr) return ssl_write(ptr, size);
     ssize_t n;
-    do n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
-    while (n < 0 && errno == EINTR);
+    if (ssl_ != nullptr) {
+      n = ssl_write(ptr, size);
+    } else {
+      do n = ::send(fd_, ptr, size, MSG_NOSIGNAL);
+      while (n < 0 && errno == EINTR);
+    }
+    if (n > 0) written_ += static_cast<std::size_t>(n);
     return n;
   }
 
@@ -166,6 +175,8 @@ class BoundedStream final : public httplib::Stream {
   std::size_t budget_ = 0;
   Clock::time_point deadline_{};
   mutable bool out_of_bounds_ = false;
+  bool over_budget_ = false;
+  std::size_t written_ = 0;
 };
 
 // Keep-alive: one request after the other while the server runs, each with a fresh budget and
@@ -178,6 +189,14 @@ bool serve_connection(BoundedStream& strm, const RequestBounds& bounds, std::siz
     strm.begin_request(bounds.max_request_bytes, bounds.request_timeout);
     bool closed = false;
     ok = process(strm, left == 1, closed);
+    if (strm.out_of_bounds() && strm.written() == 0) {
+      // Cut inside the request line, where cpp-httplib gives up without a word: the client still
+      // learns why (431 for size, 408 for time) before the connection ends.
+      const std::string_view answer =
+          strm.over_budget() ? "HTTP/1.1 431 Request Header Fields Too Large\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                             : "HTTP/1.1 408 Request Timeout\r\nContent-Length: 0\r\nConnection: close\r\n\r\n";
+      strm.write(answer.data(), answer.size());
+    }
     if (!ok || closed || strm.out_of_bounds()) break;
   }
   return ok;
@@ -198,6 +217,22 @@ bool accept_tls(SSL* ssl, int fd, Clock::time_point deadline) {
   }
 }
 
+// A request cut for its size or its time was answered 400, but closing with the client's bytes still
+// unread makes the kernel send a reset, which can destroy that 400 in the client's receive buffer
+// before the client reads it (seen: a 1 MB URL got no answer at all). So: half-close, then read and
+// drop what the client still sends, for at most 2 s and 4 MiB, and only then close.
+void drain_before_close(socket_t sock) {
+  ::shutdown(sock, SHUT_WR);
+  const auto deadline = Clock::now() + std::chrono::seconds(2);
+  std::size_t drained = 0;
+  char sink[16384];
+  while (drained < (std::size_t{4} << 20) && wait_fd(sock, POLLIN, poll_ms(deadline - Clock::now()))) {
+    const ssize_t n = ::recv(sock, sink, sizeof sink, MSG_DONTWAIT);
+    if (n <= 0) break;
+    drained += static_cast<std::size_t>(n);
+  }
+}
+
 }  // namespace
 
 bool BoundedServer::process_and_close_socket(socket_t sock) {
@@ -207,6 +242,7 @@ bool BoundedServer::process_and_close_socket(socket_t sock) {
                                    svr_sock_, [this](httplib::Stream& s, bool close, bool& closed) {
                                      return process_request(s, close, closed, nullptr);
                                    });
+  if (strm.out_of_bounds()) drain_before_close(sock);
   ::shutdown(sock, SHUT_RDWR);
   ::close(sock);
   return ok;

@@ -141,6 +141,19 @@ TEST_F(HttpServerTest, HeadersPastTheBoundEndTheConnectionWithinAFewKilobytes) {
   EXPECT_LT(rss_kb() - before, 16 * 1024) << "RSS grew from " << before << " kB";
 }
 
+// A request line past the bound (a 1 MB URL) was cut without a word: cpp-httplib answers nothing when
+// the request line itself does not fit, and a close with the client's bytes unread reset the
+// connection. The client must read why.
+TEST_F(HttpServerTest, ARequestLinePastTheBoundIsAnsweredNotDropped) {
+  HttpServer server(api_, metrics_, loopback());
+  Connection c(server.start());
+  c.send("GET /saldo/" + std::string(1 << 20, '1') + " HTTP/1.1\r\nHost: x\r\n\r\n");
+  bool closed = false;
+  const std::string got = c.read_until([](const std::string& s) { return s.find("\r\n\r\n") != std::string::npos; },
+                                       std::chrono::seconds(5), &closed);
+  EXPECT_EQ(got.rfind("HTTP/1.1 431", 0), 0u) << got.substr(0, 100);
+}
+
 // A byte every few seconds kept a request (and its thread) for ever: each read had its own timeout.
 TEST_F(HttpServerTest, ARequestTrickledInIsClosedAtItsDeadline) {
   HttpServerOptions options = loopback();
