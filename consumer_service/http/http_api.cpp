@@ -368,6 +368,7 @@ ApiReply HttpApi::ready() const {
   append_progress(r.body, snap);
   r.body.append(",\"customers\":").append(std::to_string(store_.size()));
   r.body.append(",\"misrouted_records\":").append(std::to_string(metrics_.misrouted_count()));
+  r.body.append(",\"end_offsets_age_ms\":").append(std::to_string(snap.end_offsets_age_ms(std::chrono::steady_clock::now())));
   if (certificate_problem_) {
     // Informative like the sink's status: an expired certificate does not make the table unready.
     if (const std::string problem = certificate_problem_(); !problem.empty()) {
@@ -384,8 +385,10 @@ ApiReply HttpApi::ready() const {
     r.body.append("{\"partition\":").append(std::to_string(p.partition));
     r.body.append(",\"offset\":").append(std::to_string(p.position));
     r.body.append(",\"target\":").append(std::to_string(p.target));
+    r.body.append(",\"last_stable_offset\":").append(std::to_string(p.stable_offset));
     r.body.append(",\"high_watermark\":").append(std::to_string(p.high_watermark));
     r.body.append(",\"lag\":").append(std::to_string(p.lag()));
+    r.body.append(",\"uncommitted\":").append(std::to_string(p.uncommitted()));
     r.body.append(",\"progress\":");
     append_double(r.body, p.progress());
     r.body.append(",\"caught_up\":").append(p.caught_up ? "true" : "false").append("}");

@@ -31,6 +31,7 @@ constexpr std::size_t kMaxBatch = 20000;
 constexpr std::chrono::milliseconds kPollTimeout{100};
 constexpr std::chrono::milliseconds kFirstBackoff{250};
 constexpr std::chrono::milliseconds kMaxBackoff{5000};
+constexpr std::chrono::milliseconds kLagInterval{500};
 constexpr std::chrono::milliseconds kStandbyRetry{2000};
 // How long a start waits for the records the stored positions name as read last (one fetch each).
 constexpr std::chrono::milliseconds kIdentityTimeout{5000};
@@ -126,7 +127,7 @@ struct PostgresSink::Impl final : TopicListener {
       }
       conn.reset();
       reader->unassign();
-      if (worker.stopping() || !worker.pause(backoff)) break;
+      if (worker.stopping() || !pause_updating_lag(backoff)) break;
       backoff = std::min(backoff * 2, kMaxBackoff);
     }
   }
@@ -313,7 +314,7 @@ struct PostgresSink::Impl final : TopicListener {
       if (!batch.empty()) write();
       healthy(backoff);
       if (!topic_unchanged()) return;
-      if (Clock::now() - last_lag > std::chrono::milliseconds(500)) {
+      if (Clock::now() - last_lag > kLagInterval) {
         last_lag = Clock::now();
         update_lag();
       }
@@ -410,19 +411,37 @@ struct PostgresSink::Impl final : TopicListener {
     if (error) throw *error;
   }
 
+  // The backoff after a failure, cut in steps so the lag keeps moving while PostgreSQL fails: the
+  // records written to the topic meanwhile are records the database does not have.
+  bool pause_updating_lag(std::chrono::milliseconds backoff) {
+    const auto until = Clock::now() + backoff;
+    while (true) {
+      update_lag();
+      const auto left = std::chrono::duration_cast<std::chrono::milliseconds>(until - Clock::now());
+      if (left.count() <= 0) return true;
+      if (!worker.pause(std::min(left, kLagInterval))) return false;
+    }
+  }
+
+  // Records between the positions committed in PostgreSQL and each partition's end as the broker said
+  // last (the end-offset probe asks about once a second whatever the sink is doing, so this moves
+  // while the sink fails; librdkafka's cached watermarks stop with the fetches). Up to the last stable
+  // offset: the sink reads committed records only. -1 while either side is unknown (the positions
+  // before the first connection, the ends before the broker's first answer).
   void update_lag() {
+    const auto ends = reader->end_offsets().latest();
+    if (!ends || committed.empty() || ends->stable.size() < committed.size()) {
+      status.set_lag(-1);
+      return;
+    }
     std::int64_t lag = 0;
     for (std::int32_t p = 0; p < partitions; ++p) {
-      std::optional<PartitionMarks> marks = reader->cached_watermarks(p);
-      try {
-        // Not fetched yet: ask the broker (bounded; the sink has nothing else to do meanwhile).
-        if (!marks) marks = reader->query_watermarks(p, 500);
-      } catch (const KafkaException&) {
-        status.set_lag(-1);
-        return;
+      std::int64_t from = position(p);
+      if (from < 0) {  // nothing committed: from the partition's start
+        const auto marks = reader->cached_watermarks(p);
+        from = marks ? marks->low : 0;
       }
-      const std::int64_t done = position(p);
-      lag += std::max<std::int64_t>(0, marks->high - (done >= 0 ? done : marks->low));
+      lag += std::max<std::int64_t>(0, ends->stable[static_cast<std::size_t>(p)] - from);
     }
     status.set_lag(lag);
   }

@@ -65,7 +65,7 @@ void PostgresSinkStatus::render_metrics(std::string& out) const {
        "Times the sink emptied its tables because the topic was recreated, truncated or shrunk.");
   value(out, "saldo_postgres_sink_topic_resets_total", "", std::to_string(topic_resets()));
   line(out, "saldo_postgres_sink_lag_records", "gauge",
-       "Records between the sink's committed positions and the high watermarks (-1 unknown).");
+       "Records between the sink's committed positions and each partition's last stable offset as the broker said last (moves while the sink fails; -1 unknown).");
   value(out, "saldo_postgres_sink_lag_records", "", std::to_string(lag()));
   line(out, "saldo_postgres_sink_up", "gauge", "1 while the sink is connected and writing.");
   value(out, "saldo_postgres_sink_up", "", state() == SinkState::kRunning ? "1" : "0");

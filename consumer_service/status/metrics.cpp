@@ -163,14 +163,27 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
   for (const auto& p : r.partitions) {
     sample(out, "saldo_partition_offset", "partition=\"" + std::to_string(p.partition) + "\"", p.position);
   }
-  header(out, "saldo_partition_high_watermark", "gauge", "Latest known high watermark, per partition.");
+  header(out, "saldo_partition_high_watermark", "gauge", "High watermark as the broker said last, per partition (open transactions included).");
   for (const auto& p : r.partitions) {
     sample(out, "saldo_partition_high_watermark", "partition=\"" + std::to_string(p.partition) + "\"",
            p.high_watermark);
   }
-  header(out, "saldo_partition_lag", "gauge", "Records behind the high watermark, per partition.");
+  header(out, "saldo_partition_lag", "gauge",
+         "Records up to the last stable offset not applied yet, per partition (open transactions excluded).");
   for (const auto& p : r.partitions) {
     sample(out, "saldo_partition_lag", "partition=\"" + std::to_string(p.partition) + "\"", p.lag());
+  }
+  header(out, "saldo_partition_uncommitted_records", "gauge",
+         "Records of transactions still open (past the last stable offset), per partition.");
+  for (const auto& p : r.partitions) {
+    sample(out, "saldo_partition_uncommitted_records", "partition=\"" + std::to_string(p.partition) + "\"",
+           p.uncommitted());
+  }
+  {
+    const std::int64_t age_ms = r.end_offsets_age_ms(std::chrono::steady_clock::now());
+    single(out, "saldo_end_offsets_age_seconds", "gauge",
+           "Age of the broker's answer the lags are computed from (-1: none yet; grows while the broker is away).",
+           age_ms < 0 ? -1.0 : static_cast<double>(age_ms) / 1000.0);
   }
 
   header(out, "saldo_dead_letter_records_total", "counter",

@@ -19,6 +19,12 @@ double PartitionProgress::progress() const noexcept {
   return done / static_cast<double>(target - start);
 }
 
+std::int64_t ReadinessSnapshot::end_offsets_age_ms(std::chrono::steady_clock::time_point now) const noexcept {
+  if (end_offsets_asked_at == std::chrono::steady_clock::time_point{}) return -1;
+  return std::max<std::int64_t>(
+      0, std::chrono::duration_cast<std::chrono::milliseconds>(now - end_offsets_asked_at).count());
+}
+
 std::int64_t ReadinessSnapshot::records_replayed() const noexcept {
   std::int64_t n = 0;
   for (const auto& p : partitions) n += std::clamp(p.position, p.start, p.target) - p.start;
@@ -64,6 +70,7 @@ void Readiness::add_locked(const std::vector<Watermarks>& partitions) {
     p.start = w.low;
     p.target = w.high;
     p.position = w.low;
+    p.stable_offset = w.high;
     p.high_watermark = w.high;
     p.caught_up = w.high <= w.low;
     caught_up_ += p.caught_up;
@@ -88,6 +95,7 @@ void Readiness::restart_rebuild(std::string_view reason) {
   ++data_.full_rebuilds;
   data_.partitions.clear();
   caught_up_ = 0;
+  data_.end_offsets_asked_at = {};
   data_.state = ServiceState::kStarting;  // until begin_rebuild() knows the new watermarks
   state_.store(ServiceState::kStarting, std::memory_order_release);
 }
@@ -115,6 +123,7 @@ bool Readiness::begin_rebuild(const std::vector<Watermarks>& partitions) {
     std::lock_guard lock(mutex_);
     data_.partitions.clear();
     caught_up_ = 0;
+    data_.end_offsets_asked_at = {};
     add_locked(partitions);
     data_.topic_missing = false;
     if (data_.state == ServiceState::kStarting) {
@@ -138,6 +147,7 @@ bool Readiness::advance(std::int32_t partition, std::int64_t position) {
       if (p.partition != partition) continue;
       moved = position > p.position;
       p.position = std::max(p.position, position);
+      p.stable_offset = std::max(p.stable_offset, p.position);
       p.high_watermark = std::max(p.high_watermark, p.position);
       if (!p.caught_up && p.position >= p.target) {
         p.caught_up = true;
@@ -174,10 +184,16 @@ bool Readiness::wait_applied(std::span<const TopicPosition> positions,
   return advanced_.wait_until(lock, deadline, [&] { return applied_locked(positions); });
 }
 
-void Readiness::set_high_watermark(std::int32_t partition, std::int64_t high) {
+void Readiness::set_end_offsets(std::int32_t partition, std::int64_t stable, std::int64_t high,
+                                std::chrono::steady_clock::time_point asked_at) {
   std::lock_guard lock(mutex_);
+  if (asked_at < data_.rebuild_began) return;
   for (auto& p : data_.partitions) {
-    if (p.partition == partition) p.high_watermark = std::max(high, p.position);
+    if (p.partition != partition) continue;
+    // Behind the position only when the answer is older than what was read since: nothing to read.
+    p.stable_offset = std::max(stable, p.position);
+    p.high_watermark = std::max(high, p.stable_offset);
+    data_.end_offsets_asked_at = std::max(data_.end_offsets_asked_at, asked_at);
   }
 }
 

@@ -2,6 +2,7 @@
 // How ready the table is: STARTING (topic not read yet) -> REBUILDING (replaying up to each
 // partition's start high watermark) -> READY (every partition caught up; tailing). The view is only
 // as ready as its slowest partition. Pure: the reader reports, the HTTP side reads snapshots.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -25,11 +26,21 @@ struct PartitionProgress {
   std::int64_t start = 0;           // low watermark when the rebuild began
   std::int64_t target = 0;          // high watermark when the rebuild began
   std::int64_t position = 0;        // next offset the reader will see
-  std::int64_t high_watermark = 0;  // latest known, for lag
+  // Where the partition ends, as the broker said last (asked, not librdkafka's cached fetch answer):
+  // the last stable offset, up to which a read_committed reader can read, and the high watermark,
+  // which also counts the records of transactions still open.
+  std::int64_t stable_offset = 0;
+  std::int64_t high_watermark = 0;
   bool caught_up = false;
 
   double progress() const noexcept;  // 0..1 of the rebuild
-  std::int64_t lag() const noexcept { return high_watermark > position ? high_watermark - position : 0; }
+  // Records the table can read and has not: up to the last stable offset.
+  std::int64_t lag() const noexcept { return stable_offset > position ? stable_offset - position : 0; }
+  // Records of open transactions, past the last stable offset: shown apart, never lag.
+  std::int64_t uncommitted() const noexcept {
+    const std::int64_t readable = std::max(stable_offset, position);
+    return high_watermark > readable ? high_watermark - readable : 0;
+  }
 };
 
 struct ReadinessSnapshot {
@@ -51,8 +62,13 @@ struct ReadinessSnapshot {
   std::vector<PartitionProgress> partitions;
   std::chrono::steady_clock::time_point rebuild_began{};  // when the start watermarks were known
   std::chrono::steady_clock::time_point ready_at{};       // when the last partition caught up
+  // When the broker was asked the end offsets the lags are computed from ({}: not yet asked since the
+  // rebuild began; the lags then count up to the start watermarks).
+  std::chrono::steady_clock::time_point end_offsets_asked_at{};
 
   double progress() const noexcept;  // of all partitions together, weighted by records
+  // Milliseconds since end_offsets_asked_at, or -1 when not asked yet.
+  std::int64_t end_offsets_age_ms(std::chrono::steady_clock::time_point now) const noexcept;
   std::int64_t records_replayed() const noexcept;
   std::int64_t records_to_replay() const noexcept;
 };
@@ -86,7 +102,10 @@ class Readiness {
   void set_start(std::string_view kind, double snapshot_age_s, std::string_view note);
   // The reader's next offset in `partition` is `position`. Returns true if this made it READY.
   bool advance(std::int32_t partition, std::int64_t position);
-  void set_high_watermark(std::int32_t partition, std::int64_t high);
+  // Where `partition` ends, as the broker said at `asked_at`; an answer asked before the current
+  // rebuild began is ignored (it may describe the topic as it was before a reset).
+  void set_end_offsets(std::int32_t partition, std::int64_t stable, std::int64_t high,
+                       std::chrono::steady_clock::time_point asked_at);
 
   // Whether the table has applied every position: its next offset in each partition is past it.
   // A partition the table does not read (yet) has not.

@@ -126,8 +126,9 @@ struct TableReader::Impl final : TopicListener {
   void on_broker_unreachable(const std::string& why) override { readiness.set_broker_reachable(false, why); }
   void on_access_error(const std::string& why) override { readiness.set_access_error(why); }
   bool access_refused() const override { return !readiness.snapshot().access_error.empty(); }
-  void on_high_watermark(std::int32_t partition, std::int64_t high) override {
-    readiness.set_high_watermark(partition, high);
+  void on_end_offsets(std::int32_t partition, std::int64_t stable, std::int64_t high,
+                      Clock::time_point asked_at) override {
+    readiness.set_end_offsets(partition, stable, high, asked_at);
   }
 
   void on_consume_error(rd_kafka_resp_err_t err, const char* text) override {

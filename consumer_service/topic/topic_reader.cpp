@@ -18,6 +18,7 @@ constexpr std::chrono::milliseconds kRetryDelay{1000};
 constexpr int kMetadataTimeoutMs = 1500;  // bounds how long a stop can wait on a dead broker
 constexpr auto kWatermarkInterval = std::chrono::seconds(1);
 constexpr auto kMetadataInterval = std::chrono::seconds(5);  // partitions added are found within this
+constexpr std::chrono::milliseconds kEndOffsetInterval{1000};
 
 }  // namespace
 
@@ -68,6 +69,7 @@ CompactedTopicReader::CompactedTopicReader(TopicReaderSettings settings, WorkerT
   }
   shared_->rk = make_kafka_handle(RD_KAFKA_CONSUMER, std::move(conf));
   queue_.reset(rd_kafka_queue_get_consumer(shared_->rk.get()));
+  probe_ = std::make_unique<EndOffsetProbe>(shared_->rk.get(), std::move(with_defaults), kEndOffsetInterval);
   last_watermarks_ = last_metadata_ = Clock::now();
 }
 
@@ -181,6 +183,7 @@ void CompactedTopicReader::assign(std::int32_t partitions, const Positions& posi
   if (const auto err = rd_kafka_assign(handle(), list.get())) {
     throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
   }
+  probe_->watch(partitions);
 }
 
 void CompactedTopicReader::unassign() {
@@ -268,13 +271,22 @@ void CompactedTopicReader::release() noexcept {
 int CompactedTopicReader::queue_length() const { return static_cast<int>(rd_kafka_queue_length(queue_.get())); }
 
 TopicChange CompactedTopicReader::watch(std::int32_t partitions, const Positions& position) {
+  if (probe_->generation() != probe_generation_) {
+    if (const auto ends = probe_->latest()) {
+      probe_generation_ = ends->generation;
+      const auto asked = static_cast<std::int32_t>(ends->stable.size());
+      for (std::int32_t p = 0; p < std::min(partitions, asked); ++p) {
+        settings_.listener->on_end_offsets(p, ends->stable[static_cast<std::size_t>(p)],
+                                           ends->high[static_cast<std::size_t>(p)], ends->asked_at);
+      }
+    }
+  }
   const auto now = Clock::now();
   if (now - last_watermarks_ >= kWatermarkInterval) {
     last_watermarks_ = now;
     for (std::int32_t p = 0; p < partitions; ++p) {
       const auto marks = cached_watermarks(p);
       if (!marks) continue;
-      settings_.listener->on_high_watermark(p, marks->high);
       if (auto change = log_change(topic_, p, position(p), marks->low, marks->high)) return change;
     }
   }
@@ -296,6 +308,7 @@ TopicChange CompactedTopicReader::check(std::int32_t partitions, const Positions
 
 void CompactedTopicReader::close(std::chrono::milliseconds bound) {
   if (!shared_ || !shared_->rk) return;
+  probe_->stop();  // it asks with our consumer too
   release();
   queue_.reset();
   {

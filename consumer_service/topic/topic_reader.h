@@ -19,6 +19,7 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/worker_thread.h"
+#include "consumer_service/topic/end_offset_probe.h"
 #include "consumer_service/topic/record_fingerprint.h"
 #include "consumer_service/topic/topic_change.h"
 #include "consumer_service/topic/topic_record.h"
@@ -40,8 +41,10 @@ class TopicListener {
   virtual bool access_refused() const { return false; }
   // A message of the batch that carries an error instead of a record (not an end of partition).
   virtual void on_consume_error(rd_kafka_resp_err_t /*err*/, const char* /*text*/) {}
-  // The high watermark of a partition, from the watch (at most once a second).
-  virtual void on_high_watermark(std::int32_t /*partition*/, std::int64_t /*high*/) {}
+  // Where a partition ends as the broker said at `asked_at` (end_offset_probe.h): its last stable
+  // offset and its high watermark. From the watch, once per new answer (about once a second).
+  virtual void on_end_offsets(std::int32_t /*partition*/, std::int64_t /*stable*/, std::int64_t /*high*/,
+                              std::chrono::steady_clock::time_point /*asked_at*/) {}
   // librdkafka's error and statistics callbacks.
   virtual void on_client_error(int /*err*/, const char* /*reason*/) noexcept {}
   virtual void on_statistics(std::string_view /*json*/) noexcept {}
@@ -92,7 +95,11 @@ class CompactedTopicReader {
   PartitionMarks query_watermarks(std::int32_t partition, int timeout_ms) const;
 
   // Assigns partitions [0, partitions) at `position(p)`, or at the beginning when negative (throws).
+  // The end-offset probe asks about the same partitions from then on, until close().
   void assign(std::int32_t partitions, const Positions& position);
+  // Each partition's end as the broker said last (asked about once a second from the first assign(),
+  // whatever the reader is doing, failing included).
+  const EndOffsetProbe& end_offsets() const noexcept { return *probe_; }
   void unassign();
 
   // The first record at or after `offsets[p]` of each partition p with offsets[p] >= 0, as a
@@ -111,8 +118,9 @@ class CompactedTopicReader {
   void release() noexcept;
   int queue_length() const;
 
-  // Between batches: once a second the watermarks librdkafka knows against `position`, once every
-  // five seconds the partition count against `partitions`.
+  // Between batches: each new answer of the end-offset probe to the listener; once a second the
+  // watermarks librdkafka knows against `position` (a reset); once every five seconds the partition
+  // count against `partitions`.
   TopicChange watch(std::int32_t partitions, const Positions& position);
   // The same questions asked of the broker now, for positions kept elsewhere (throws when unanswered).
   TopicChange check(std::int32_t partitions, const Positions& position);
@@ -135,6 +143,8 @@ class CompactedTopicReader {
   std::vector<PartitionEnd> ends_;
   std::string last_access_error_;
   std::chrono::steady_clock::time_point last_watermarks_, last_metadata_;
+  std::unique_ptr<EndOffsetProbe> probe_;
+  std::uint64_t probe_generation_ = 0;  // the probe's last answer handed to the listener
 };
 
 }  // namespace saldo

@@ -71,6 +71,10 @@ std::size_t count_lines(const std::string& log, const std::string& needle) {
   return n;
 }
 
+double sink_lag(const ServiceProcess& svc) {
+  return metric(svc.get("/metrics").body, "saldo_postgres_sink_lag_records").value_or(-2);
+}
+
 double sink_errors(const ServiceProcess& svc) {
   return metric(svc.get("/metrics").body, "saldo_postgres_sink_errors_total").value_or(-1);
 }
@@ -106,6 +110,10 @@ TEST(PostgresFaults, KilledAndRestartedUnderTheServiceTheSinkCatchesUpExactly) {
   }, 30s, 50ms)) << svc.get("/ready").body << svc.log();
   EXPECT_TRUE(wait_until([&] { return svc.get("/saldo/new-while-down").status == 200; }, 30s));
   EXPECT_EQ(svc.get("/health").status, 200);
+  // The sink's lag counts what the database is missing while it is down (3,001 records written since
+  // the kill): it used to stay at its last value, so SaldoPostgresSinkLagging could not fire.
+  EXPECT_TRUE(wait_until([&] { return sink_lag(svc) == 3001; }, 30s, 50ms))
+      << "saldo_postgres_sink_lag_records " << sink_lag(svc);
 
   pg.start();
   const std::vector<Record> records = read_all(topic);
@@ -151,6 +159,7 @@ TEST(PostgresFaults, WrongUrlPasswordDatabaseOrReadOnlyRoleIsOneClearLineAndHttp
   // role may connect and read them, nothing else.
   query(db.url(), std::string(pg_schema::kCreate));
   query(db.url(), pg_schema::statements_for("saldos").create);
+  query(db.url(), "INSERT INTO saldo_tabelas (tabela, topic) VALUES ('saldos', '" + topic + "')");
   query(db.url(), "GRANT SELECT ON ALL TABLES IN SCHEMA public TO " + reader.name);
 
   struct Case {
@@ -187,6 +196,10 @@ TEST(PostgresFaults, WrongUrlPasswordDatabaseOrReadOnlyRoleIsOneClearLineAndHttp
     EXPECT_NE(ready.find("\"postgres\":{\"state\":\"down\""), std::string::npos) << ready;
     EXPECT_NE(ready.find(cases[i].expected), std::string::npos) << ready;
     EXPECT_EQ(svc.get("/health").status, 200);
+    // The read-only role read the positions (none) and failed at its first write: one record behind,
+    // said while it fails. The others never read a position: unknown (-1), not 0.
+    const double want_lag = cases[i].name == "read-only role" ? 1 : -1;
+    EXPECT_TRUE(wait_until([&] { return sink_lag(svc) == want_lag; }, 15s, 50ms)) << sink_lag(svc);
   }
   // Nothing was written by anyone.
   EXPECT_EQ(db.query("SELECT count(*) FROM saldos").at(0).at(0), "0");

@@ -255,5 +255,77 @@ TEST(ConsumerService, WaitsForAMissingTopicAndSaysSo) {
   }, 10s));
 }
 
+// A transactional producer of its own (librdkafka's transactions API): records it sends stay past the
+// last stable offset until it commits.
+class TransactionalProducer {
+ public:
+  explicit TransactionalProducer(const std::string& id) {
+    KafkaConf conf = make_kafka_conf(KafkaOptions{test::bootstrap_servers(), "", "", {{"transactional.id", id}}});
+    rk_ = make_kafka_handle(RD_KAFKA_PRODUCER, std::move(conf));
+    check(rd_kafka_init_transactions(rk_.get(), 30000), "init_transactions");
+    check(rd_kafka_begin_transaction(rk_.get()), "begin_transaction");
+  }
+  void send(const std::string& topic, const std::string& key, const std::string& value) {
+    const auto err = rd_kafka_producev(rk_.get(), RD_KAFKA_V_TOPIC(topic.c_str()), RD_KAFKA_V_PARTITION(0),
+                                       RD_KAFKA_V_KEY(key.data(), key.size()),
+                                       RD_KAFKA_V_VALUE(const_cast<char*>(value.data()), value.size()),
+                                       RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END);
+    if (err) throw std::runtime_error(std::string("produce: ") + rd_kafka_err2str(err));
+  }
+  // In the partition's log, not committed.
+  void flush() {
+    if (const auto err = rd_kafka_flush(rk_.get(), 30000)) throw std::runtime_error(rd_kafka_err2str(err));
+  }
+  void commit() { check(rd_kafka_commit_transaction(rk_.get(), 30000), "commit_transaction"); }
+
+ private:
+  static void check(rd_kafka_error_t* error, const char* what) {
+    if (error == nullptr) return;
+    const std::string why = std::string(what) + ": " + rd_kafka_error_string(error);
+    rd_kafka_error_destroy(error);
+    throw std::runtime_error(why);
+  }
+  KafkaHandle rk_;
+};
+
+// Records of a transaction still open are past the last stable offset: the table cannot read them
+// yet, so /ready shows them apart ("uncommitted") and the lag stays 0 (an alert on lag would fire for
+// nothing for up to transaction.timeout.ms); once committed they are lag until read, then applied.
+TEST(ConsumerService, AnOpenTransactionIsShownApartNotAsLag) {
+  const std::string topic = test::unique_topic("service-txn");
+  test::create_topic(topic, 1);
+  test::RawProducer producer;
+  for (int i = 0; i < 10; ++i) producer.send(topic, "c" + std::to_string(i), value_of("c" + std::to_string(i), 100 + i, "2025-10-14T10:30:45"));
+  producer.flush();
+  Service svc(topic);
+  ASSERT_TRUE(svc.wait_ready()) << svc.get("/ready")->body;
+
+  TransactionalProducer txn("saldo-test-" + topic);
+  for (int i = 0; i < 50; ++i) txn.send(topic, "t" + std::to_string(i), value_of("t" + std::to_string(i), 7, "2025-10-14T10:31:00"));
+  txn.flush();
+  const auto partition0 = [&] {
+    auto r = svc.get("/ready");
+    return r ? json::parse(r->body)["partitions"][0] : json();
+  };
+  ASSERT_TRUE(eventually([&] { return partition0().value("uncommitted", -1) == 50; }, 15s)) << svc.get("/ready")->body;
+  json p = partition0();
+  EXPECT_EQ(p["lag"], 0) << p.dump();
+  EXPECT_EQ(p["last_stable_offset"], 10) << p.dump();
+  EXPECT_EQ(p["high_watermark"], 60) << p.dump();
+  EXPECT_EQ(svc.get("/saldo/t0")->status, 404) << "not committed: not readable";
+  const std::string metrics = svc.get("/metrics")->body;
+  EXPECT_NE(metrics.find("saldo_partition_uncommitted_records{partition=\"0\"} 50"), std::string::npos) << metrics;
+  EXPECT_NE(metrics.find("saldo_partition_lag{partition=\"0\"} 0"), std::string::npos) << metrics;
+
+  txn.commit();
+  ASSERT_TRUE(eventually([&] { return svc.get("/saldo/t49")->status == 200; }, 15s));
+  // The commit marker is the 61st offset; everything read, nothing open.
+  ASSERT_TRUE(eventually([&] {
+    const json q = partition0();
+    return q.value("high_watermark", -1) == 61 && q.value("uncommitted", -1) == 0 && q.value("lag", -1) == 0 &&
+           q.value("offset", -1) == 61;
+  }, 15s)) << svc.get("/ready")->body;
+}
+
 }  // namespace
 }  // namespace saldo

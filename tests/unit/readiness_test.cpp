@@ -46,10 +46,50 @@ TEST(Readiness, LagAndBrokerAndTopicFlags) {
   r.begin_rebuild({{0, 0, 2}});
   EXPECT_FALSE(r.snapshot().topic_missing);
   r.advance(0, 2);
-  r.set_high_watermark(0, 7);
+  EXPECT_EQ(r.snapshot().end_offsets_age_ms(std::chrono::steady_clock::now()), -1) << "not asked yet";
+  r.set_end_offsets(0, 7, 7, std::chrono::steady_clock::now());
   EXPECT_EQ(r.snapshot().partitions[0].lag(), 5);
+  EXPECT_EQ(r.snapshot().partitions[0].uncommitted(), 0);
+  EXPECT_GE(r.snapshot().end_offsets_age_ms(std::chrono::steady_clock::now()), 0);
   r.set_broker_reachable(true);
   EXPECT_TRUE(r.snapshot().broker_reachable);
+}
+
+// Lag counts up to the last stable offset: the records of a transaction still open (up to the high
+// watermark) cannot be read yet, so they are shown apart and never make a caught-up table look behind.
+TEST(Readiness, OpenTransactionsAreShownApartFromLag) {
+  Readiness r;
+  r.begin_rebuild({{0, 0, 10}});
+  r.advance(0, 10);
+  ASSERT_TRUE(r.ready());
+  r.set_end_offsets(0, 10, 60, std::chrono::steady_clock::now());
+  auto p = r.snapshot().partitions[0];
+  EXPECT_EQ(p.lag(), 0);
+  EXPECT_EQ(p.uncommitted(), 50);
+  EXPECT_EQ(p.stable_offset, 10);
+  EXPECT_EQ(p.high_watermark, 60);
+  // Committed: readable now, so lag until read.
+  r.set_end_offsets(0, 61, 61, std::chrono::steady_clock::now());
+  p = r.snapshot().partitions[0];
+  EXPECT_EQ(p.lag(), 51);
+  EXPECT_EQ(p.uncommitted(), 0);
+  r.advance(0, 61);
+  EXPECT_EQ(r.snapshot().partitions[0].lag(), 0);
+}
+
+// An answer asked before the rebuild began may describe the topic before a reset: it is ignored, and
+// an answer older than what was read since cannot make the lag negative.
+TEST(Readiness, EndOffsetsAskedBeforeTheRebuildAreIgnored) {
+  Readiness r;
+  const auto before = std::chrono::steady_clock::now();
+  r.begin_rebuild({{0, 0, 4}});
+  r.set_end_offsets(0, 900, 900, before - std::chrono::seconds(1));
+  EXPECT_EQ(r.snapshot().partitions[0].lag(), 4);
+  EXPECT_EQ(r.snapshot().end_offsets_age_ms(std::chrono::steady_clock::now()), -1);
+  r.advance(0, 4);
+  r.set_end_offsets(0, 3, 3, std::chrono::steady_clock::now());
+  EXPECT_EQ(r.snapshot().partitions[0].lag(), 0);
+  EXPECT_EQ(r.snapshot().partitions[0].stable_offset, 4);
 }
 
 TEST(Readiness, HoldDefersReadyUntilReleased) {
