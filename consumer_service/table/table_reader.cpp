@@ -1,7 +1,11 @@
 #include "consumer_service/table/table_reader.h"
 
+#include <atomic>
 #include <charconv>
 #include <chrono>
+#include <exception>
+#include <thread>
+#include <utility>
 #include <mutex>
 #include <optional>
 #include <string>
@@ -19,6 +23,7 @@
 #include "consumer_service/topic/topic_reader.h"
 #include "consumer_service/topic/consumer_settings.h"
 #include "consumer_service/table/dead_letter.h"
+#include "consumer_service/table/decoded_batches.h"
 #include "consumer_service/topic/fetcher_waker.h"
 #include "consumer_service/status/log_limiter.h"
 #include "consumer_service/table/record_applier.h"
@@ -59,6 +64,13 @@ struct TableReader::Impl final : TopicListener {
   std::mutex log_mutex;
   LogLimiter error_log{"Kafka error lines", 10, std::chrono::seconds(10)};  // librdkafka's threads: under log_mutex
   CompactedTopicReader reader;
+
+  // The decoding thread of read_until_reset() and what it hands over.
+  DecodedBatches batches;
+  std::thread decoding;
+  std::atomic<bool> decoding_stop{false};
+  std::exception_ptr decoding_error;  // set by the decoding thread, read after joining it
+  std::atomic<bool> decoding_failed{false};
 
   std::int64_t delete_retention_ms = -1;  // -1: unknown (then no snapshot is trusted)
   std::string cluster;
@@ -270,22 +282,78 @@ struct TableReader::Impl final : TopicListener {
     }
   }
 
-  // The poll loop, until stopping (nullopt) or until the table must be rebuilt (the reset).
+  // The decoding thread: polls the topic, decodes each batch and gives the messages back at once, so
+  // while the writer thread (this reader's own) applies one batch to the store, the next is decoded
+  // on the other core. It owns the applier's decoder (and the consumer's poll) while it runs.
+  void decode_loop() {
+    try {
+      FetcherWaker waker(reader.handle(), topic);
+      RecordDecoder& decoder = applier.decoder();
+      while (!decoding_stop.load(std::memory_order_acquire)) {
+        DecodedBatch* batch = batches.take_free();
+        if (batch == nullptr) break;
+        const std::size_t n = reader.poll(kBatchTimeout);
+        decoder.decode(reader.records(), reader.ends(), *batch);
+        reader.release();
+        decoder.flush_logs();
+        if (!readiness.ready() && n > 0 && reader.queue_length() < refill_below) waker.request(decoder.partitions());
+        if (batch->empty()) {
+          batches.give_back(batch);
+        } else {
+          batches.push_full(batch);
+        }
+      }
+    } catch (...) {
+      decoding_error = std::current_exception();
+      decoding_failed.store(true, std::memory_order_release);
+      batches.close(true);
+    }
+  }
+
+  void start_decoding() {
+    decoding_stop = false;
+    batches.close(false);
+    decoding = std::thread([this] { decode_loop(); });
+  }
+
+  // Stops the decoding thread and applies what it decoded: the positions then cover every record
+  // polled, and the decoder is the writer thread's again (partitions added, a reset, the end).
+  void stop_decoding() {
+    if (!decoding.joinable()) return;
+    decoding_stop = true;
+    batches.close(true);
+    decoding.join();
+    while (DecodedBatch* batch = batches.take_full(std::chrono::milliseconds(0))) apply(batch);
+    if (decoding_error) {
+      decoding_failed = false;
+      std::rethrow_exception(std::exchange(decoding_error, nullptr));
+    }
+  }
+
+  void apply(DecodedBatch* batch) {
+    applier.apply_decoded(*batch);
+    batches.give_back(batch);
+    publish_checkpoint();
+  }
+
+  // The writer loop, until stopping (nullopt) or until the table must be rebuilt (the reset).
   std::optional<TopicChange> read_until_reset() {
+    start_decoding();
+    struct Stop {
+      Impl& self;
+      ~Stop() {
+        try {
+          self.stop_decoding();
+        } catch (...) {
+        }
+      }
+    } stop_at_exit{*this};
     auto last_purge = Clock::now();
     bool trimmed = false;
-    FetcherWaker waker(reader.handle(), topic);
     const auto position = [this](std::int32_t p) { return applier.position(p); };
     while (!worker.stopping()) {
-      const std::size_t n = reader.poll(kBatchTimeout);
-      applier.apply(reader.records());
-      // Ends after the records they follow: an end first would move the position past records of the
-      // same batch not applied yet, and the applier would skip them as read already.
-      for (const auto& end : reader.ends()) applier.end_of_partition(end.partition, end.next);
-      reader.release();
-      if (n > 0) publish_checkpoint();
-      applier.flush_logs();
-      if (!readiness.ready() && n > 0 && reader.queue_length() < refill_below) waker.request(applier.partitions());
+      if (DecodedBatch* batch = batches.take_full(kBatchTimeout)) apply(batch);
+      if (decoding_failed.load(std::memory_order_acquire)) stop_decoding();  // rethrows it on the reader's thread
 
       if (!trimmed && readiness.ready()) {
         // The rebuild's fetch buffers were freed, but glibc keeps them in its arenas: hand them back,
@@ -294,14 +362,22 @@ struct TableReader::Impl final : TopicListener {
         ::malloc_trim(0);
       }
       TopicChange change = reader.watch(applier.partitions(), position);
-      if (change.kind == TopicChange::Kind::kReset) return change;
-      if (change.kind == TopicChange::Kind::kPartitionsAdded && !add_partitions(change.partitions)) return std::nullopt;
+      if (change.kind == TopicChange::Kind::kReset) {
+        stop_decoding();
+        return change;
+      }
+      if (change.kind == TopicChange::Kind::kPartitionsAdded) {
+        stop_decoding();
+        if (!add_partitions(change.partitions)) return std::nullopt;
+        start_decoding();
+      }
       const auto now = Clock::now();
       if (now - last_purge >= kPurgeInterval && readiness.ready()) {
         last_purge = now;
         if (const auto settled = applier.settled_time()) store.purge_tombstones(*settled);
       }
     }
+    stop_decoding();
     return std::nullopt;
   }
 
