@@ -159,7 +159,7 @@ if [ -z "${SALDO_SKIP_SANITIZERS:-}" ]; then
   # guarded by an inline acquire load TSan cannot see, so its own memcmp on them raced in 6 of 30
   # runs. ignore_noninstrumented_modules checks only accesses made from code TSan instrumented (ours).
   TSAN_OPTIONS="halt_on_error=1 ignore_noninstrumented_modules=1" \
-    run_ctest build/tsan unit -R '^(StoreConcurrency|TableHttpConcurrency|ChangeFeed|EventStreamTest)\.|^HttpApiTest\.RealServerStreams'
+    run_ctest build/tsan unit -R '^(StoreConcurrency|OneThreadOrPipelined/TableHttpConcurrency|ChangeFeed|EventStreamTest)\.|^HttpApiTest\.RealServerStreams'
 fi
 
 if [ -z "${SALDO_SKIP_FUZZ:-}" ]; then
