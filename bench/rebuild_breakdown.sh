@@ -58,7 +58,7 @@ echo "| thread | CPU s | ns/record CPU | ns/record runnable, no core | ns/record
 echo "|---|---|---|---|---|---|"
 # The service's busiest thread is the table reader (its threads are not named); the rest are summed.
 echo "$threads" | sort -k2 -gr | awk -v tck="$tck" -v r="$records" -v w="$wall" '
-  { c = $1; if (c !~ /^rdk:/) c = seen++ ? "other service threads (main, HTTP)" : "table reader"
+  { c = $1; if (c !~ /^rdk:/ && c !~ /^saldo-/) c = "other service threads (main, HTTP)"
     cpu[c] += $2 / tck; rq[c] += $3 / 1e9; n[c]++ }
   END { for (c in cpu) if (cpu[c] > 0.005) printf "| %s | %.2f | %.0f | %.0f | %s | %.0f %% |\n", c, cpu[c], cpu[c] * 1e9 / r,
           rq[c] * 1e9 / r, n[c] == 1 ? sprintf("%.0f", (w - cpu[c] - rq[c]) * 1e9 / r) : "—", 100 * cpu[c] / w }' | sort -t'|' -k4 -gr
@@ -76,7 +76,7 @@ perf report -i "$work/perf.data" --no-children --sort comm,dso,sym --stdio -g no
   awk -v cpu="$cpu_total" -v r="$records" '
   {
     pct = $1; sub("%", "", pct); comm = $2; dso = $3; sym = ""; for (i = 5; i <= NF; i++) sym = sym " " $i
-    who = comm ~ /^rdk:broker/ ? "librdkafka broker thread" : (comm ~ /^rdk:/ ? "librdkafka other" : "reader (and main) thread")
+    who = comm ~ /^rdk:broker/ ? "librdkafka broker thread" : (comm ~ /^rdk:/ ? "librdkafka other" : (comm ~ /^saldo-/ ? comm " thread" : "other service threads"))
     if (dso ~ /lz4|zstd|libz|snappy/) part = "decompression (" dso ")"
     else if (dso ~ /kernel/) part = "kernel (syscalls, page faults, scheduling)"
     else if (sym ~ /BalanceStore/) part = "store insert (BalanceStore)"

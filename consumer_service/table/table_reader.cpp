@@ -13,6 +13,7 @@
 
 #include <librdkafka/rdkafka.h>
 #include <malloc.h>
+#include <pthread.h>
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
@@ -286,6 +287,7 @@ struct TableReader::Impl final : TopicListener {
   // while the writer thread (this reader's own) applies one batch to the store, the next is decoded
   // on the other core. It owns the applier's decoder (and the consumer's poll) while it runs.
   void decode_loop() {
+    ::pthread_setname_np(::pthread_self(), "saldo-decode");  // top -H, perf, bench/rebuild_breakdown.sh
     try {
       FetcherWaker waker(reader.handle(), topic);
       RecordDecoder& decoder = applier.decoder();
@@ -409,6 +411,7 @@ TableReader::~TableReader() {
 
 void TableReader::start() {
   impl_->worker.start([this] {
+    ::pthread_setname_np(::pthread_self(), "saldo-apply");  // the store's writer: applies what saldo-decode decoded
     try {
       impl_->run();
     } catch (const std::exception& e) {
