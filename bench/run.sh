@@ -206,7 +206,7 @@ load_rebuild_before=$(loadavg)
 log "warm-up read (not counted): kcat -C -e"
 timeout 900 kcat -C -b "$bootstrap" -t bench -o beginning -e -q $kcat_args >/dev/null
 warm_times=""
-kcat_times="" ours_times="" alt_times="" rebuild_ratios="" alt_ratios="" alt_vs_ours=""
+kcat_times="" ours_times="" alt_times="" rebuild_ratios="" alt_ratios="" alt_vs_ours="" get_alt_ratios=""
 raw_times="" raw_ratios=""
 ours_peaks="" alt_peaks="" ours_ready_rss="" alt_ready_rss=""
 rebuild_run() {  # rebuild_run LABEL LOG: one cold rebuild of topic bench; sets run_s, run_peak, run_rss
