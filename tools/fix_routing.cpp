@@ -15,6 +15,7 @@ namespace saldo {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::int64_t kClockSlackMs = 1000;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -153,7 +154,8 @@ class RepairWriter {
 //   first (every tombstone after it would be as late); tombstones go first and the copy after the
 //   broker's clock has passed them (a reader may see the key missing for those milliseconds). A key
 //   whose copy would need a stamp ahead of now (its winner or a stray partition stamped in the
-//   future) cannot be repaired there: it is refused with a line, counted, and the exit status is 2.
+//   future, more than a second ahead) cannot be repaired there: it is refused with a line, counted,
+//   and the exit status is 2.
 int fix_routing(const KafkaOptions& kafka, bool apply, std::chrono::seconds timeout, std::ostream& out) {
   std::int32_t partitions = 0;
   bool log_append_time = false;
@@ -163,7 +165,8 @@ int fix_routing(const KafkaOptions& kafka, bool apply, std::chrono::seconds time
   std::vector<const RoutingRepair*> doable;
   std::vector<const RoutingRepair*> refused;
   for (const RoutingRepair& r : plan.repairs) {
-    (log_append_time && r.stamp_at_least > scanned_at ? refused : doable).push_back(&r);
+    // A second of slack for the broker's clock running a little ahead of ours: the copy waits for it.
+    (log_append_time && r.stamp_at_least > scanned_at + kClockSlackMs ? refused : doable).push_back(&r);
   }
   out << "topic " << kafka.topic << ": " << plan.records << " records, " << partitions << " partitions, "
       << plan.customers << " customers, " << plan.misrouted_records << " records off their murmur2 partition, "
@@ -191,8 +194,9 @@ int fix_routing(const KafkaOptions& kafka, bool apply, std::chrono::seconds time
     for (const RoutingRepair* r : doable) {
       for (const std::int32_t p : r->tombstone_on) writer.write(r->key, std::nullopt, p, now_ms());
     }
-    const std::int64_t tombstones_at = writer.flush(timeout);
-    while (now_ms() <= tombstones_at) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    std::int64_t copies_from = writer.flush(timeout) + 1;
+    for (const RoutingRepair* r : doable) copies_from = std::max(copies_from, r->stamp_at_least);
+    while (now_ms() < copies_from) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     for (const RoutingRepair* r : doable) writer.write(r->key, r->latest, r->home, now_ms());
     writer.flush(timeout);
   } else {
