@@ -365,13 +365,24 @@ class OtherClients(unittest.TestCase):
         self.assertEqual(py.flush(30), 0)
         saldo_file(topic, [f"{x},5.55"])  # home, stamped now: loses to the future-stamped record
         keys = [x, y]
-        table = expected_table(read_back(topic))
+        records = read_back(topic)
+        table = expected_table(records)
         self.assertEqual(table, {x: Decimal("2100.00")})  # computed here by the rule, not by saldo
+        mine = [(p, off) for p, off, _, key, value in records
+                if key == x and value and json.loads(value)["saldo"] in (5.55, "5.55")]
+        self.assertEqual(len(mine), 1, records)
 
         svc = Service(topic)
         try:
             svc.wait_ready()
             self.assertEqual(svc.mismatches(table, keys), [], svc.logs())
+            # Read-your-writes at the 5.55 write's position: the winner, with a warning naming it.
+            status, body = svc.get(f"/saldo/{x}?after={mine[0][0]}:{mine[0][1]}&wait_ms=5000")
+            self.assertEqual(status, 200, body)
+            answer = json.loads(body)
+            self.assertEqual(answer["warning"]["reason"], "ordered_after", body)
+            self.assertEqual(answer["warning"]["partition"], (hx + 1) % 3, body)
+            self.assertEqual(answer["warning"]["timestamp_ms"], ahead, body)
             dry = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic], capture_output=True, text=True)
             self.assertEqual(dry.returncode, 1, dry.stdout + dry.stderr)
             self.assertIn(f"  {x}: belongs on partition {hx}", dry.stdout)
