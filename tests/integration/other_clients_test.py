@@ -28,7 +28,8 @@ import urllib.request
 from decimal import Decimal
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions,
+                                  NewTopic)
 
 BOOT = os.environ["SALDO_TEST_BOOTSTRAP_SERVERS"]
 BUILD = os.environ["SALDO_BUILD_DIR"]
@@ -421,6 +422,37 @@ class OtherClients(unittest.TestCase):
             self.assertIn(" 0 customers to repair", again.stdout)
         finally:
             svc.stop()
+
+    def test_fix_routing_refuses_what_a_log_append_time_topic_cannot_repair(self):
+        """A future-stamped winner written while the topic was CreateTime, the topic then switched to
+        LogAppendTime: the broker would stamp the copy with now, before the winner, so the key is
+        refused with a line and a count, --apply exits 2 and writes nothing for it."""
+        topic = unique_topic("fix-routing-refuse")
+        create_topic(topic, 3, timestamp_type="CreateTime")
+        x = "fz1"
+        hx = home_partition(x, 3)
+        saldo_file(topic, [f"{x},1.00"])
+        py = python_producer()
+        py.produce(topic, key=x, value=json.dumps({"cliente_id": x, "saldo": "2100.00", "timestamp": TS}),
+                   partition=(hx + 1) % 3, timestamp=int(time.time() * 1000) + 50 * 60 * 1000)
+        self.assertEqual(py.flush(30), 0)
+        res = ConfigResource("topic", topic, incremental_configs=[
+            ConfigEntry("message.timestamp.type", "LogAppendTime", incremental_operation=AlterConfigOpType.SET)])
+        admin.incremental_alter_configs([res])[res].result(30)
+        saldo_file(topic, ["fz2,2.00"])  # a record the broker stamps: the scan sees LogAppendTime
+        before = read_back(topic)
+        table = expected_table(before)
+        self.assertEqual(table[x], Decimal("2100.00"))
+
+        dry = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic], capture_output=True, text=True)
+        self.assertEqual(dry.returncode, 1, dry.stdout + dry.stderr)
+        self.assertIn(f"  {x}: REFUSED", dry.stdout)
+        self.assertIn(" 1 customers to repair, 1 refused", dry.stdout)
+        fixed = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic, "--apply"], capture_output=True, text=True)
+        self.assertEqual(fixed.returncode, 2, fixed.stdout + fixed.stderr)
+        after = read_back(topic)
+        self.assertEqual(len(after), len(before))  # nothing written for the refused key
+        self.assertEqual(expected_table(after), table)
 
     def test_what_other_clients_write_is_never_dropped_silently(self):
         topic = unique_topic("other-values")
