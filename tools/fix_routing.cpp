@@ -15,6 +15,7 @@ namespace saldo {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+constexpr std::int64_t kClockSlackMs = 1000;
 
 std::int64_t now_ms() {
   return std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch())
@@ -22,7 +23,10 @@ std::int64_t now_ms() {
 }
 
 // Every record of every partition up to its high watermark when the scan began.
-std::vector<ScannedRecord> scan(const KafkaOptions& kafka, std::int32_t& partitions, std::chrono::seconds timeout) {
+// `log_append_time`: some record carries the broker's LogAppendTime stamp (the topic ignores ours).
+std::vector<ScannedRecord> scan(const KafkaOptions& kafka, std::int32_t& partitions, bool& log_append_time,
+                                std::chrono::seconds timeout) {
+  log_append_time = false;
   KafkaOptions opts = kafka;
   opts.properties = {{"group.id", "saldo-admin-fix-routing"}, {"enable.auto.commit", "false"},
                      {"enable.partition.eof", "true"}, {"auto.offset.reset", "earliest"}};
@@ -67,7 +71,10 @@ std::vector<ScannedRecord> scan(const KafkaOptions& kafka, std::int32_t& partiti
       throw KafkaException(std::string("reading the topic: ") + rd_kafka_message_errstr(m.get()), m->err);
     }
     if (!m->err && m->key != nullptr && end != ends.end() && m->offset < end->second) {
-      ScannedRecord r{m->partition, m->offset, rd_kafka_message_timestamp(m.get(), nullptr),
+      rd_kafka_timestamp_type_t tstype = RD_KAFKA_TIMESTAMP_NOT_AVAILABLE;
+      const std::int64_t ts = rd_kafka_message_timestamp(m.get(), &tstype);
+      if (tstype == RD_KAFKA_TIMESTAMP_LOG_APPEND_TIME) log_append_time = true;
+      ScannedRecord r{m->partition, m->offset, ts,
                       std::string(static_cast<const char*>(m->key), m->key_len), std::nullopt};
       if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
       records.push_back(std::move(r));
@@ -133,17 +140,49 @@ class RepairWriter {
 
 }  // namespace
 
+// Safety (ARCHITECTURE.md, "Consistency"; the table's rule is the greatest (ordering time, partition,
+// offset), a partition's ordering time being the greatest timestamp read in it so far):
+// - On a CreateTime topic the latest is re-written home FIRST, stamped S = max(now, stamp_at_least):
+//   S is past the winner's ordering time and past every stray partition's, so the copy wins
+//   whatever the winner's timestamp (also one stamped in the future) and its partition number. Only
+//   once it is delivered are the tombstones written, stamped S - 1: a tombstone's ordering time is
+//   then max(that partition's time, S - 1) = S - 1 < S, so it orders before the copy at every moment
+//   and no reader ever sees a 404 or an older value. A later client write on the home partition
+//   orders after the copy (same partition, later offset), even if S is still ahead of the clock.
+//   If the broker refuses S (beyond message.timestamp.after.max.ms) nothing is tombstoned.
+// - On a LogAppendTime topic the broker stamps both with its clock, so the copy cannot be written
+//   first (every tombstone after it would be as late); tombstones go first and the copy after the
+//   broker's clock has passed them (a reader may see the key missing for those milliseconds). A key
+//   whose copy would need a stamp ahead of now (its winner or a stray partition stamped in the
+//   future, more than a second ahead) cannot be repaired there: it is refused with a line, counted,
+//   and the exit status is 2.
 int fix_routing(const KafkaOptions& kafka, bool apply, std::chrono::seconds timeout, std::ostream& out) {
   std::int32_t partitions = 0;
-  const std::vector<ScannedRecord> records = scan(kafka, partitions, timeout);
+  bool log_append_time = false;
+  const std::vector<ScannedRecord> records = scan(kafka, partitions, log_append_time, timeout);
   const RoutingPlan plan = plan_routing(records, partitions);
+  const std::int64_t scanned_at = now_ms();
+  std::vector<const RoutingRepair*> doable;
+  std::vector<const RoutingRepair*> refused;
+  for (const RoutingRepair& r : plan.repairs) {
+    // A second of slack for the broker's clock running a little ahead of ours: the copy waits for it.
+    (log_append_time && r.stamp_at_least > scanned_at + kClockSlackMs ? refused : doable).push_back(&r);
+  }
   out << "topic " << kafka.topic << ": " << plan.records << " records, " << partitions << " partitions, "
       << plan.customers << " customers, " << plan.misrouted_records << " records off their murmur2 partition, "
-      << plan.repairs.size() << " customers to repair\n";
-  for (const RoutingRepair& r : plan.repairs) {
-    out << "  " << r.key << ": belongs on partition " << r.home << "; tombstone on [";
-    for (std::size_t i = 0; i < r.tombstone_on.size(); ++i) out << (i ? "," : "") << r.tombstone_on[i];
-    out << "], then its latest " << (r.latest ? "value" : "delete") << " again on " << r.home << "\n";
+      << plan.spread_customers << " customers on several partitions, " << plan.repairs.size()
+      << " customers to repair, " << refused.size() << " refused\n";
+  for (const RoutingRepair* r : doable) {
+    out << "  " << r->key << ": belongs on partition " << r->home << "; its latest "
+        << (r->latest ? "value" : "delete") << " again on " << r->home << " stamped at least " << r->stamp_at_least
+        << ", then tombstone on [";
+    for (std::size_t i = 0; i < r->tombstone_on.size(); ++i) out << (i ? "," : "") << r->tombstone_on[i];
+    out << "]\n";
+  }
+  for (const RoutingRepair* r : refused) {
+    out << "  " << r->key << ": REFUSED: its repair must be stamped " << r->stamp_at_least << ", "
+        << (r->stamp_at_least - scanned_at) << " ms ahead of now, and this LogAppendTime topic stamps "
+        << "records itself; run again once that time has passed\n";
   }
   if (plan.repairs.empty()) return 0;
   if (!apply) {
@@ -151,17 +190,33 @@ int fix_routing(const KafkaOptions& kafka, bool apply, std::chrono::seconds time
     return 1;
   }
   RepairWriter writer(kafka);
-  for (const RoutingRepair& r : plan.repairs) {
-    for (const std::int32_t p : r.tombstone_on) writer.write(r.key, std::nullopt, p, now_ms());
+  if (log_append_time) {
+    for (const RoutingRepair* r : doable) {
+      for (const std::int32_t p : r->tombstone_on) writer.write(r->key, std::nullopt, p, now_ms());
+    }
+    std::int64_t copies_from = writer.flush(timeout) + 1;
+    for (const RoutingRepair* r : doable) copies_from = std::max(copies_from, r->stamp_at_least);
+    while (now_ms() < copies_from) std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    for (const RoutingRepair* r : doable) writer.write(r->key, r->latest, r->home, now_ms());
+    writer.flush(timeout);
+  } else {
+    std::vector<std::int64_t> stamps;
+    const std::int64_t now = now_ms();
+    for (const RoutingRepair* r : doable) {
+      stamps.push_back(std::max(now, r->stamp_at_least));
+      writer.write(r->key, r->latest, r->home, stamps.back());
+    }
+    writer.flush(timeout);
+    for (std::size_t i = 0; i < doable.size(); ++i) {
+      for (const std::int32_t p : doable[i]->tombstone_on) writer.write(doable[i]->key, std::nullopt, p, stamps[i] - 1);
+    }
+    writer.flush(timeout);
   }
-  const std::int64_t tombstones_at = writer.flush(timeout);
-  // The latest records must order after the tombstones: a later time (a topic with CreateTime takes
-  // ours; with LogAppendTime the broker's clock must have moved past its own stamp).
-  while (now_ms() <= tombstones_at) std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  const std::int64_t stamp = std::max(now_ms(), tombstones_at + 1);
-  for (const RoutingRepair& r : plan.repairs) writer.write(r.key, r.latest, r.home, stamp);
-  writer.flush(timeout);
-  out << "wrote the repair of " << plan.repairs.size() << " customers; compaction removes the stray records\n";
+  out << "wrote the repair of " << doable.size() << " customers; compaction removes the stray records\n";
+  if (!refused.empty()) {
+    out << refused.size() << " customers refused (see above)\n";
+    return 2;
+  }
   return 0;
 }
 

@@ -47,10 +47,15 @@ RoutingPlan plan_routing(const std::vector<ScannedRecord>& records, std::int32_t
   }
   plan.customers = keys.size();
   for (auto& [key, k] : keys) {
-    RoutingRepair repair{key, murmur2_partition(key, partitions), {}, k.latest};
+    if (k.ends_with_value.size() > 1) ++plan.spread_customers;
+    RoutingRepair repair{key, murmur2_partition(key, partitions), {}, k.latest, k.latest_order->time};
     for (const auto& [p, value] : k.ends_with_value) {
-      if (p != repair.home && value) repair.tombstone_on.push_back(p);
+      if (p != repair.home && value) {
+        repair.tombstone_on.push_back(p);
+        repair.stamp_at_least = std::max(repair.stamp_at_least, clock.at(p));
+      }
     }
+    ++repair.stamp_at_least;
     if (repair.tombstone_on.empty() && k.latest_order->partition == repair.home) continue;
     plan.repairs.push_back(std::move(repair));
   }

@@ -24,12 +24,18 @@ struct RoutingRepair {
   // The customer's latest record under the table's rule, re-written on `home` after the tombstones so
   // that it is the newest: its value, or nullopt for a delete.
   std::optional<std::string> latest;
+  // The least timestamp (ms) the re-written latest needs to order after the current winner and after
+  // every record already on the partitions in `tombstone_on` (their ordering times): one more than the
+  // greatest of those. Greater than now when the winner or a stray partition is stamped in the future
+  // (CreateTime lets a producer stamp up to message.timestamp.after.max.ms ahead).
+  std::int64_t stamp_at_least = 0;
 };
 
 struct RoutingPlan {
   std::size_t records = 0;
   std::size_t customers = 0;          // keys with a valid latest record or delete
   std::size_t misrouted_records = 0;  // valid records off their murmur2 partition
+  std::size_t spread_customers = 0;   // keys with valid records (values or deletes) on several partitions
   std::vector<RoutingRepair> repairs;  // sorted by key
 };
 

@@ -200,7 +200,28 @@ ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> aft
   r.waited_s = waited_s;
   r.body.reserve(128 + id.size() + found->timestamp.size());
   append_customer(r.body, id, *found);
+  if (positions && !found->newer_rejected) append_ordered_after(r.body, id, *found, *positions);
   return r;
+}
+
+// A client that wrote this customer at P:O and reads with ?after=P:O expects its own record (or a
+// later one of the same partition). If the answer's record sits on a partition none of `after`
+// names, the table's rule (ARCHITECTURE.md, "Consistency") ordered it after the client's: another
+// partitioner's record, or one stamped in the future. Say so, naming it, instead of answering
+// another value silently. A position on the answer's partition proves nothing lost there (a later
+// offset of one partition always wins), so it never warns; costs nothing when ?after= is absent.
+void HttpApi::append_ordered_after(std::string& body, std::string_view id, const BalanceSnapshot& found,
+                                   const std::vector<TopicPosition>& after) const {
+  for (const TopicPosition& p : after) {
+    if (p.partition == found.partition) return;
+  }
+  const auto order = store_.held_order(id);
+  if (!order || order->partition != found.partition || order->offset != found.offset) return;  // changed since
+  body.pop_back();
+  body.append(",\"warning\":{\"reason\":\"ordered_after\",\"partition\":").append(std::to_string(found.partition));
+  body.append(",\"offset\":").append(std::to_string(found.offset));
+  body.append(",\"timestamp_ms\":").append(std::to_string(order->time));
+  body.append(",\"message\":\"a resposta é um registro de outra partição, ordenado depois do registro em after\"}}");
 }
 
 ApiReply HttpApi::events(std::string_view id) const {

@@ -113,6 +113,8 @@ class HttpApi {
   ApiReply route(const ApiRequest& request) const;
   ApiReply lookup_many(const std::vector<std::string>& ids) const;
   ApiReply wait_for(const std::vector<TopicPosition>& after, int wait_ms) const;
+  void append_ordered_after(std::string& body, std::string_view id, const BalanceSnapshot& found,
+                            const std::vector<TopicPosition>& after) const;
   ApiReply not_ready(const ReadinessSnapshot& r) const;
   static ApiReply unauthorized(AuthFailure why);
 

@@ -502,6 +502,16 @@ std::size_t BalanceStore::purge_tombstones(std::int64_t older_than) {
   return purged;
 }
 
+std::optional<RecordOrder> BalanceStore::held_order(std::string_view id) const {
+  const std::uint64_t h = hash_id(id);
+  const Shard& shard = *shards_[shard_of(h)];
+  std::shared_lock lock(shard.mutex);
+  const Entry* found = shard.find(id, h);
+  if (found == nullptr) return std::nullopt;
+  const TopicPosition at = unpack_position(found->position);
+  return RecordOrder{found->record_time, at.partition, at.offset};
+}
+
 std::optional<BalanceSnapshot> BalanceStore::get(std::string_view id) const {
   const std::uint64_t h = hash_id(id);
   const Shard& shard = *shards_[shard_of(h)];

@@ -16,6 +16,7 @@
 
 #include "common/money.h"
 #include "common/position_token.h"
+#include "common/record_order.h"
 
 namespace saldo {
 
@@ -136,6 +137,9 @@ class BalanceStore {
   std::optional<TopicPosition> deleted_at(std::string_view id) const;
   // The rejected newest record of a customer the table does not hold (for a 404 that says so).
   std::optional<RejectedRecord> rejected(std::string_view id) const;
+  // The ordering of the record the store holds for `id` (a value or a remembered delete): for
+  // GET ?after='s warning that the answer is a record ordered after the client's. No extra memory.
+  std::optional<RecordOrder> held_order(std::string_view id) const;
   std::size_t size() const noexcept;        // customers
   std::size_t tombstones() const noexcept;  // deleted ids remembered
   std::size_t memory_bytes() const noexcept;  // entries, index and heap ids/timestamps

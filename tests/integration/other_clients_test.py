@@ -15,6 +15,7 @@ runs this with the venv's python, where confluent-kafka is installed.
 """
 import json
 import os
+import threading
 import random
 import socket
 import subprocess
@@ -27,7 +28,8 @@ import urllib.request
 from decimal import Decimal
 
 from confluent_kafka import Consumer, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, NewPartitions, NewTopic
+from confluent_kafka.admin import (AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource, NewPartitions,
+                                  NewTopic)
 
 BOOT = os.environ["SALDO_TEST_BOOTSTRAP_SERVERS"]
 BUILD = os.environ["SALDO_BUILD_DIR"]
@@ -81,10 +83,10 @@ def unique_topic(prefix):
     return f"{prefix}-{os.getpid()}-{int(time.time() * 1000) % 10**9}-{random.randrange(10**6)}"
 
 
-def create_topic(name, partitions, policy="compact"):
-    # As saldo_admin creates topics: the broker's clock orders records across partitions.
+def create_topic(name, partitions, policy="compact", timestamp_type="LogAppendTime"):
+    # By default as saldo_admin creates topics: the broker's clock orders records across partitions.
     fs = admin.create_topics([NewTopic(name, partitions, 1, config={
-        "cleanup.policy": policy, "message.timestamp.type": "LogAppendTime"})])
+        "cleanup.policy": policy, "message.timestamp.type": timestamp_type})])
     fs[name].result(30)
     wait_for(f"{name} leaders", lambda: len(admin.list_topics(name, timeout=5).topics[name].partitions) == partitions
              and all(p.leader >= 0 for p in admin.list_topics(name, timeout=5).topics[name].partitions.values()))
@@ -344,6 +346,113 @@ class OtherClients(unittest.TestCase):
             self.assertEqual(svc.mismatches(table, keys), [], svc.logs())
         finally:
             svc.stop()
+
+    def test_fix_routing_with_a_future_stamped_winner_changes_no_answer(self):
+        """The issue's scenario on a CreateTime topic: X's winner sits off home, stamped 50 min ahead
+        (the broker accepts up to 1 h); a later saldo write home loses to it. --apply must leave every
+        answer as it was at every moment (a service polls throughout), a later write home must win
+        at once, and a second run must find nothing to do. Y, deleted off home by another
+        partitioner, must be listed and counted."""
+        topic = unique_topic("fix-routing-future")
+        create_topic(topic, 3, timestamp_type="CreateTime")
+        x, y = "fx1", "fy1"
+        hx, hy = home_partition(x, 3), home_partition(y, 3)
+        py = python_producer()
+        saldo_file(topic, [f"{x},1.00", f"{y},3.00"])
+        ahead = int(time.time() * 1000) + 50 * 60 * 1000
+        py.produce(topic, key=x, value=json.dumps({"cliente_id": x, "saldo": "2100.00", "timestamp": TS}),
+                   partition=(hx + 1) % 3, timestamp=ahead)
+        py.produce(topic, key=y, value=None, partition=(hy + 1) % 3)
+        self.assertEqual(py.flush(30), 0)
+        saldo_file(topic, [f"{x},5.55"])  # home, stamped now: loses to the future-stamped record
+        keys = [x, y]
+        records = read_back(topic)
+        table = expected_table(records)
+        self.assertEqual(table, {x: Decimal("2100.00")})  # computed here by the rule, not by saldo
+        mine = [(p, off) for p, off, _, key, value in records
+                if key == x and value and json.loads(value)["saldo"] in (5.55, "5.55")]
+        self.assertEqual(len(mine), 1, records)
+
+        svc = Service(topic)
+        try:
+            svc.wait_ready()
+            self.assertEqual(svc.mismatches(table, keys), [], svc.logs())
+            # Read-your-writes at the 5.55 write's position: the winner, with a warning naming it.
+            status, body = svc.get(f"/saldo/{x}?after={mine[0][0]}:{mine[0][1]}&wait_ms=5000")
+            self.assertEqual(status, 200, body)
+            answer = json.loads(body)
+            self.assertEqual(answer["warning"]["reason"], "ordered_after", body)
+            self.assertEqual(answer["warning"]["partition"], (hx + 1) % 3, body)
+            self.assertEqual(answer["warning"]["timestamp_ms"], ahead, body)
+            dry = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic], capture_output=True, text=True)
+            self.assertEqual(dry.returncode, 1, dry.stdout + dry.stderr)
+            self.assertIn(f"  {x}: belongs on partition {hx}", dry.stdout)
+            self.assertIn(f"  {y}: belongs on partition {hy}", dry.stdout)  # deleted off home: listed
+            self.assertIn(" 2 customers on several partitions", dry.stdout)
+            self.assertIn(" 2 customers to repair, 0 refused", dry.stdout)
+
+            seen, stop = [], threading.Event()
+
+            def poll():
+                while not stop.is_set():
+                    seen.append((svc.get(f"/saldo/{x}"), svc.get(f"/saldo/{y}")[0]))
+
+            watcher = threading.Thread(target=poll)
+            watcher.start()
+            try:
+                fixed = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic, "--apply"],
+                                       capture_output=True, text=True)
+                self.assertEqual(fixed.returncode, 0, fixed.stdout + fixed.stderr)
+                self.assertEqual(expected_table(read_back(topic)), table)
+                saldo_file(topic, [f"{x},7.77"])  # a new write home must win now, not in 50 minutes
+                wait_for("the new write home to be answered",
+                         lambda: json.loads(svc.get(f"/saldo/{x}")[1] or "{}").get("saldo") in ("7.77", 7.77), 30)
+            finally:
+                stop.set()
+                watcher.join()
+            for (status, body), y_status in seen:
+                self.assertEqual(y_status, 404)
+                self.assertEqual(status, 200, body)
+                amount = Decimal(str(json.loads(body, parse_float=Decimal)["saldo"]))
+                self.assertIn(amount, (Decimal("2100.00"), Decimal("7.77")), body)
+            self.assertGreater(len(seen), 0)
+
+            again = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic], capture_output=True, text=True)
+            self.assertEqual(again.returncode, 0, again.stdout + again.stderr)
+            self.assertIn(" 0 customers to repair", again.stdout)
+        finally:
+            svc.stop()
+
+    def test_fix_routing_refuses_what_a_log_append_time_topic_cannot_repair(self):
+        """A future-stamped winner written while the topic was CreateTime, the topic then switched to
+        LogAppendTime: the broker would stamp the copy with now, before the winner, so the key is
+        refused with a line and a count, --apply exits 2 and writes nothing for it."""
+        topic = unique_topic("fix-routing-refuse")
+        create_topic(topic, 3, timestamp_type="CreateTime")
+        x = "fz1"
+        hx = home_partition(x, 3)
+        saldo_file(topic, [f"{x},1.00"])
+        py = python_producer()
+        py.produce(topic, key=x, value=json.dumps({"cliente_id": x, "saldo": "2100.00", "timestamp": TS}),
+                   partition=(hx + 1) % 3, timestamp=int(time.time() * 1000) + 50 * 60 * 1000)
+        self.assertEqual(py.flush(30), 0)
+        res = ConfigResource("topic", topic, incremental_configs=[
+            ConfigEntry("message.timestamp.type", "LogAppendTime", incremental_operation=AlterConfigOpType.SET)])
+        admin.incremental_alter_configs([res])[res].result(30)
+        saldo_file(topic, ["fz2,2.00"])  # a record the broker stamps: the scan sees LogAppendTime
+        before = read_back(topic)
+        table = expected_table(before)
+        self.assertEqual(table[x], Decimal("2100.00"))
+
+        dry = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic], capture_output=True, text=True)
+        self.assertEqual(dry.returncode, 1, dry.stdout + dry.stderr)
+        self.assertIn(f"  {x}: REFUSED", dry.stdout)
+        self.assertIn(" 1 customers to repair, 1 refused", dry.stdout)
+        fixed = subprocess.run([ADMIN, "fix-routing", "-b", BOOT, "-t", topic, "--apply"], capture_output=True, text=True)
+        self.assertEqual(fixed.returncode, 2, fixed.stdout + fixed.stderr)
+        after = read_back(topic)
+        self.assertEqual(len(after), len(before))  # nothing written for the refused key
+        self.assertEqual(expected_table(after), table)
 
     def test_what_other_clients_write_is_never_dropped_silently(self):
         topic = unique_topic("other-values")

@@ -326,6 +326,25 @@ TEST_F(HttpApiTest, AfterAlreadyAppliedAnswersAtOnce) {
   EXPECT_EQ(metrics_.read_your_writes_count(Metrics::WaitResult::kOk), 1u);
 }
 
+// The issue's case: the client wrote "fut" at 0:2 (its home), but a record of another partition
+// stamped ahead wins under the table's rule. The answer is that record, and says so.
+TEST_F(HttpApiTest, AfterNamesARecordOfAnotherPartitionOrderedAfterTheClients) {
+  store_.set("fut", 210000, "2025-10-14T10:30:45", 2, 5, 5'000'000);
+  store_.set("fut", 555, "2025-10-14T10:30:45", 0, 2, 1'000);  // loses: ordered before 2:5
+  make_ready();
+  const QueryParams mine{{"after", "0:2"}};
+  const ApiReply r = get("/saldo/fut", mine);
+  EXPECT_EQ(r.status, 200);
+  const json body = json::parse(r.body);
+  EXPECT_EQ(body["saldo"], 2100.00);
+  EXPECT_EQ(body["warning"], json::parse(R"({"reason":"ordered_after","partition":2,"offset":5,"timestamp_ms":5000000,)"
+                                         R"("message":"a resposta é um registro de outra partição, ordenado depois do registro em after"})"));
+  // A position on the answer's partition: the client's record is the answer or one before it there.
+  const QueryParams same{{"after", "2:5"}};
+  EXPECT_FALSE(json::parse(get("/saldo/fut", same).body).contains("warning"));
+  EXPECT_FALSE(json::parse(api_.handle("GET", "/saldo/fut").body).contains("warning"));  // no after=
+}
+
 TEST_F(HttpApiTest, BadAfterOrWaitMsIs400) {
   make_ready();
   for (const char* after : {"", "1", "1:", ":1", "-1:2", "1:-2", "1:2,", "a:1", "1:2 ", "99999999999:1"}) {

@@ -67,5 +67,64 @@ TEST(RoutingPlan, ASecondRunPlansNothing) {
   EXPECT_EQ(plan.customers, 1u);
 }
 
+// A winner stamped in the future (CreateTime allows it): the copy home must be stamped past it and
+// past every stray partition's ordering time, or the tombstone (ordering time of its partition) or
+// the winner would still beat it. On main the copy was stamped "now" and the key answered 404.
+TEST(RoutingPlan, TheCopyIsStampedPastAFutureWinnerAndEveryStrayPartition) {
+  const Key k = key_on(0);
+  const std::int64_t future = 1'000'000'000;
+  const auto plan = plan_routing({{k.home, 0, 100, k.id, value(k.id, "1")},
+                                  {k.other, 0, future, k.id, value(k.id, "2100")},
+                                  {k.home, 1, 200, k.id, value(k.id, "5.55")}},  // loses to the future one
+                                 3);
+  ASSERT_EQ(plan.repairs.size(), 1u);
+  EXPECT_EQ(plan.repairs[0].latest, value(k.id, "2100"));
+  EXPECT_EQ(plan.repairs[0].stamp_at_least, future + 1);
+  EXPECT_EQ(plan.spread_customers, 1u);
+}
+
+// The stray partition's ordering time counts even when the key's own record there is older: another
+// key's future record raised it, and the tombstone written there takes it.
+TEST(RoutingPlan, TheCopyIsStampedPastTheStrayPartitionsTime) {
+  const Key k = key_on(0);
+  const Key j = key_on(k.other);
+  const auto plan = plan_routing({{k.other, 0, 300, k.id, value(k.id, "2")},
+                                  {k.other, 1, 5000, j.id, value(j.id, "9")}},
+                                 3);
+  ASSERT_EQ(plan.repairs.size(), 1u);
+  EXPECT_EQ(plan.repairs[0].key, k.id);
+  EXPECT_EQ(plan.repairs[0].stamp_at_least, 5001);
+}
+
+// Replaying what --apply writes for a future winner (copy home at S, tombstone at S - 1, both while
+// the clock is far behind S) answers the same value and plans nothing: the second run is clean.
+TEST(RoutingPlan, AfterAFutureStampedRepairASecondRunPlansNothing) {
+  const Key k = key_on(0);
+  const std::int64_t future = 1'000'000'000;
+  std::vector<ScannedRecord> records{{k.home, 0, 100, k.id, value(k.id, "1")},
+                                     {k.other, 0, future, k.id, value(k.id, "2100")}};
+  const auto first = plan_routing(records, 3);
+  ASSERT_EQ(first.repairs.size(), 1u);
+  const std::int64_t s = first.repairs[0].stamp_at_least;
+  records.push_back({k.home, 1, s, k.id, first.repairs[0].latest});
+  records.push_back({k.other, 1, s - 1, k.id, std::nullopt});
+  const auto second = plan_routing(records, 3);
+  EXPECT_TRUE(second.repairs.empty());
+  EXPECT_EQ(second.customers, 1u);
+  EXPECT_EQ(second.spread_customers, 1u);  // still listed until compaction removes the stray records
+}
+
+// A key deleted by a client with another partitioner: listed, counted as off its partition and on
+// several partitions, and the delete is written home.
+TEST(RoutingPlan, AKeyDeletedOffItsPartitionIsListedAndCounted) {
+  const Key k = key_on(1);
+  const auto plan = plan_routing({{k.home, 0, 100, k.id, value(k.id, "1")}, {k.other, 0, 200, k.id, std::nullopt}}, 3);
+  EXPECT_EQ(plan.misrouted_records, 1u);
+  EXPECT_EQ(plan.spread_customers, 1u);
+  ASSERT_EQ(plan.repairs.size(), 1u);
+  EXPECT_FALSE(plan.repairs[0].latest);
+  EXPECT_EQ(plan.repairs[0].stamp_at_least, 201);
+}
+
 }  // namespace
 }  // namespace saldo
