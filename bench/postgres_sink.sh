@@ -8,7 +8,9 @@
 #      probe's Kafka record timestamp until its row is visible in saldos is measured (psql polling,
 #      so a few ms of the figure are the poll's own cost).
 # Starts its own broker and PostgreSQL (BENCH_KAFKA_PORT 19392, BENCH_PG_PORT 25492, data under /tmp,
-# removed at the end) and uses the binaries of BENCH_BUILD_DIR (default build/test). Prints markdown.
+# removed at the end) and uses the binaries of BENCH_BUILD_DIR (default build/test); BENCH_SERVICE_BIN
+# measures another consumer_service (an older build, for an A/B: run the script once per side, alternating).
+# Prints markdown.
 #
 #   bench/postgres_sink.sh [--customers N] [--tail-rate R] [--probes P]
 set -euo pipefail
@@ -25,6 +27,7 @@ while [ $# -gt 0 ]; do
   shift
 done
 bin=${BENCH_BUILD_DIR:-$root/build/test}
+service_bin=${BENCH_SERVICE_BIN:-$bin/consumer_service/consumer_service}
 kport=${BENCH_KAFKA_PORT:-19392}
 pport=${BENCH_PG_PORT:-25492}
 hport=${BENCH_HTTP_PORT:-25493}
@@ -56,7 +59,7 @@ trap finish EXIT
 rm -rf "$kdata" "$pdata"
 kafka start >&2
 pg start >&2
-"$bin/producer/saldo_admin" create-topic -b "$bootstrap" --topic "$topic" --partitions 3 >&2
+"$bin/tools/saldo_admin" create-topic -b "$bootstrap" --topic "$topic" --partitions 3 >&2
 echo "filling the topic with $customers customers" >&2
 "$bin/producer/producer" -b "$bootstrap" -t "$topic" --customers "$customers" --updates "$customers" \
   --preset fast --rate 0 >&2
@@ -64,7 +67,7 @@ echo "filling the topic with $customers customers" >&2
 # 1. The sink's initial load into an empty database.
 url=$(pg url)
 t0=$(now_ms)
-POSTGRES_URL=$url "$bin/consumer_service/consumer_service" -b "$bootstrap" -t "$topic" --http-host 127.0.0.1 \
+POSTGRES_URL=$url "$service_bin" -b "$bootstrap" -t "$topic" --http-host 127.0.0.1 \
   --http-port "$hport" >"$work/service.log" 2>&1 &
 svc_pid=$!
 until [ "$(sql "select coalesce(sum(next_offset),0) from saldo_offsets" 2>/dev/null || echo 0)" -ge "$customers" ]; do
