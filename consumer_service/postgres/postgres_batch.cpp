@@ -52,26 +52,52 @@ void append_copy_field(std::string& out, std::string_view value) {
   }
 }
 
+namespace {
+
+void append_order(std::string& out, const RecordOrder& o) {
+  out.append(std::to_string(o.partition)).push_back('\t');
+  out.append(std::to_string(o.offset)).push_back('\t');
+  out.append(std::to_string(o.time)).push_back('\n');
+}
+
+}  // namespace
+
+void append_staging_row(std::string& out, const SinkChange& c) {
+  const bool set = c.kind == SinkChange::Kind::kSet;
+  out.append(set ? "s\t" : "d\t");
+  append_copy_field(out, c.cliente_id);
+  out.push_back('\t');
+  if (set) {
+    append_money(out, c.saldo);
+    out.push_back('\t');
+    append_copy_field(out, c.timestamp);
+  } else {
+    out.append("\\N\t\\N");
+  }
+  out.push_back('\t');
+  append_order(out, c.order);
+}
+
+void append_table_row(std::string& out, const SinkChange& c) {
+  append_copy_field(out, c.cliente_id);
+  out.push_back('\t');
+  append_money(out, c.saldo);
+  out.push_back('\t');
+  append_copy_field(out, c.timestamp);
+  out.push_back('\t');
+  append_order(out, c.order);
+}
+
+void append_deletion_row(std::string& out, const SinkChange& c) {
+  append_copy_field(out, c.cliente_id);
+  out.push_back('\t');
+  append_order(out, c.order);
+}
+
 std::string SinkBatch::copy_text() const {
   std::string out;
   out.reserve(changes_.size() * 64);
-  for (const SinkChange& c : changes_) {
-    const bool set = c.kind == SinkChange::Kind::kSet;
-    out.append(set ? "s\t" : "d\t");
-    append_copy_field(out, c.cliente_id);
-    out.push_back('\t');
-    if (set) {
-      append_money(out, c.saldo);
-      out.push_back('\t');
-      append_copy_field(out, c.timestamp);
-    } else {
-      out.append("\\N\t\\N");
-    }
-    out.push_back('\t');
-    out.append(std::to_string(c.order.partition)).push_back('\t');
-    out.append(std::to_string(c.order.offset)).push_back('\t');
-    out.append(std::to_string(c.order.time)).push_back('\n');
-  }
+  for (const SinkChange& c : changes_) append_staging_row(out, c);
   return out;
 }
 

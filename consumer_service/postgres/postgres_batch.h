@@ -60,4 +60,11 @@ class SinkBatch {
 // A value in COPY text format: backslash, tab, newline and carriage return escaped.
 void append_copy_field(std::string& out, std::string_view value);
 
+// One change as a row of COPY text format: for the staging table (as copy_text()); a kSet for the
+// table itself (cliente_id, saldo, atualizado_em, particao, offset, order_ms); a kErase for its
+// "_excluidos" (cliente_id, particao, offset, order_ms).
+void append_staging_row(std::string& out, const SinkChange& c);
+void append_table_row(std::string& out, const SinkChange& c);
+void append_deletion_row(std::string& out, const SinkChange& c);
+
 }  // namespace saldo

@@ -170,6 +170,12 @@ constexpr std::string_view kDeleteRows =
 // The topic is not the one the tables were written from: its rows go, and no other topic's.
 constexpr std::string_view kForgetRows = "DELETE FROM @T@; DELETE FROM @T@_excluidos";
 
+constexpr std::string_view kTablesEmpty =
+    "SELECT NOT EXISTS (SELECT 1 FROM @T@) AND NOT EXISTS (SELECT 1 FROM @T@_excluidos)";
+constexpr std::string_view kCopyRows =
+    "COPY @T@ (cliente_id, saldo, atualizado_em, particao, \"offset\", order_ms) FROM STDIN";
+constexpr std::string_view kCopyDeletions = "COPY @T@_excluidos (cliente_id, particao, \"offset\", order_ms) FROM STDIN";
+
 }  // namespace
 
 // The staging table has no statistics, and against a large saldos the planner picks a hash join that
@@ -196,8 +202,9 @@ const std::string_view kForgetOffsets = "DELETE FROM saldo_offsets WHERE topic =
 const std::string_view kTryWriterLock = "SELECT pg_try_advisory_lock(hashtext('saldo_sink:' || $1))";
 
 TableStatements statements_for(std::string_view table) {
-  return {for_table(kCreateTables, table),    for_table(kUpsertRows, table), for_table(kForgetDeletions, table),
-          for_table(kRecordDeletions, table), for_table(kDeleteRows, table), for_table(kForgetRows, table)};
+  return {for_table(kCreateTables, table),    for_table(kUpsertRows, table),  for_table(kForgetDeletions, table),
+          for_table(kRecordDeletions, table), for_table(kDeleteRows, table),  for_table(kForgetRows, table),
+          for_table(kTablesEmpty, table),     for_table(kCopyRows, table),    for_table(kCopyDeletions, table)};
 }
 
 }  // namespace saldo::pg_schema

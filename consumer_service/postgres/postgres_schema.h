@@ -55,6 +55,11 @@ struct TableStatements {
   // The topic is not the one the tables were written from (recreated, truncated, shrunk): its rows
   // go, then (kForgetOffsets) its positions, in one transaction, and it is read again from the start.
   std::string forget_rows;
+  // The first load (postgres_first_load.h): whether both tables are empty ('t' or 'f'), and COPY
+  // straight into each, in the column order of append_table_row and append_deletion_row.
+  std::string tables_empty;
+  std::string copy_rows;
+  std::string copy_deletions;
 };
 // `table` must be valid_table_name().
 TableStatements statements_for(std::string_view table);

@@ -17,6 +17,7 @@
 #include "consumer_service/topic/consumer_settings.h"
 #include "consumer_service/topic/topic_reader.h"
 #include "consumer_service/postgres/postgres_batch.h"
+#include "consumer_service/postgres/postgres_first_load.h"
 #include "consumer_service/postgres/postgres_schema.h"
 #include "consumer_service/postgres/postgres_tables.h"
 
@@ -72,6 +73,7 @@ struct PostgresSink::Impl final : TopicListener {
   std::vector<std::size_t> last_in_batch;  // per partition: index of its last record in the batch
   OrderClock clock;                     // per partition: ordering time of the records read
   SinkBatch batch;
+  FirstLoad first_load;
   BalanceUpdate update;  // decode buffer, reused
   std::string last_logged_error;
   std::optional<Clock::time_point> down_since;
@@ -157,6 +159,7 @@ struct PostgresSink::Impl final : TopicListener {
     if (!n) return;
     partitions = *n;
     read_positions_and_assign();
+    begin_first_load();
     ever_connected = true;
     stream(backoff);
   }
@@ -230,6 +233,16 @@ struct PostgresSink::Impl final : TopicListener {
       }
       spdlog::info("PostgreSQL sink ({}): writing topic '{}' to table {}, from partition:offset {}", where,
                    options.topic, table, from);
+    }
+  }
+
+  // Both tables empty, the writer lock held: the load goes straight in (postgres_first_load.h).
+  void begin_first_load() {
+    const PgResult r = pg_exec(conn.get(), sql.tables_empty, PGRES_TUPLES_OK);
+    first_load.restart(std::string_view(PQgetvalue(r.get(), 0, 0)) == "t");
+    if (first_load.active()) {
+      spdlog::info("PostgreSQL sink ({}): {} is empty: first load, each customer's first row is copied straight in "
+                   "until it catches up", where, table);
     }
   }
 
@@ -356,16 +369,16 @@ struct PostgresSink::Impl final : TopicListener {
     PGconn* c = conn.get();
     pg_exec(c, "BEGIN");
     std::uint64_t rows = 0;
-    if (!batch.changes().empty()) {
-      copy_changes();
-      const auto& changes = batch.changes();
-      const auto erases = static_cast<std::size_t>(std::count_if(
-          changes.begin(), changes.end(), [](const SinkChange& x) { return x.kind == SinkChange::Kind::kErase; }));
-      if (erases < changes.size()) {
+    const FirstLoad::Split split = first_load.split(batch.changes());
+    if (!split.rows.empty()) rows += copy_in(sql.copy_rows, split.rows);
+    if (!split.deletions.empty()) copy_in(sql.copy_deletions, split.deletions);
+    if (!split.staged.empty()) {
+      copy_in(pg_schema::kCopyIntoStaging, split.staged);
+      if (split.staged_sets > 0) {
         rows += affected(pg_exec(c, sql.upsert_rows));
         pg_exec(c, sql.forget_deletions);
       }
-      if (erases > 0) {
+      if (split.staged_erases > 0) {
         pg_exec(c, sql.record_deletions);
         rows += affected(pg_exec(c, sql.delete_rows));
       }
@@ -393,22 +406,28 @@ struct PostgresSink::Impl final : TopicListener {
     status.transaction(rows, batch.records(), std::chrono::duration<double>(Clock::now() - t0).count());
   }
 
-  void copy_changes() {
+  // COPY `text` with `copy` (a COPY ... FROM STDIN); returns the rows it wrote.
+  std::uint64_t copy_in(std::string_view copy, const std::string& text) {
     PGconn* c = conn.get();
     {
-      const PgResult r(PQexec(c, std::string(pg_schema::kCopyIntoStaging).c_str()));
+      const PgResult r(PQexec(c, std::string(copy).c_str()));
       if (!r || PQresultStatus(r.get()) != PGRES_COPY_IN) throw PgError(one_line(PQerrorMessage(c)));
     }
-    const std::string text = batch.copy_text();
     if (PQputCopyData(c, text.data(), static_cast<int>(text.size())) != 1 || PQputCopyEnd(c, nullptr) != 1) {
       throw PgError(one_line(PQerrorMessage(c)));
     }
     std::optional<PgError> error;
+    std::uint64_t rows = 0;
     while (PGresult* raw = PQgetResult(c)) {
       const PgResult r(raw);
-      if (PQresultStatus(raw) != PGRES_COMMAND_OK && !error) error.emplace(pg_result_error(c, raw));
+      if (PQresultStatus(raw) != PGRES_COMMAND_OK) {
+        if (!error) error.emplace(pg_result_error(c, raw));
+      } else {
+        rows += affected(r);
+      }
     }
     if (error) throw *error;
+    return rows;
   }
 
   // The backoff after a failure, cut in steps so the lag keeps moving while PostgreSQL fails: the
@@ -444,6 +463,12 @@ struct PostgresSink::Impl final : TopicListener {
       lag += std::max<std::int64_t>(0, ends->stable[static_cast<std::size_t>(p)] - from);
     }
     status.set_lag(lag);
+    if (lag == 0 && first_load.active()) {
+      const std::size_t keys = first_load.keys();
+      first_load.finish();
+      spdlog::info("PostgreSQL sink ({}): first load done, caught up: {} customers copied straight in; from now on "
+                   "each change is compared with the row it replaces", where, keys);
+    }
   }
 };
 

@@ -456,6 +456,70 @@ TEST(PostgresSink, KillNineMidStreamThenRestartLeavesTheTableExactWithNoRecordAp
   EXPECT_EQ(again.log().find("0:beginning 1:beginning 2:beginning"), std::string::npos) << again.log();
 }
 
+// The first load into empty tables copies each customer's first row straight in (postgres_first_load.h):
+// across several batches, with keys updated many times within a batch and across batches, values sent
+// to other partitions, deletes and poison, the table must still be exactly the topic's map.
+TEST(PostgresSink, TheFirstLoadIntoEmptyTablesEqualsTheTopicsMapAcrossBatches) {
+  const std::string topic = unique_topic("pg-first");
+  create_topic(topic, 3);
+  TestDatabase db("pg_first");
+  RawProducer producer;
+  std::mt19937 rng(23);
+  churn(producer, topic, rng, 80000, 4000);  // 20 records a key; at most 20,000 records a batch
+
+  ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  const std::vector<Record> records = read_all(topic);
+  ASSERT_TRUE(wait_caught_up(db, static_cast<std::int64_t>(records.size()))) << svc.log();
+  const auto expected = expected_rows(records);
+  ASSERT_GT(expected.size(), 1000u);
+  EXPECT_EQ(actual_rows(db.url()), expected);
+  expect_each_record_applied_once(db, topic);
+  EXPECT_GT(std::stoll(db.query("SELECT count(*) FROM saldos_excluidos").at(0).at(0)), 100);
+  EXPECT_NE(svc.log().find("saldos is empty: first load"), std::string::npos) << svc.log();
+  EXPECT_TRUE(wait_until([&] { return svc.log().find("first load done") != std::string::npos; }, 10s, 20ms))
+      << svc.log();
+  const std::string metrics = svc.get("/metrics").body;
+  const std::string name = "\nsaldo_postgres_sink_transactions_total ";
+  const auto at = metrics.find(name);
+  ASSERT_NE(at, std::string::npos) << metrics;
+  EXPECT_GT(std::stoll(metrics.substr(at + name.size())), 1) << "one batch: nothing crossed a batch";
+
+  // The tail after the load compares as before.
+  churn(producer, topic, rng, 3000, 4000);
+  const std::vector<Record> all = read_all(topic);
+  ASSERT_TRUE(wait_caught_up(db, static_cast<std::int64_t>(all.size()))) << svc.log();
+  EXPECT_EQ(actual_rows(db.url()), expected_rows(all));
+  expect_each_record_applied_once(db, topic);
+}
+
+// A kill -9 in the middle of the first load: what was committed stays with its positions, and the
+// restart (tables no longer empty) goes on through the upserts to the exact map.
+TEST(PostgresSink, KillNineInTheMiddleOfTheFirstLoadThenRestartLeavesTheTableExact) {
+  const std::string topic = unique_topic("pg-first-kill");
+  create_topic(topic, 3);
+  TestDatabase db("pg_first_kill");
+  RawProducer producer;
+  std::mt19937 rng(29);
+  churn(producer, topic, rng, 300000, 30000);
+  const std::vector<Record> records = read_all(topic);
+  const auto total = static_cast<std::int64_t>(records.size());
+  std::int64_t at_kill = 0;
+  {
+    ServiceProcess svc(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+    ASSERT_TRUE(wait_until([&] { return committed_records(db) > 0; }, 60s, 2ms)) << svc.log();
+    svc.stop(SIGKILL, 5s);
+    at_kill = committed_records(db);
+    EXPECT_NE(svc.log().find("saldos is empty: first load"), std::string::npos) << svc.log();
+  }
+  ASSERT_LT(at_kill, total) << "the load ended before the kill";
+
+  ServiceProcess again(bootstrap_servers(), topic, {}, {{"POSTGRES_URL", db.url()}});
+  ASSERT_TRUE(wait_caught_up(db, total)) << again.log();
+  EXPECT_EQ(actual_rows(db.url()), expected_rows(records));
+  expect_each_record_applied_once(db, topic);
+  EXPECT_EQ(again.log().find("first load"), std::string::npos) << again.log();
+}
+
 TEST(PostgresSink, ASecondInstanceOnTheSameDatabaseStandsByAndTakesOverWhenTheFirstStops) {
   const std::string topic = unique_topic("pg-standby");
   create_topic(topic, 3);

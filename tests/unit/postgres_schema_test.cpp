@@ -52,13 +52,14 @@ TEST(Version1Owner, OneTopicOwnsTheOldTableNoneLeavesItFreeSeveralAreRefused) {
 TEST(StatementsFor, NameOnlyTheirOwnTableSet) {
   const TableStatements s = statements_for("saldos_b");
   for (const std::string* sql : {&s.create, &s.upsert_rows, &s.forget_deletions, &s.record_deletions, &s.delete_rows,
-                                 &s.forget_rows}) {
+                                 &s.forget_rows, &s.tables_empty, &s.copy_rows, &s.copy_deletions}) {
     EXPECT_EQ(sql->find("@T@"), std::string::npos) << *sql;
     EXPECT_NE(sql->find("saldos_b"), std::string::npos) << *sql;
   }
   EXPECT_EQ(s.forget_rows, "DELETE FROM saldos_b; DELETE FROM saldos_b_excluidos");
   EXPECT_NE(s.create.find("CREATE TABLE IF NOT EXISTS saldos_b_excluidos"), std::string::npos);
   EXPECT_NE(s.upsert_rows.find("INSERT INTO saldos_b AS t"), std::string::npos);
+  EXPECT_EQ(s.copy_deletions, "COPY saldos_b_excluidos (cliente_id, particao, \"offset\", order_ms) FROM STDIN");
 }
 
 }  // namespace
