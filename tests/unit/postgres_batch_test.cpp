@@ -7,17 +7,13 @@
 
 #include "common/postgres.h"
 #include "consumer_service/postgres/postgres_batch.h"
+#include "unit/sink_changes.h"
 
 namespace saldo {
 namespace {
 
-// A change at ordering time `t` (what an OrderClock gave the record), partition `p`, offset `o`.
-SinkChange set(const std::string& id, Centavos saldo, std::int32_t p, std::int64_t o, std::int64_t t) {
-  return {SinkChange::Kind::kSet, id, saldo, "2025-10-14T10:30:45", {t, p, o}};
-}
-SinkChange erase(const std::string& id, std::int32_t p, std::int64_t o, std::int64_t t) {
-  return {SinkChange::Kind::kErase, id, 0, "", {t, p, o}};
-}
+using test_changes::erase;
+using test_changes::set;
 
 TEST(SinkBatch, AClockThatGoesBackInAPartitionDoesNotMakeItsLaterRecordOlder) {
   // Partition 0 reads a record stamped 5000, then x=50 stamped 2000 (a producer's clock went back);

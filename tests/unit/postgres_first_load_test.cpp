@@ -4,16 +4,13 @@
 #include <gtest/gtest.h>
 
 #include "consumer_service/postgres/postgres_first_load.h"
+#include "unit/sink_changes.h"
 
 namespace saldo {
 namespace {
 
-SinkChange set(const std::string& id, Centavos saldo, std::int32_t p, std::int64_t o, std::int64_t t) {
-  return {SinkChange::Kind::kSet, id, saldo, "2025-10-14T10:30:45", {t, p, o}};
-}
-SinkChange erase(const std::string& id, std::int32_t p, std::int64_t o, std::int64_t t) {
-  return {SinkChange::Kind::kErase, id, 0, "", {t, p, o}};
-}
+using test_changes::erase;
+using test_changes::set;
 
 TEST(FirstLoad, TablesNotFoundEmptyStageEverything) {
   FirstLoad load;
