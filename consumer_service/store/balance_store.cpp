@@ -275,22 +275,30 @@ struct BalanceStore::Shard {
     return result;
   }
 
-  // Forgets the tombstones ordered before `time`: no record still to be read can be older.
-  std::size_t purge_tombstones(std::int64_t time) {
-    std::size_t purged = 0;
+  // Removes every entry `drop` says so of; returns how many.
+  template <class Drop>
+  std::size_t remove_if(Drop&& drop) {
+    std::size_t removed = 0;
     for (std::size_t i = 0; i < index.size();) {
       const std::uint32_t slot = index[i];
-      if (slot != 0) {
-        const Entry& e = entry((slot & kEntryMask) - 1);
-        if ((e.flags & kTombstone) && e.record_time < time) {
-          remove_slot(i);  // shifts a later slot into i: look at i again
-          ++purged;
-          continue;
-        }
+      if (slot != 0 && drop(entry((slot & kEntryMask) - 1))) {
+        remove_slot(i);  // shifts a later slot into i: look at i again
+        ++removed;
+        continue;
       }
       ++i;
     }
-    return purged;
+    return removed;
+  }
+
+  // Forgets the tombstones ordered before `time`: no record still to be read can be older.
+  std::size_t purge_tombstones(std::int64_t time) {
+    return remove_if([time](const Entry& e) { return (e.flags & kTombstone) && e.record_time < time; });
+  }
+
+  // Forgets every entry, customer or delete, whose record is in `partition`.
+  std::size_t drop_partition(std::int32_t partition) {
+    return remove_if([partition](const Entry& e) { return unpack_position(e.position).partition == partition; });
   }
 
   void remove_slot(std::size_t i) {
@@ -500,6 +508,19 @@ std::size_t BalanceStore::purge_tombstones(std::int64_t older_than) {
     purged += s->purge_tombstones(older_than);
   }
   return purged;
+}
+
+std::size_t BalanceStore::drop_partition(std::int32_t partition) {
+  check_writer();
+  std::size_t dropped = 0;
+  for (auto& s : shards_) {
+    std::unique_lock lock(s->mutex);
+    dropped += s->drop_partition(partition);
+  }
+  std::unique_lock lock(rejections_->mutex);
+  std::erase_if(rejections_->by_id, [&](const auto& kv) { return kv.second.record.partition == partition; });
+  rejections_->count.store(rejections_->by_id.size());
+  return dropped;
 }
 
 std::optional<RecordOrder> BalanceStore::held_order(std::string_view id) const {

@@ -130,6 +130,10 @@ class BalanceStore {
   // can be older than. Returns how many it forgot.
   std::size_t purge_tombstones(std::int64_t record_time);
 
+  // Forgets every entry (customer or remembered delete) whose record is in `partition`, and the
+  // rejections noted there: sharded mode handed the partition to another instance. Returns how many.
+  std::size_t drop_partition(std::int32_t partition);
+
   // Reader side (any thread).
   std::optional<BalanceSnapshot> get(std::string_view id) const;
   // The position of the delete the store remembers for `id` (nullopt: the customer exists, or no

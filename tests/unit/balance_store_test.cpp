@@ -282,5 +282,32 @@ TEST(CompactTimestamp, RoundTripsOnlyExactText) {
   }
 }
 
+TEST(BalanceStore, DropPartitionForgetsItsCustomersDeletesAndRejectionsOnly) {
+  BalanceStore store;
+  for (int i = 0; i < 3000; ++i) {
+    ASSERT_EQ(store.set("c" + std::to_string(i), i, "2025-10-14T10:30:45", i % 3, i), ApplyResult::kInserted);
+  }
+  ASSERT_EQ(store.erase("c3", 0, 5000), ApplyResult::kErased);   // a remembered delete in partition 0
+  ASSERT_EQ(store.erase("gone", 1, 5001), ApplyResult::kAbsent);  // remembered in partition 1
+  store.note_rejected("late", "invalid_json", 0, 6000, 0);
+  ASSERT_EQ(store.tombstones(), 2u);
+  EXPECT_EQ(store.drop_partition(0), 1000u);  // 999 customers and the delete of c3
+  EXPECT_EQ(store.size(), 2000u);
+  EXPECT_EQ(store.tombstones(), 1u);
+  EXPECT_FALSE(store.deleted_at("c3"));
+  EXPECT_TRUE(store.deleted_at("gone"));
+  EXPECT_FALSE(store.rejected("late"));
+  for (int i = 0; i < 3000; ++i) {
+    const auto got = store.get("c" + std::to_string(i));
+    EXPECT_EQ(got.has_value(), i % 3 != 0) << i;
+    if (got) {
+      EXPECT_EQ(got->saldo, i);
+    }
+  }
+  // The partition can be read again from its start.
+  EXPECT_EQ(store.set("c0", 7, "2025-10-14T10:30:45", 0, 0), ApplyResult::kInserted);
+  EXPECT_EQ(store.drop_partition(5), 0u);
+}
+
 }  // namespace
 }  // namespace saldo
