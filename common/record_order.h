@@ -27,6 +27,10 @@ class OrderClock {
   void grow(std::size_t partitions) {
     if (partitions > max_.size()) max_.resize(partitions, kUnread);
   }
+  // A partition no longer read (sharded mode let it go): unread again.
+  void forget(std::int32_t partition) {
+    if (partition >= 0 && static_cast<std::size_t>(partition) < max_.size()) max_[static_cast<std::size_t>(partition)] = kUnread;
+  }
   // Continues from saved ordering times (a snapshot's), one per partition.
   void restore(std::vector<std::int64_t> times) { max_ = std::move(times); }
   std::int64_t at(std::int32_t partition) const { return max_[static_cast<std::size_t>(partition)]; }

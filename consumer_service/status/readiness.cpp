@@ -89,6 +89,20 @@ void Readiness::add_partitions(const std::vector<Watermarks>& partitions) {
   changes_.publish();
 }
 
+void Readiness::remove_partitions(std::span<const std::int32_t> partitions) {
+  {
+    std::lock_guard lock(mutex_);
+    std::erase_if(data_.partitions, [&](const PartitionProgress& p) {
+      const bool gone = std::find(partitions.begin(), partitions.end(), p.partition) != partitions.end();
+      if (gone && p.caught_up) --caught_up_;
+      return gone;
+    });
+    update_state_locked();
+  }
+  advanced_.notify_all();
+  changes_.publish();
+}
+
 void Readiness::restart_rebuild(std::string_view reason) {
   std::lock_guard lock(mutex_);
   data_.rebuild_reason = reason;

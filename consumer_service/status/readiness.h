@@ -96,6 +96,8 @@ class Readiness {
   // Partitions added to the topic while tailing: counted in progress and lag from now on. The state
   // stays READY (see ARCHITECTURE.md, "Consistency"): they are read from their start right away.
   void add_partitions(const std::vector<Watermarks>& partitions);
+  // Sharded mode: partitions this instance no longer holds leave the progress and the lag.
+  void remove_partitions(std::span<const std::int32_t> partitions);
   void set_topic_config_warning(std::string_view warning);
   // The last snapshot write's failure, or "" after a write that succeeded.
   void set_snapshot_error(std::string_view why);

@@ -32,13 +32,29 @@ void RecordApplier::add_partitions(std::int32_t partitions) {
   applied_state_from_decoder();
 }
 
+void RecordApplier::let_go(std::int32_t partition) {
+  if (partition < 0 || partition >= partitions()) return;
+  decoder_.hold(partition, false);
+  store_.drop_partition(partition);
+  positions_[static_cast<std::size_t>(partition)] = -1;
+  checkpoints_ = decoder_.checkpoints();
+}
+
+void RecordApplier::hold(std::int32_t partition) {
+  if (partition < 0 || partition >= partitions()) return;
+  decoder_.hold(partition, true);
+}
+
 std::optional<std::int64_t> RecordApplier::settled_time() const {
-  if (checkpoints_.empty()) return std::nullopt;
   std::int64_t t = std::numeric_limits<std::int64_t>::max();
-  for (const auto& c : checkpoints_) {
-    if (c.order_time == OrderClock::kUnread) return std::nullopt;
-    t = std::min(t, c.order_time);
+  bool any = false;
+  for (std::size_t p = 0; p < checkpoints_.size(); ++p) {
+    if (!decoder_.held(static_cast<std::int32_t>(p))) continue;  // sharded mode: not this table's
+    if (checkpoints_[p].order_time == OrderClock::kUnread) return std::nullopt;
+    t = std::min(t, checkpoints_[p].order_time);
+    any = true;
   }
+  if (!any) return std::nullopt;
   return t;
 }
 

@@ -34,6 +34,11 @@ class RecordApplier {
   // The topic grew to `partitions`; the new ones start unread.
   void add_partitions(std::int32_t partitions);
   std::int32_t partitions() const noexcept { return static_cast<std::int32_t>(positions_.size()); }
+  // Sharded mode: lets `partition` go (its customers and deletes leave the store, nothing of it is
+  // read), or holds it again from its start. Between batches, on the store's writer thread.
+  void let_go(std::int32_t partition);
+  void hold(std::int32_t partition);
+  bool held(std::int32_t partition) const noexcept { return decoder_.held(partition); }
 
   // Applies a batch in order: decode() then apply_decoded(). A record below its partition's position
   // was read before and is skipped (counted as re-read); whether the log itself went back (a

@@ -16,6 +16,7 @@ RecordDecoder::RecordDecoder(Metrics& metrics) : metrics_(metrics) {}
 
 void RecordDecoder::begin(std::int32_t partitions) {
   positions_.assign(static_cast<std::size_t>(partitions), -1);
+  held_.assign(static_cast<std::size_t>(partitions), 1);
   clock_.reset(static_cast<std::size_t>(partitions));
   last_.assign(static_cast<std::size_t>(partitions), RecordFingerprint{});
   last_in_batch_.assign(static_cast<std::size_t>(partitions), kNone);
@@ -36,9 +37,20 @@ void RecordDecoder::add_partitions(std::int32_t partitions) {
   const auto n = static_cast<std::size_t>(partitions);
   if (n <= positions_.size()) return;
   positions_.resize(n, -1);
+  held_.resize(n, 1);
   clock_.grow(n);
   last_.resize(n);
   last_in_batch_.resize(n, kNone);
+}
+
+void RecordDecoder::hold(std::int32_t partition, bool held) {
+  if (partition < 0 || partition >= partitions()) return;
+  const auto p = static_cast<std::size_t>(partition);
+  held_[p] = held ? 1 : 0;
+  if (held) return;
+  positions_[p] = -1;
+  clock_.forget(partition);
+  last_[p] = RecordFingerprint{};
 }
 
 std::vector<PartitionCheckpoint> RecordDecoder::checkpoints() const {
@@ -82,6 +94,7 @@ void RecordDecoder::decode(std::span<const TopicRecord> records, std::span<const
   for (std::size_t i = 0; i < records.size(); ++i) {
     const TopicRecord& r = records[i];
     if (r.partition < 0 || r.partition >= count) continue;  // not assigned by us: cannot happen
+    if (!held_[static_cast<std::size_t>(r.partition)]) continue;  // let go (sharded mode): fetched before it was
     // A record below the position was applied already (librdkafka fetched it again, e.g. after an
     // offset reset): applying it again would give it a later ordering time than it had.
     if (!advance(r.partition, r.offset + 1, out)) {
@@ -134,7 +147,9 @@ void RecordDecoder::decode(std::span<const TopicRecord> records, std::span<const
   // Ends after the records they follow: an end first would move the position past records of the
   // same batch, which would then be skipped as read already.
   for (const PartitionEnd& end : ends) {
-    if (end.partition >= 0 && end.partition < count) advance(end.partition, end.next, out);
+    if (end.partition >= 0 && end.partition < count && held_[static_cast<std::size_t>(end.partition)]) {
+      advance(end.partition, end.next, out);
+    }
   }
   out.positions = positions_;
   out.after = checkpoints();

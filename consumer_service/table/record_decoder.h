@@ -59,6 +59,12 @@ class RecordDecoder {
   void begin_from(const std::vector<PartitionCheckpoint>& checkpoints);
   void add_partitions(std::int32_t partitions);
   std::int32_t partitions() const noexcept { return static_cast<std::int32_t>(positions_.size()); }
+  // Sharded mode: whether the table holds `partition` (all do after begin*). A partition let go is
+  // forgotten (nothing read, unread ordering time) and its records are ignored until held again.
+  void hold(std::int32_t partition, bool held);
+  bool held(std::int32_t partition) const noexcept {
+    return partition >= 0 && partition < partitions() && held_[static_cast<std::size_t>(partition)] != 0;
+  }
   std::vector<PartitionCheckpoint> checkpoints() const;
 
   // Decodes `records` in order, then the partition ends that followed them, into `out` (cleared
@@ -76,6 +82,7 @@ class RecordDecoder {
   LogLimiter invalid_log_{"skipped-record lines", 10, std::chrono::seconds(10)};
   LogLimiter misrouted_log_{"misrouted-record lines", 5, std::chrono::seconds(60)};
   std::vector<std::int64_t> positions_;  // next offset per partition (-1: nothing read)
+  std::vector<char> held_;               // per partition: the table holds it (sharded mode lets some go)
   OrderClock clock_;
   std::vector<RecordFingerprint> last_;  // per partition: the last record read
   static constexpr std::size_t kNone = static_cast<std::size_t>(-1);

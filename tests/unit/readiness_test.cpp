@@ -136,5 +136,24 @@ TEST(Readiness, WaitAppliedIsWokenByAdvanceAndBoundedByItsDeadline) {
   reader.join();
 }
 
+TEST(Readiness, PartitionsLetGoLeaveTheProgressAndTheReadyCount) {
+  Readiness r("contas");
+  r.begin_rebuild({{0, 0, 10}, {1, 0, 10}, {2, 0, 10}});
+  EXPECT_FALSE(r.advance(0, 10));
+  EXPECT_EQ(r.state(), ServiceState::kRebuilding);
+  const std::vector<std::int32_t> gone = {0, 1};
+  r.remove_partitions(gone);  // one caught up, one not
+  auto s = r.snapshot();
+  ASSERT_EQ(s.partitions.size(), 1u);
+  EXPECT_EQ(s.partitions[0].partition, 2);
+  EXPECT_TRUE(r.advance(2, 10));  // the last one held: READY
+  r.add_partitions({{1, 0, 4}});   // taken again: counted, READY stays
+  EXPECT_EQ(r.state(), ServiceState::kReady);
+  s = r.snapshot();
+  ASSERT_EQ(s.partitions.size(), 2u);
+  EXPECT_FALSE(s.partitions[0].caught_up);
+  EXPECT_EQ(s.partitions[0].lag(), 4);
+}
+
 }  // namespace
 }  // namespace saldo

@@ -209,5 +209,33 @@ TEST(Partitioner, Murmur2MatchesTheJavaClient) {
   EXPECT_EQ(murmur2_partition("21", 3), static_cast<std::int32_t>((static_cast<std::uint32_t>(-973932308) & 0x7fffffff) % 3));
 }
 
+TEST(RecordApplier, APartitionLetGoLeavesTheStoreIgnoresWhatWasFetchedAndIsReadAgainFromItsStart) {
+  Fixture f(2);
+  f.values.reserve(16);
+  f.applier.apply(std::vector<TopicRecord>{f.record(0, 0, 1, "a", value("a", "1")), f.record(1, 0, 1, "b", value("b", "2")),
+                                           f.record(1, 1, 2, "c", std::nullopt)});
+  ASSERT_TRUE(f.store.get("a"));
+  ASSERT_TRUE(f.store.get("b"));
+  f.applier.let_go(1);
+  EXPECT_FALSE(f.applier.held(1));
+  EXPECT_TRUE(f.applier.held(0));
+  EXPECT_FALSE(f.store.get("b"));
+  EXPECT_FALSE(f.store.deleted_at("c"));
+  EXPECT_EQ(f.applier.position(1), -1);
+  EXPECT_EQ(f.applier.settled_time(), 1);  // only partition 0 counts now
+  // A record of the partition let go, fetched before the assignment changed: ignored.
+  f.applier.apply(std::vector<TopicRecord>{f.record(1, 2, 3, "d", value("d", "4"))});
+  EXPECT_FALSE(f.store.get("d"));
+  EXPECT_EQ(f.applier.position(1), -1);
+  // Held again: from its start, as if never read.
+  f.applier.hold(1);
+  f.applier.apply(std::vector<TopicRecord>{f.record(1, 0, 1, "b", value("b", "2")), f.record(1, 1, 2, "c", std::nullopt),
+                                           f.record(1, 2, 3, "d", value("d", "4"))});
+  EXPECT_EQ(f.store.get("b")->saldo, 200);
+  EXPECT_EQ(f.store.get("d")->saldo, 400);
+  EXPECT_EQ(f.applier.position(1), 3);
+  EXPECT_EQ(f.store.get("a")->saldo, 100);
+}
+
 }  // namespace
 }  // namespace saldo
