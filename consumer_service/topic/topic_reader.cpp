@@ -174,8 +174,15 @@ PartitionMarks CompactedTopicReader::query_watermarks(std::int32_t partition, in
 }
 
 void CompactedTopicReader::assign(std::int32_t partitions, const Positions& position) {
-  const PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-  for (std::int32_t p = 0; p < partitions; ++p) {
+  std::vector<std::int32_t> all(static_cast<std::size_t>(std::max(partitions, 0)));
+  for (std::int32_t p = 0; p < partitions; ++p) all[static_cast<std::size_t>(p)] = p;
+  assign(partitions, all, position);
+}
+
+void CompactedTopicReader::assign(std::int32_t partitions, std::span<const std::int32_t> subset,
+                                  const Positions& position) {
+  const PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(subset.size(), 1))));
+  for (const std::int32_t p : subset) {
     const std::int64_t next = position(p);
     rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset =
         next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;

@@ -97,6 +97,9 @@ class CompactedTopicReader {
   // Assigns partitions [0, partitions) at `position(p)`, or at the beginning when negative (throws).
   // The end-offset probe asks about the same partitions from then on, until close().
   void assign(std::int32_t partitions, const Positions& position);
+  // Only `subset` of the topic's `partitions` (sharded mode: what this instance holds); replaces the
+  // assignment, so a partition left out stops being fetched.
+  void assign(std::int32_t partitions, std::span<const std::int32_t> subset, const Positions& position);
   // Each partition's end as the broker said last (asked about once a second from the first assign(),
   // whatever the reader is doing, failing included).
   const EndOffsetProbe& end_offsets() const noexcept { return *probe_; }
