@@ -1,0 +1,35 @@
+#pragma once
+// Sharded mode's one decision, pure: from what the group assigned this instance, what the table
+// holds and what the other members say they hold, which partitions the table should hold now and
+// the picture HTTP threads route by. The handover rule: a partition this instance holds and no
+// longer owns (revoked on a rebalance, or everything while it drains) is kept, still tailed and
+// answered, until its new owner says it holds it ready; only then is it let go. So a rebalance
+// never leaves a partition with no instance able to answer it, unless its holder died.
+#include <cstdint>
+#include <string>
+#include <vector>
+
+#include "consumer_service/shard/shard_map.h"
+
+namespace saldo {
+
+struct ShardInputs {
+  std::string self;
+  std::int32_t partitions = 0;            // the topic's partition count (0: unknown)
+  bool joined = false;                    // the group's first assignment came
+  bool draining = false;                  // stopping: owns nothing, keeps what no one else holds yet
+  std::vector<std::int32_t> assigned;     // what the group assigned this instance
+  std::vector<std::int32_t> serving;      // what the table was last told to hold
+  std::vector<PartitionHold> local;       // what the table holds, per partition (from its readiness)
+  std::vector<ShardMember> peers;         // the other members that answered /shard/status
+};
+
+struct ShardPlan {
+  std::vector<std::int32_t> serve;     // what the table should hold (sorted)
+  std::vector<std::int32_t> released;  // held until now, handed over to a ready owner
+  ShardPicture picture;
+};
+
+ShardPlan plan_shards(const ShardInputs& in);
+
+}  // namespace saldo
