@@ -14,6 +14,29 @@ constexpr int kDefaultMaxStreams = 32;
 
 }  // namespace
 
+bool valid_advertise_url(std::string_view url) {
+  std::string_view rest;
+  if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else if (url.starts_with("https://")) {
+    rest = url.substr(8);
+  } else {
+    return false;
+  }
+  const auto colon = rest.rfind(':');
+  if (colon == std::string_view::npos || colon == 0) return false;
+  const std::string_view host = rest.substr(0, colon), port = rest.substr(colon + 1);
+  if (port.empty() || port.size() > 5 || !std::all_of(port.begin(), port.end(), [](char ch) { return ch >= '0' && ch <= '9'; })) {
+    return false;
+  }
+  const int n = std::stoi(std::string(port));
+  if (n < 1 || n > 65535) return false;
+  return std::all_of(host.begin(), host.end(), [](char ch) {
+    return (ch >= 'a' && ch <= 'z') || (ch >= 'A' && ch <= 'Z') || (ch >= '0' && ch <= '9') || ch == '.' || ch == '-' ||
+           ch == '[' || ch == ']' || ch == ':' || ch == '_';
+  });
+}
+
 ServiceConfig service_config(const po::variables_map& vm) {
   ServiceConfig c;
   c.kafka = kafka_options(vm);
@@ -68,6 +91,24 @@ ServiceConfig service_config(const po::variables_map& vm) {
   c.require_compacted = vm["require-compacted"].as<bool>();
   c.state_dir = vm["state-dir"].as<std::string>();
   c.snapshot_interval_s = vm["snapshot-interval"].as<int>();
+  c.shard_group = vm["shard-group"].as<std::string>();
+  c.advertise = vm["advertise"].as<std::string>();
+  c.drain_timeout_s = vm["drain-timeout"].as<int>();
+  if (!c.shard_group.empty()) {
+    if (c.advertise.empty()) {
+      throw ConfigError("--shard-group needs --advertise URL: where the other instances reach this one");
+    }
+    if (!valid_advertise_url(c.advertise)) {
+      throw ConfigError("--advertise '" + c.advertise +
+                        "': give a base URL such as http://10.0.0.5:5000 (http or https, a host, a port, no path)");
+    }
+    if (!c.state_dir.empty()) {
+      throw ConfigError("--state-dir cannot be used with --shard-group: a sharded instance rebuilds the partitions "
+                        "it is assigned from offset 0");
+    }
+  } else if (!c.advertise.empty()) {
+    throw ConfigError("--advertise is for sharded mode: it needs --shard-group");
+  }
   return c;
 }
 

@@ -3,6 +3,7 @@
 // than one option (the ranges of single options are the table's, checked while parsing). Pure: the
 // files the options name are read by main, for a start and for --print-config alike.
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "common/config.h"
@@ -27,10 +28,16 @@ struct ServiceConfig {
   bool require_compacted = false;
   std::string state_dir;  // empty: no snapshots
   int snapshot_interval_s = 60;
+  std::string shard_group;  // empty: not sharded (every partition held)
+  std::string advertise;    // sharded: this instance's base URL for the others
+  int drain_timeout_s = 60;
   // Settings that are valid but likely not what was meant, one line each: logged at start and
   // written to stderr by --print-config.
   std::vector<std::string> warnings;
 };
+
+// A base URL for --advertise: http(s)://host:port, nothing after the port.
+bool valid_advertise_url(std::string_view url);
 
 // Throws ConfigError naming the option and what it may be.
 ServiceConfig service_config(const po::variables_map& vm);

@@ -23,6 +23,9 @@
 #include "consumer_service/status/metrics.h"
 #include "consumer_service/postgres/postgres_sink.h"
 #include "consumer_service/status/readiness.h"
+#include "consumer_service/shard/group_membership.h"
+#include "consumer_service/shard/shard_coordinator.h"
+#include "consumer_service/shard/shard_map.h"
 #include "consumer_service/snapshot/snapshot_writer.h"
 #include "consumer_service/table/table_reader.h"
 #include "consumer_service/http/tls_credentials.h"
@@ -185,9 +188,22 @@ int run(int argc, const char* const argv[]) {
     dead_letter.emplace(kafka, config.dead_letter_topic, metrics);
     spdlog::info("invalid records are copied to the dead-letter topic '{}'", config.dead_letter_topic);
   }
+  const bool sharded = !config.shard_group.empty();
+  std::optional<ShardMap> shard_map;
+  if (sharded) shard_map.emplace(config.advertise);
   HttpServer server(api, metrics, http, tls ? &*tls : nullptr);
-  TableReader reader({kafka, config.require_compacted, dead_letter ? &*dead_letter : nullptr, config.state_dir, &checkpoints}, store,
-                     readiness, metrics);
+  TableReaderOptions table_options{kafka, config.require_compacted, dead_letter ? &*dead_letter : nullptr,
+                                   config.state_dir, &checkpoints};
+  table_options.sharded = sharded;
+  TableReader reader(std::move(table_options), store, readiness, metrics);
+  std::optional<GroupMembership> membership;
+  std::optional<ShardCoordinator> coordinator;
+  if (sharded) {
+    membership.emplace(GroupMembershipSettings{kafka, config.shard_group, config.advertise});
+    ShardCoordinatorHooks hooks;
+    hooks.serve = [&reader](std::vector<std::int32_t> partitions) { reader.serve(std::move(partitions)); };
+    coordinator.emplace(*membership, *shard_map, readiness, std::move(hooks));
+  }
   std::optional<SnapshotWriter> snapshots;
   if (!config.state_dir.empty()) {
     snapshots.emplace(config.state_dir, std::chrono::seconds(config.snapshot_interval_s), store, readiness, metrics,
@@ -196,6 +212,8 @@ int run(int argc, const char* const argv[]) {
   // The port first: when it is taken, nothing has started reading yet.
   server.start();
   reader.start();
+  if (membership) membership->start();
+  if (coordinator) coordinator->start();
   if (snapshots) snapshots->start();
   if (postgres) postgres->start();
   spdlog::info("serving {} on {}:{}", tls ? "HTTPS" : "HTTP", http.host, server.port());
@@ -209,6 +227,12 @@ int run(int argc, const char* const argv[]) {
 
   const auto stopping = Clock::now();
   spdlog::info("shutting down");
+  // Sharded: still answering while the partitions held move to their new owners (a rolling restart
+  // or a scale-in loses no answer), then the rest stops as usual.
+  if (coordinator) {
+    coordinator->drain(std::chrono::seconds(config.drain_timeout_s));
+    coordinator->stop();
+  }
   server.stop();
   reader.stop();
   // After the reader: the table no longer changes, so the last snapshot matches its positions.

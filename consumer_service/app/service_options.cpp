@@ -92,6 +92,25 @@ const std::vector<OptionSpec>& service_option_specs() {
        .help = "keep a snapshot of the table here and start warm from it when it may be trusted "
                "(docs/operations.md, \"State directory\"); empty: every start replays the topic",
        .value_name = "PATH"},
+      {.name = "shard-group",
+       .env = "SHARD_GROUP",
+       .default_value = "",
+       .help = "sharded mode: join this Kafka consumer group and hold only the partitions it assigns this "
+               "instance (cooperative-sticky); any instance still answers any customer, forwarding to its "
+               "partition's holder (README, \"Sharded mode\"). Needs --advertise; no --state-dir"},
+      {.name = "advertise",
+       .env = "ADVERTISE_URL",
+       .default_value = "",
+       .help = "sharded mode: this instance's base URL as the other instances and clients reach it, e.g. "
+               "http://10.0.0.5:5000 (carried in the group member's client.id)",
+       .value_name = "URL"},
+      {.name = "drain-timeout",
+       .env = "DRAIN_TIMEOUT",
+       .type = OptionType::kInt,
+       .default_value = "60",
+       .range = IntRange{0, 3600},
+       .help = "sharded mode: at shutdown, seconds to keep answering the partitions held until their new "
+               "owners are ready"},
       {.name = "snapshot-interval",
        .env = "SNAPSHOT_INTERVAL",
        .type = OptionType::kInt,

@@ -1,6 +1,8 @@
 #include "consumer_service/table/table_reader.h"
 
+#include <algorithm>
 #include <atomic>
+#include <iterator>
 #include <charconv>
 #include <chrono>
 #include <exception>
@@ -72,6 +74,13 @@ struct TableReader::Impl final : TopicListener {
   std::atomic<bool> decoding_stop{false};
   std::exception_ptr decoding_error;  // set by the decoding thread, read after joining it
   std::atomic<bool> decoding_failed{false};
+
+  // Sharded mode: what serve() asked for (bumping `wanted_generation`), and what the table holds.
+  std::mutex wanted_mutex;
+  std::vector<std::int32_t> wanted;
+  std::atomic<std::uint64_t> wanted_generation{0};
+  std::uint64_t held_generation = 0;
+  std::vector<std::int32_t> held;
 
   std::int64_t delete_retention_ms = -1;  // -1: unknown (then no snapshot is trusted)
   std::string cluster;
@@ -261,19 +270,11 @@ struct TableReader::Impl final : TopicListener {
       const std::optional<int> partitions = reader.wait_for_topic();
       if (!partitions) return;
       check_topic_config();
-      const auto marks = reader.read_watermarks(0, *partitions);
-      if (!marks) return;
-      std::vector<Readiness::Watermarks> from = to_readiness(*marks);
-      const bool warm = first_session && warm_start(from);
-      first_session = false;
-      if (!warm) applier.begin(*partitions);
-      std::int64_t total = 0;
-      for (const auto& w : from) total += w.high - w.low;
-      spdlog::info("{} topic '{}': {} partitions, {} records up to the start watermarks",
-                   warm ? "catching up on" : "rebuilding", topic, *partitions, total);
-      readiness.begin_rebuild(from);
-      publish_checkpoint();
-      assign(*partitions);
+      if (options.sharded) {
+        if (!begin_sharded(*partitions)) return;
+      } else if (!begin_whole(*partitions)) {
+        return;
+      }
       const std::optional<TopicChange> reset = read_until_reset();
       if (!reset) return;  // stopping
       spdlog::warn("{}: rebuilding the table from offset 0; /saldo answers 503 until it is READY again", reset->why);
@@ -281,6 +282,96 @@ struct TableReader::Impl final : TopicListener {
       store.clear();
       readiness.restart_rebuild(reset->why);
     }
+  }
+
+  // Every partition, from the snapshot or from offset 0. False when stopping.
+  bool begin_whole(int partitions) {
+    const auto marks = reader.read_watermarks(0, partitions);
+    if (!marks) return false;
+    std::vector<Readiness::Watermarks> from = to_readiness(*marks);
+    const bool warm = first_session && warm_start(from);
+    first_session = false;
+    if (!warm) applier.begin(partitions);
+    std::int64_t total = 0;
+    for (const auto& w : from) total += w.high - w.low;
+    spdlog::info("{} topic '{}': {} partitions, {} records up to the start watermarks",
+                 warm ? "catching up on" : "rebuilding", topic, partitions, total);
+    readiness.begin_rebuild(from);
+    publish_checkpoint();
+    assign(partitions);
+    return true;
+  }
+
+  // Sharded mode: nothing held until the coordinator says what to hold, then those partitions from
+  // offset 0. False when stopping.
+  bool begin_sharded(int partitions) {
+    applier.begin(partitions);
+    for (std::int32_t p = 0; p < partitions; ++p) applier.let_go(p);
+    held.clear();
+    while (wanted_generation.load(std::memory_order_acquire) == 0) {
+      if (!worker.pause(std::chrono::milliseconds(50))) return false;
+    }
+    const auto [generation, want] = take_wanted();
+    std::vector<Readiness::Watermarks> from;
+    for (const std::int32_t p : want) {
+      const auto marks = reader.read_watermarks(p, p + 1);
+      if (!marks) return false;
+      from.push_back(to_readiness(*marks).front());
+      applier.hold(p);
+      held.push_back(p);
+    }
+    held_generation = generation;
+    std::int64_t total = 0;
+    for (const auto& w : from) total += w.high - w.low;
+    spdlog::info("rebuilding partitions {} of topic '{}' ({} partitions): {} records up to the start watermarks",
+                 list_of(held), topic, partitions, total);
+    readiness.begin_rebuild(from);
+    reader.assign(applier.partitions(), held, [this](std::int32_t p) { return applier.position(p); });
+    return true;
+  }
+
+  static std::string list_of(const std::vector<std::int32_t>& ps) {
+    std::string s;
+    for (const auto p : ps) s += (s.empty() ? "" : ",") + std::to_string(p);
+    return "[" + s + "]";
+  }
+
+  // serve()'s last request: partitions within the table's count, sorted, with its generation.
+  std::pair<std::uint64_t, std::vector<std::int32_t>> take_wanted() {
+    std::lock_guard lock(wanted_mutex);
+    std::vector<std::int32_t> out;
+    for (const std::int32_t p : wanted) {
+      if (p >= 0 && p < applier.partitions()) out.push_back(p);
+    }
+    return {wanted_generation.load(std::memory_order_acquire), std::move(out)};
+  }
+
+  // Sharded mode, between batches (decoding stopped): let go of what is no longer wanted (out of
+  // the store at once: the coordinator routes it elsewhere already), read what is newly wanted from
+  // its start. False when stopping.
+  bool change_held() {
+    const auto [generation, want] = take_wanted();
+    std::vector<std::int32_t> gone, added;
+    std::set_difference(held.begin(), held.end(), want.begin(), want.end(), std::back_inserter(gone));
+    std::set_difference(want.begin(), want.end(), held.begin(), held.end(), std::back_inserter(added));
+    std::vector<Readiness::Watermarks> from;
+    for (const std::int32_t p : added) {
+      const auto marks = reader.read_watermarks(p, p + 1);
+      if (!marks) return false;
+      from.push_back(to_readiness(*marks).front());
+    }
+    for (const std::int32_t p : gone) applier.let_go(p);
+    if (!gone.empty()) readiness.remove_partitions(gone);
+    for (const std::int32_t p : added) applier.hold(p);
+    if (!from.empty()) readiness.add_partitions(from);
+    held = want;
+    held_generation = generation;
+    if (!gone.empty() || !added.empty()) {
+      spdlog::info("holding partitions {}: {} taken (read from their start), {} let go (handed over)", list_of(held),
+                   list_of(added), list_of(gone));
+    }
+    reader.assign(applier.partitions(), held, [this](std::int32_t p) { return applier.position(p); });
+    return true;
   }
 
   // The decoding thread: polls the topic, decodes each batch and gives the messages back at once, so
@@ -363,6 +454,11 @@ struct TableReader::Impl final : TopicListener {
         trimmed = true;
         ::malloc_trim(0);
       }
+      if (options.sharded && wanted_generation.load(std::memory_order_acquire) != held_generation) {
+        stop_decoding();
+        if (!change_held()) return std::nullopt;
+        start_decoding();
+      }
       TopicChange change = reader.watch(applier.partitions(), position);
       if (change.kind == TopicChange::Kind::kReset) {
         stop_decoding();
@@ -392,6 +488,12 @@ struct TableReader::Impl final : TopicListener {
                  "partition changes with the count; see saldo_admin fix-routing)",
                  topic, before, n);
     applier.add_partitions(n);
+    if (options.sharded) {
+      // The group assigns them; the coordinator's next serve() (or the one it made already) says.
+      for (std::int32_t p = before; p < n; ++p) applier.let_go(p);
+      held_generation = 0;
+      return true;
+    }
     readiness.add_partitions(to_readiness(*marks));
     assign(n);
     publish_checkpoint();
@@ -420,6 +522,14 @@ void TableReader::start() {
       request_shutdown();
     }
   });
+}
+
+void TableReader::serve(std::vector<std::int32_t> partitions) {
+  std::sort(partitions.begin(), partitions.end());
+  partitions.erase(std::unique(partitions.begin(), partitions.end()), partitions.end());
+  std::lock_guard lock(impl_->wanted_mutex);
+  impl_->wanted = std::move(partitions);
+  impl_->wanted_generation.fetch_add(1, std::memory_order_acq_rel);
 }
 
 void TableReader::stop() {

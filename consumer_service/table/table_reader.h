@@ -9,6 +9,7 @@
 #include <atomic>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "common/config.h"
 #include "consumer_service/store/balance_store.h"
@@ -26,6 +27,10 @@ struct TableReaderOptions {
   DeadLetterSink* dead_letter = nullptr;  // copies of invalid records; must outlive stop()
   std::string state_dir{};                // not empty: start warm from its snapshot when it may be trusted
   CheckpointBoard* checkpoints = nullptr;  // where the reader publishes its positions for the snapshot writer
+  // Sharded mode (--shard-group): the table holds only the partitions serve() names, each read from
+  // its start when taken and dropped from the store when let go. Nothing is read before the first
+  // serve(). No snapshot.
+  bool sharded = false;
 };
 
 class TableReader {
@@ -40,6 +45,9 @@ class TableReader {
   void start();
   // Asks the thread to stop, joins it and closes the consumer. Returns within ~a batch timeout.
   void stop();
+  // Sharded mode: the partitions to hold from now on (the shard coordinator's choice). Any thread;
+  // the reader takes them between batches.
+  void serve(std::vector<std::int32_t> partitions);
   // True when the reader stopped on an error it cannot retry (it also requested shutdown).
   bool failed() const noexcept { return failed_; }
 

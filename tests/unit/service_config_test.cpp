@@ -121,5 +121,21 @@ TEST_F(ServiceConfigTest, BadValuesGetOneLineNamingTheOptionAndWhatItMayBe) {
   EXPECT_EQ(error_of({"--postgres-url", "postgresql://u@h/db"}), "(accepted)");
 }
 
+TEST_F(ServiceConfigTest, ShardedModeNeedsAnAdvertisedBaseUrlAndNoStateDir) {
+  EXPECT_THAT(error_of({"--shard-group", "g"}), HasSubstr("--shard-group needs --advertise URL"));
+  EXPECT_THAT(error_of({"--advertise", "http://h:5000"}), HasSubstr("it needs --shard-group"));
+  for (const char* bad : {"h:5000", "http://h", "http://h:5000/x", "ftp://h:21", "http://:5000", "http://h:70000",
+                          "http://h a:5000"}) {
+    EXPECT_THAT(error_of({"--shard-group", "g", "--advertise", bad}), HasSubstr("give a base URL")) << bad;
+  }
+  EXPECT_THAT(error_of({"--shard-group", "g", "--advertise", "http://h:5000", "--state-dir", "/tmp/s"}),
+              HasSubstr("--state-dir cannot be used with --shard-group"));
+  const ServiceConfig c = config({"--shard-group", "g", "--advertise", "https://10.0.0.5:5443"});
+  EXPECT_EQ(c.shard_group, "g");
+  EXPECT_EQ(c.advertise, "https://10.0.0.5:5443");
+  EXPECT_EQ(c.drain_timeout_s, 60);
+  EXPECT_EQ(config({"--shard-group", "g", "--advertise", "http://[::1]:5000"}).advertise, "http://[::1]:5000");
+}
+
 }  // namespace
 }  // namespace saldo
