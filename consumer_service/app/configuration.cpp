@@ -102,6 +102,9 @@ ServiceConfig service_config(const po::variables_map& vm) {
       throw ConfigError("--advertise '" + c.advertise +
                         "': give a base URL such as http://10.0.0.5:5000 (http or https, a host, a port, no path)");
     }
+    if (c.shard_group == c.kafka.group) {
+      throw ConfigError("--shard-group '" + c.shard_group + "' must differ from --group (the table reader's own consumer uses that one)");
+    }
     if (!c.state_dir.empty()) {
       throw ConfigError("--state-dir cannot be used with --shard-group: a sharded instance rebuilds the partitions "
                         "it is assigned from offset 0");
