@@ -82,6 +82,19 @@ std::vector<ShardMember> ShardCoordinator::peers() {
       spdlog::info("shard member {} no longer answers: not routed to", url);
     }
   }
+  // Twice in a row before its partitions count as orphans (a member slow once is not adopted from).
+  std::vector<std::pair<std::string, int>> failures;
+  unreachable_.clear();
+  for (const std::string& url : urls) {
+    if (url == map_.self() || std::find(answered.begin(), answered.end(), url) != answered.end()) continue;
+    int n = 1;
+    for (const auto& [u, before] : failures_) {
+      if (u == url) n = before + 1;
+    }
+    failures.emplace_back(url, n);
+    if (n >= 2) unreachable_.push_back(url);
+  }
+  failures_ = std::move(failures);
   for (const auto& url : answered) {
     if (std::find(known_.begin(), known_.end(), url) == known_.end()) spdlog::info("shard member {} answers", url);
   }
@@ -102,7 +115,20 @@ void ShardCoordinator::tick() {
   if (!in.draining) in.assigned = membership_.assigned();
   in.local = local_holds(in.partitions);
   in.peers = peers();
+  for (const auto& m : membership_.members()) {
+    ShardMember g;
+    g.url = m.url;
+    g.assigned = m.assigned;
+    in.group.push_back(std::move(g));
+  }
+  in.unreachable = unreachable_;
   ShardPlan plan = plan_shards(in);
+  if (!plan.adopted.empty()) {
+    spdlog::warn("shard: adopting {}: their owner stopped answering and no one holds them; rebuilding them here "
+                 "until the group's new owner is ready",
+                 joined_list(plan.adopted));
+    if (hooks_.on_adoptions) hooks_.on_adoptions(plan.adopted.size());
+  }
   if (!plan.released.empty()) {
     spdlog::info("shard: handed over {} to their ready owners", joined_list(plan.released));
     if (hooks_.on_handovers) hooks_.on_handovers(plan.released.size());

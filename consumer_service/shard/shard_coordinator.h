@@ -29,6 +29,8 @@ struct ShardCoordinatorHooks {
   // For the metrics: partitions owned now, and partitions handed over to a ready owner.
   std::function<void(std::size_t owned, std::size_t held)> on_counts;
   std::function<void(std::size_t)> on_handovers;
+  // Orphaned partitions adopted (their owner stopped answering).
+  std::function<void(std::size_t)> on_adoptions;
 };
 
 class ShardCoordinator {
@@ -62,6 +64,8 @@ class ShardCoordinator {
   std::vector<std::int32_t> serving_;  // coordinator's thread (and drain() under mutex_)
   bool told_table_ = false;
   std::vector<std::string> known_;     // members that answered last time (kept while they answer)
+  std::vector<std::pair<std::string, int>> failures_;  // members of the group that did not answer, how many times in a row
+  std::vector<std::string> unreachable_;  // those that failed twice in a row or more
 };
 
 }  // namespace saldo

@@ -14,7 +14,53 @@ bool taken_over(const std::vector<ShardMember>& peers, std::int32_t p) {
   });
 }
 
+bool contains(const std::vector<std::string>& v, const std::string& s) { return std::find(v.begin(), v.end(), s) != v.end(); }
+
+std::uint64_t mix(std::uint64_t h) {  // splitmix64's finaliser
+  h ^= h >> 30;
+  h *= 0xbf58476d1ce4e5b9ULL;
+  h ^= h >> 27;
+  h *= 0x94d049bb133111ebULL;
+  return h ^ (h >> 31);
+}
+
+std::uint64_t score(const std::string& url, std::int32_t partition) {
+  std::uint64_t h = 1469598103934665603ULL;  // FNV-1a over the URL, then the partition mixed in
+  for (const unsigned char ch : url) h = (h ^ ch) * 1099511628211ULL;
+  return mix(h ^ mix(static_cast<std::uint64_t>(partition) + 1));
+}
+
+// Partitions assigned to a member that stopped answering and held ready by no member that answers.
+std::vector<std::int32_t> orphans(const ShardInputs& in) {
+  std::vector<std::int32_t> out;
+  for (std::int32_t p = 0; p < in.partitions; ++p) {
+    const bool held_ready =
+        (static_cast<std::size_t>(p) < in.local.size() && in.local[static_cast<std::size_t>(p)] == PartitionHold::kReady &&
+         contains(in.serving, p)) ||
+        std::any_of(in.peers.begin(), in.peers.end(), [p](const ShardMember& m) { return m.hold(p) == PartitionHold::kReady; });
+    if (held_ready) continue;
+    const bool owner_gone = std::any_of(in.group.begin(), in.group.end(), [&](const ShardMember& m) {
+      return m.is_assigned(p) && m.url != in.self && contains(in.unreachable, m.url);
+    });
+    if (owner_gone) out.push_back(p);
+  }
+  return out;
+}
+
 }  // namespace
+
+std::string adopter_of(std::int32_t partition, const std::vector<std::string>& candidates) {
+  std::string best;
+  std::uint64_t best_score = 0;
+  for (const auto& url : candidates) {
+    const std::uint64_t s = score(url, partition);
+    if (best.empty() || s > best_score || (s == best_score && url < best)) {
+      best = url;
+      best_score = s;
+    }
+  }
+  return best;
+}
 
 ShardPlan plan_shards(const ShardInputs& in) {
   ShardPlan plan;
@@ -30,7 +76,17 @@ ShardPlan plan_shards(const ShardInputs& in) {
         plan.serve.push_back(p);
       }
     }
-    // A partition past the topic's count (the group knew of it first) is held once the table does.
+    if (!in.draining) {
+      std::vector<std::string> candidates = {in.self};
+      for (const ShardMember& m : in.peers) {
+        if (!m.draining) candidates.push_back(m.url);
+      }
+      for (const std::int32_t p : orphans(in)) {
+        if (contains(plan.serve, p) || adopter_of(p, candidates) != in.self) continue;
+        plan.serve.push_back(p);
+        plan.adopted.push_back(p);
+      }
+    }
     std::sort(plan.serve.begin(), plan.serve.end());
     plan.serve.erase(std::unique(plan.serve.begin(), plan.serve.end()), plan.serve.end());
   }

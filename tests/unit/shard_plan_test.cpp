@@ -4,6 +4,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+
 namespace saldo {
 namespace {
 
@@ -102,6 +104,55 @@ TEST(ShardPlan, OnlyWhatTheTableHoldsAndIsAskedToHoldCountsAsHeldHere) {
   const ShardPlan plan = plan_shards(inputs({0}, {0}, {kReady, kNone, kNone, kReady}, {}));
   EXPECT_EQ(plan.picture.member("http://a:1")->hold(3), kNone);
   EXPECT_EQ(plan.picture.member("http://a:1")->hold(0), kReady);
+}
+
+TEST(ShardPlan, TheOrphansOfAMemberThatStoppedAnsweringAreAdoptedByOneSurvivorAtOnce) {
+  // c owned 2 and 3 and was killed: a and b answer, c does not; the group still lists c until its
+  // session times out.
+  const std::vector<ShardMember> group = {member("http://a:1", {0}, {}), member("http://b:1", {1}, {}),
+                                          member("http://c:1", {2, 3}, {})};
+  const auto b = member("http://b:1", {1}, {kNone, kReady, kNone, kNone});
+  ShardInputs in = inputs({0}, {0}, {kReady, kNone, kNone, kNone}, {b});
+  in.group = group;
+  in.unreachable = {"http://c:1"};
+  const ShardPlan at_a = plan_shards(in);
+  ShardInputs in_b = inputs({1}, {1}, {kNone, kReady, kNone, kNone}, {member("http://a:1", {0}, {kReady, kNone, kNone, kNone})});
+  in_b.self = "http://b:1";
+  in_b.group = group;
+  in_b.unreachable = {"http://c:1"};
+  const ShardPlan at_b = plan_shards(in_b);
+  // Each orphan is adopted by exactly one of them, the same in both views.
+  for (const std::int32_t p : {2, 3}) {
+    const bool by_a = std::find(at_a.adopted.begin(), at_a.adopted.end(), p) != at_a.adopted.end();
+    const bool by_b = std::find(at_b.adopted.begin(), at_b.adopted.end(), p) != at_b.adopted.end();
+    EXPECT_NE(by_a, by_b) << p;
+    EXPECT_EQ(by_a, adopter_of(p, {"http://a:1", "http://b:1"}) == "http://a:1");
+  }
+  EXPECT_TRUE(std::find(at_a.adopted.begin(), at_a.adopted.end(), 0) == at_a.adopted.end());
+  // While c still answers (or is only slow once), nothing is adopted.
+  in.unreachable.clear();
+  EXPECT_TRUE(plan_shards(in).adopted.empty());
+  // Once someone holds the orphan ready (the adopter, or c's successor), no one else adopts it.
+  in.unreachable = {"http://c:1"};
+  in.peers = {member("http://b:1", {1}, {kNone, kReady, kReady, kReady})};
+  EXPECT_TRUE(plan_shards(in).adopted.empty());
+}
+
+TEST(ShardPlan, AnAdoptedPartitionIsLetGoOnceTheGroupsNewOwnerIsReady) {
+  // a adopted 2; the group then assigned 2 to b, which is ready with it.
+  ShardInputs in = inputs({0}, {0, 2}, {kReady, kNone, kReady, kNone},
+                          {member("http://b:1", {1, 2}, {kNone, kReady, kReady, kNone})});
+  const ShardPlan plan = plan_shards(in);
+  EXPECT_EQ(plan.serve, (P{0}));
+  EXPECT_EQ(plan.released, (P{2}));
+}
+
+TEST(ShardPlan, ADrainingMemberAdoptsNothing) {
+  ShardInputs in = inputs({}, {}, {kNone, kNone, kNone, kNone}, {});
+  in.draining = true;
+  in.group = {member("http://c:1", {0, 1, 2, 3}, {})};
+  in.unreachable = {"http://c:1"};
+  EXPECT_TRUE(plan_shards(in).adopted.empty());
 }
 
 }  // namespace
