@@ -94,11 +94,4 @@ void append_deletion_row(std::string& out, const SinkChange& c) {
   append_order(out, c.order);
 }
 
-std::string SinkBatch::copy_text() const {
-  std::string out;
-  out.reserve(changes_.size() * 64);
-  for (const SinkChange& c : changes_) append_staging_row(out, c);
-  return out;
-}
-
 }  // namespace saldo

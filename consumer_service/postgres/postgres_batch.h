@@ -44,10 +44,6 @@ class SinkBatch {
   std::vector<Position> positions() const;  // ordered by partition
   void clear();
 
-  // The changes as rows of PostgreSQL's COPY text format, in the column order of the staging table
-  // (postgres_schema.h): kind, cliente_id, saldo, atualizado_em, particao, offset, order_ms.
-  std::string copy_text() const;
-
  private:
   void advance(const RecordOrder& at);
 
@@ -60,7 +56,8 @@ class SinkBatch {
 // A value in COPY text format: backslash, tab, newline and carriage return escaped.
 void append_copy_field(std::string& out, std::string_view value);
 
-// One change as a row of COPY text format: for the staging table (as copy_text()); a kSet for the
+// One change as a row of COPY text format: for the staging table, in its column order
+// (postgres_schema.h: kind, cliente_id, saldo, atualizado_em, particao, offset, order_ms); a kSet for the
 // table itself (cliente_id, saldo, atualizado_em, particao, offset, order_ms); a kErase for its
 // "_excluidos" (cliente_id, particao, offset, order_ms).
 void append_staging_row(std::string& out, const SinkChange& c);

@@ -71,12 +71,14 @@ TEST(SinkBatch, PositionsCountEveryRecordReadSkippedOnesToo) {
   EXPECT_TRUE(batch.positions().empty());
 }
 
-TEST(SinkBatch, CopyTextHasExactAmountsNullsForDeletesAndEscapes) {
+TEST(SinkBatch, StagingRowsHaveExactAmountsNullsForDeletesAndEscapes) {
   SinkBatch batch;
   batch.add(set("1", -5, 0, 3, 1700000000000));
   batch.add(set("2", 999999999999999, 1, 4, 1700000000001));
   batch.add(erase("3", 2, 5, 1700000000002));
-  EXPECT_EQ(batch.copy_text(),
+  std::string staged;
+  for (const SinkChange& c : batch.changes()) append_staging_row(staged, c);
+  EXPECT_EQ(staged,
             "s\t1\t-0.05\t2025-10-14T10:30:45\t0\t3\t1700000000000\n"
             "s\t2\t9999999999999.99\t2025-10-14T10:30:45\t1\t4\t1700000000001\n"
             "d\t3\t\\N\t\\N\t2\t5\t1700000000002\n");
