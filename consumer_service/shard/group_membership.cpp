@@ -91,16 +91,20 @@ struct GroupMembership::Callbacks {
 
 GroupMembership::GroupMembership(GroupMembershipSettings settings) : settings_(std::move(settings)) {
   KafkaOptions options = settings_.kafka;
-  // The user's -X first (security, timeouts), then what the membership needs to mean what it says.
+  // Defaults the user's -X may change (how soon a killed member's partitions move), then the user's
+  // -X (security, timeouts), then what the membership needs to mean what it says.
+  options.properties = {
+      {"session.timeout.ms", std::to_string(settings_.session_timeout.count())},
+      {"heartbeat.interval.ms", std::to_string(std::max<std::int64_t>(settings_.session_timeout.count() / 6, 100))},
+  };
+  options.properties.insert(options.properties.end(), settings_.kafka.properties.begin(),
+                            settings_.kafka.properties.end());
   options.properties.emplace_back("group.id", settings_.group);
   options.properties.emplace_back("client.id", member_client_id(settings_.advertise));
   options.properties.emplace_back("partition.assignment.strategy", "cooperative-sticky");
   options.properties.emplace_back("enable.auto.commit", "false");
   options.properties.emplace_back("enable.auto.offset.store", "false");
   options.properties.emplace_back("auto.offset.reset", "latest");
-  options.properties.emplace_back("session.timeout.ms", std::to_string(settings_.session_timeout.count()));
-  options.properties.emplace_back("heartbeat.interval.ms",
-                                  std::to_string(std::max<std::int64_t>(settings_.session_timeout.count() / 6, 100)));
   KafkaConf conf = make_kafka_conf(options);
   rd_kafka_conf_set_opaque(conf.get(), this);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &Callbacks::rebalance);

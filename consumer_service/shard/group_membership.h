@@ -26,7 +26,9 @@ struct GroupMembershipSettings {
   KafkaOptions kafka;     // brokers, topic, the user's -X (security settings apply here too)
   std::string group;      // --shard-group
   std::string advertise;  // --advertise: this instance's URL for the others
-  std::chrono::milliseconds session_timeout{6000};  // how soon a killed instance's partitions move
+  // How soon the group moves a killed instance's partitions (the broker's minimum by default); -X
+  // session.timeout.ms changes it.
+  std::chrono::milliseconds session_timeout{6000};
 };
 
 // The client.id a member uses, and the URL read back from another member's (nullopt: not saldo's).
