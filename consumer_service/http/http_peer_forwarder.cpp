@@ -70,14 +70,16 @@ HttpPeerForwarder::HttpPeerForwarder(std::string self_url, PeerForwarderOptions 
 HttpPeerForwarder::~HttpPeerForwarder() = default;
 
 std::unique_ptr<httplib::Client> HttpPeerForwarder::take(const std::string& url) const {
-  {
-    std::lock_guard lock(mutex_);
-    if (const auto it = idle_.find(url); it != idle_.end() && !it->second.empty()) {
-      auto client = std::move(it->second.back());
-      it->second.pop_back();
-      return client;
-    }
+  std::lock_guard lock(mutex_);
+  if (const auto it = idle_.find(url); it != idle_.end() && !it->second.empty()) {
+    auto client = std::move(it->second.back());
+    it->second.pop_back();
+    return client;
   }
+  return nullptr;
+}
+
+std::unique_ptr<httplib::Client> HttpPeerForwarder::connect(const std::string& url) const {
   auto client = std::make_unique<httplib::Client>(url);
   client->set_keep_alive(true);
   client->set_tcp_nodelay(true);
@@ -93,25 +95,38 @@ void HttpPeerForwarder::give_back(const std::string& url, std::unique_ptr<httpli
 
 ApiReply HttpPeerForwarder::forward(std::string_view url_view, const ApiRequest& request) const {
   const std::string url(url_view);
-  auto client = take(url);
-  if (!client->is_valid()) return unreachable(url);
-  set_timeouts(*client, options_.connect_timeout, answer_timeout(request, options_.answer_timeout));
   httplib::Headers headers{{std::string(kForwardedByHeader), self_url_}};
   if (!request.authorization.empty()) headers.emplace("Authorization", std::string(request.authorization));
   const std::string path =
       request.query != nullptr && !request.query->empty()
           ? httplib::append_query_params(std::string(request.path), httplib::Params(request.query->begin(), request.query->end()))
           : std::string(request.path);
-  httplib::Result res = request.method == "POST"
-                            ? client->Post(path.c_str(), headers, std::string(request.body), std::string(kJson).c_str())
-                        : request.method == "HEAD" ? client->Head(path.c_str(), headers)
-                                                   : client->Get(path.c_str(), headers);
-  if (!res) return unreachable(url);  // the client is dropped: its connection is in an unknown state
+  const auto answer = answer_timeout(request, options_.answer_timeout);
+  const auto send = [&](httplib::Client& client) {
+    set_timeouts(client, options_.connect_timeout, answer);
+    return request.method == "POST" ? client.Post(path.c_str(), headers, std::string(request.body), std::string(kJson).c_str())
+           : request.method == "HEAD" ? client.Head(path.c_str(), headers)
+                                      : client.Get(path.c_str(), headers);
+  };
+  auto client = take(url);
+  std::optional<httplib::Result> res;
+  if (client) {
+    res = send(*client);
+    // A kept-alive connection the peer closed while idle (its keep-alive timeout): once more on a new
+    // one. Every request forwarded is a read, so sending it twice is harmless.
+    if (!*res) client.reset();
+  }
+  if (!client) {
+    client = connect(url);
+    if (!client->is_valid()) return unreachable(url);
+    res = send(*client);
+  }
+  if (!*res) return unreachable(url);  // the client is dropped: its connection is in an unknown state
   ApiReply reply;
-  reply.status = res->status;
-  reply.body = std::move(res->body);
-  reply.content_type = known_content_type(res->get_header_value("Content-Type"));
-  reply.retry_after_s = retry_after_of(*res);
+  reply.status = (*res)->status;
+  reply.body = std::move((*res)->body);
+  reply.content_type = known_content_type((*res)->get_header_value("Content-Type"));
+  reply.retry_after_s = retry_after_of(**res);
   give_back(url, std::move(client));
   return reply;
 }

@@ -37,7 +37,8 @@ class HttpPeerForwarder final : public PeerForwarder {
   ApiReply forward(std::string_view url, const ApiRequest& request) const override;
 
  private:
-  std::unique_ptr<httplib::Client> take(const std::string& url) const;
+  std::unique_ptr<httplib::Client> take(const std::string& url) const;  // an idle one, or nullptr
+  std::unique_ptr<httplib::Client> connect(const std::string& url) const;
   void give_back(const std::string& url, std::unique_ptr<httplib::Client> client) const;
 
   const std::string self_url_;
