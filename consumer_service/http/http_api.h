@@ -90,7 +90,7 @@ class HttpApi {
   // /ready shows what `problem` returns when it is not empty (the TLS certificate is expired or not
   // yet valid, TlsCredentials::validity_problem). Set before serving.
   void set_certificate_check(std::function<std::string()> problem) { certificate_problem_ = std::move(problem); }
-  // Sharded mode (--shard-group; ARCHITECTURE.md, "Sharded mode"): `map` says where each customer is
+  // Sharded mode (--shard-group; the rule is route_partition in shard/shard_map.h): `map` says where each customer is
   // answered; the others are asked through `forwarder` (one hop). nullptr (the default): not sharded,
   // this instance answers everything from its own table. Not owned; set before serving.
   void set_shards(const ShardMap* map, const PeerForwarder* forwarder) noexcept;

@@ -1,4 +1,4 @@
-// HttpApi in sharded mode (--shard-group; ARCHITECTURE.md, "Sharded mode"): each customer is answered
+// HttpApi in sharded mode (--shard-group; the rule is route_partition in shard/shard_map.h): each customer is answered
 // here when this instance holds its partition ready, else by one hop to the instance that does, else
 // 503 + Retry-After (never a guess, never a false 404). Pure: the hop goes through PeerForwarder.
 #include <chrono>
