@@ -16,7 +16,6 @@
 #include "consumer_service/http/batch_body.h"
 
 namespace saldo {
-namespace {
 
 ApiReply json_error(int status, std::string_view message) {
   ApiReply r;
@@ -27,6 +26,8 @@ ApiReply json_error(int status, std::string_view message) {
   r.body.append("}");
   return r;
 }
+
+namespace {
 
 void append_double(std::string& out, double v) {
   char buf[32];
@@ -117,15 +118,24 @@ ApiReply HttpApi::route(const ApiRequest& req) const {
     return r;
   }
   switch (route) {
-    case Route::kSaldo:
-      return saldo(req.path.substr(std::string_view("/saldo/").size()), first_param(req.query, "after"),
-                   first_param(req.query, "wait_ms"));
+    case Route::kSaldo: {
+      const std::string_view id = req.path.substr(std::string_view("/saldo/").size());
+      if (shards_ == nullptr) return saldo(id, first_param(req.query, "after"), first_param(req.query, "wait_ms"));
+      if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
+      ReadOptions options;
+      if (auto bad = parse_read_options(first_param(req.query, "after"), first_param(req.query, "wait_ms"), options)) {
+        return std::move(*bad);
+      }
+      return sharded_saldo(id, req, std::move(options));
+    }
     case Route::kEvents: {
       const std::string_view rest = req.path.substr(std::string_view("/saldo/").size());
-      return events(rest.substr(0, rest.size() - std::string_view("/events").size()));
+      const std::string_view id = rest.substr(0, rest.size() - std::string_view("/events").size());
+      return shards_ == nullptr ? events(id) : sharded_events(id);
     }
     case Route::kSaldos:
-      return req.method == "POST" ? saldos_body(req.body) : saldos_query(first_param(req.query, "ids"));
+      return req.method == "POST" ? saldos_body(req.body, req) : saldos_query(first_param(req.query, "ids"), req);
+    case Route::kShardStatus: return shard_status();
     case Route::kHealth: return health();
     case Route::kReady: return ready();
     case Route::kMetrics: return metrics();
@@ -157,14 +167,11 @@ ApiReply HttpApi::library_error(int status) {
   }
 }
 
-ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> after,
-                        std::optional<std::string_view> wait_ms) const {
-  if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
-  std::optional<std::vector<TopicPosition>> positions;
-  int wait = kDefaultWaitMs;
+std::optional<ApiReply> HttpApi::parse_read_options(std::optional<std::string_view> after,
+                                                   std::optional<std::string_view> wait_ms, ReadOptions& out) {
   if (after) {
-    positions = parse_position_tokens(*after);
-    if (!positions) return json_error(400, "after inválido: esperado partição:offset[,partição:offset...]");
+    out.positions = parse_position_tokens(*after);
+    if (!out.positions) return json_error(400, "after inválido: esperado partição:offset[,partição:offset...]");
   }
   if (wait_ms) {
     const std::string_view w = *wait_ms;
@@ -175,13 +182,32 @@ ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> aft
     if (w.empty() || w.size() > 18 || ec != std::errc() || end != w.data() + w.size() || v < 0 || v > kMaxWaitMs) {
       return json_error(400, "wait_ms inválido: esperado um inteiro de 0 a " + std::to_string(kMaxWaitMs));
     }
-    wait = static_cast<int>(v);
+    out.wait_ms = static_cast<int>(v);
   }
+  return std::nullopt;
+}
+
+ApiReply HttpApi::saldo(std::string_view id, std::optional<std::string_view> after,
+                        std::optional<std::string_view> wait_ms) const {
+  if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
+  ReadOptions options;
+  if (auto bad = parse_read_options(after, wait_ms, options)) return std::move(*bad);
   // Before READY a missing key may only be not replayed yet: 503, never a false 404.
   if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  return saldo_here(id, options);
+}
+
+ApiReply HttpApi::saldo_here(std::string_view id, const ReadOptions& options) const {
+  const auto& positions = options.positions;
   double waited_s = 0;
   if (positions) {
-    ApiReply waited = wait_for(*positions, wait);
+    std::vector<TopicPosition> own;
+    if (options.wait_partition >= 0) {
+      for (const TopicPosition& p : *positions) {
+        if (p.partition == options.wait_partition) own.push_back(p);
+      }
+    }
+    ApiReply waited = wait_for(options.wait_partition >= 0 ? own : *positions, options.wait_ms);
     if (waited.status != 200) return waited;
     waited_s = waited.waited_s;
   }
@@ -227,6 +253,10 @@ void HttpApi::append_ordered_after(std::string& body, std::string_view id, const
 ApiReply HttpApi::events(std::string_view id) const {
   if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
   if (!readiness_.ready()) return not_ready(readiness_.snapshot());
+  return open_stream(id);
+}
+
+ApiReply HttpApi::open_stream(std::string_view id) const {
   if (readiness_.changes().closed()) {
     ApiReply r = json_error(503, "serviço encerrando");
     r.retry_after_s = 1;
@@ -315,7 +345,7 @@ ApiReply HttpApi::wait_for(const std::vector<TopicPosition>& after, int wait_ms)
   return r;
 }
 
-ApiReply HttpApi::saldos_query(std::optional<std::string_view> ids) const {
+ApiReply HttpApi::saldos_query(std::optional<std::string_view> ids, const ApiRequest& request) const {
   if (!ids || ids->empty()) return json_error(400, "parâmetro ids necessário: /saldos?ids=1,2,3");
   std::vector<std::string> list;
   std::string_view rest = *ids;
@@ -326,16 +356,17 @@ ApiReply HttpApi::saldos_query(std::optional<std::string_view> ids) const {
     if (comma == std::string_view::npos) break;
     rest.remove_prefix(comma + 1);
   }
-  return lookup_many(list);
+  return lookup_many(list, request);
 }
 
-ApiReply HttpApi::saldos_body(std::string_view body) const {
+ApiReply HttpApi::saldos_body(std::string_view body, const ApiRequest& request) const {
   const BatchBody batch = parse_batch_body(body, kMaxBatchIds);
   if (batch.status != 200) return json_error(batch.status, batch.error);
-  return lookup_many(batch.ids);
+  return lookup_many(batch.ids, request);
 }
 
-ApiReply HttpApi::lookup_many(const std::vector<std::string>& ids) const {
+ApiReply HttpApi::lookup_many(const std::vector<std::string>& ids, const ApiRequest& request) const {
+  if (shards_ != nullptr) return sharded_lookup_many(ids, request);
   if (!readiness_.ready()) return not_ready(readiness_.snapshot());
   std::string found_json, missing_json, invalid_json;
   std::unordered_set<std::string_view> seen;
@@ -398,6 +429,7 @@ ApiReply HttpApi::ready() const {
     }
   }
   if (postgres_) postgres_->append_ready_json(r.body);  // informative: never makes the service unready
+  if (shards_) append_shard_ready(r.body);
   r.body.append(",\"partitions\":[");
   bool first = true;
   for (const auto& p : snap.partitions) {

@@ -21,6 +21,10 @@
 
 namespace saldo {
 
+class PeerForwarder;
+class ShardMap;
+struct ShardRoute;
+
 struct ApiReply {
   int status = 200;
   std::string body;
@@ -31,9 +35,13 @@ struct ApiReply {
   std::string_view content_security_policy;  // not empty: a Content-Security-Policy header (the page)
   std::string token_name;    // who was let in, when a token was needed (for the log; never the token)
   std::optional<AuthFailure> auth_failure;   // why a 401 was given (for the log)
-  double waited_s = 0;       // spent waiting for ?after= (left out of the latency histogram)
+  // Spent waiting for ?after=, or for the owner of a forwarded request (left out of the latency
+  // histogram: the owner times its own work).
+  double waited_s = 0;
   // Not null: a live stream (GET /saldo/<id>/events) whose chunks follow the headers; `body` is empty.
   std::shared_ptr<EventStream> stream;
+  std::string location;      // not empty: a Location header (307 to the owner's live stream, sharded mode)
+  bool owner_unreachable = false;  // a forwarded request whose owner could not be reached (PeerForwarder)
 };
 
 // A request's decoded query parameters (the same type as httplib::Params).
@@ -45,6 +53,7 @@ struct ApiRequest {
   const QueryParams* query = nullptr;   // nullptr: none
   std::string_view body;                // POST only
   std::string_view authorization;       // the Authorization header, "" when absent
+  std::string_view forwarded_by = {};   // X-Saldo-Forwarded-By (sharded mode: another instance's url), "" when absent
 };
 
 // Batch lookups (GET/POST /saldos) answer at most this many ids.
@@ -81,6 +90,10 @@ class HttpApi {
   // /ready shows what `problem` returns when it is not empty (the TLS certificate is expired or not
   // yet valid, TlsCredentials::validity_problem). Set before serving.
   void set_certificate_check(std::function<std::string()> problem) { certificate_problem_ = std::move(problem); }
+  // Sharded mode (--shard-group; the rule is route_partition in shard/shard_map.h): `map` says where each customer is
+  // answered; the others are asked through `forwarder` (one hop). nullptr (the default): not sharded,
+  // this instance answers everything from its own table. Not owned; set before serving.
+  void set_shards(const ShardMap* map, const PeerForwarder* forwarder) noexcept;
   // Shutdown: every open stream ends now (its thread returns to the pool) and new ones get 503.
   void close_streams() const { readiness_.changes().close(); }
 
@@ -101,9 +114,12 @@ class HttpApi {
   // JSON array of ids).
   // GET /saldo/<id>/events: a live stream of that customer's changes.
   ApiReply events(std::string_view id) const;
-  ApiReply saldos_query(std::optional<std::string_view> ids) const;
-  ApiReply saldos_body(std::string_view body) const;
+  // `request`: the whole request (sharded mode passes its Authorization on to the owners).
+  ApiReply saldos_query(std::optional<std::string_view> ids, const ApiRequest& request = ApiRequest{}) const;
+  ApiReply saldos_body(std::string_view body, const ApiRequest& request = ApiRequest{}) const;
   ApiReply health() const;
+  // GET /shard/status: this instance as the others see it (shard_member_json.h); 404 when not sharded.
+  ApiReply shard_status() const;
   ApiReply ready() const;
   ApiReply metrics() const;
   static ApiReply page();
@@ -111,7 +127,24 @@ class HttpApi {
 
  private:
   ApiReply route(const ApiRequest& request) const;
-  ApiReply lookup_many(const std::vector<std::string>& ids) const;
+  struct ReadOptions {  // ?after= and wait_ms of GET /saldo/<id>, checked
+    std::optional<std::vector<TopicPosition>> positions;
+    int wait_ms = kDefaultWaitMs;
+    std::int32_t wait_partition = -1;  // >= 0: wait only for the positions on this partition (sharded mode)
+  };
+  static std::optional<ApiReply> parse_read_options(std::optional<std::string_view> after,
+                                                    std::optional<std::string_view> wait_ms, ReadOptions& out);
+  // The answer from this instance's table, without the readiness gate (the caller's job).
+  ApiReply saldo_here(std::string_view id, const ReadOptions& options) const;
+  ApiReply open_stream(std::string_view id) const;
+  ApiReply lookup_many(const std::vector<std::string>& ids, const ApiRequest& request) const;
+  // Sharded mode (http_api_shard.cpp).
+  ApiReply sharded_saldo(std::string_view id, const ApiRequest& request, ReadOptions options) const;
+  ApiReply sharded_events(std::string_view id) const;
+  ApiReply sharded_lookup_many(const std::vector<std::string>& ids, const ApiRequest& request) const;
+  ApiReply answer_elsewhere(const ShardRoute& route, const ApiRequest& request) const;
+  ApiReply forward(std::string_view url, const ApiRequest& request) const;
+  void append_shard_ready(std::string& body) const;
   ApiReply wait_for(const std::vector<TopicPosition>& after, int wait_ms) const;
   void append_ordered_after(std::string& body, std::string_view id, const BalanceSnapshot& found,
                             const std::vector<TopicPosition>& after) const;
@@ -129,7 +162,12 @@ class HttpApi {
   EventStreamTiming stream_timing_;
   mutable std::atomic<int> streams_{0};
   std::function<std::string()> certificate_problem_;
+  const ShardMap* shards_ = nullptr;
+  const PeerForwarder* forwarder_ = nullptr;
 };
+
+// {"error":message} with `status`.
+ApiReply json_error(int status, std::string_view message);
 
 // The page at GET / (consumer_service/http/page.html, embedded at build time).
 std::string_view page_html();

@@ -101,7 +101,8 @@ bool route_needs_token(Route route, bool metrics_public) noexcept {
   switch (route) {
     case Route::kHealth:
     case Route::kPage:
-    case Route::kOpenApi: return false;
+    case Route::kOpenApi:
+    case Route::kShardStatus: return false;  // what the instances say to each other: no balance in it
     case Route::kMetrics: return !metrics_public;
     default: return true;
   }

@@ -16,6 +16,7 @@
 #include <spdlog/spdlog.h>
 
 #include "consumer_service/http/bounded_server.h"
+#include "consumer_service/http/peer_forwarder.h"
 #include "consumer_service/http/tls_credentials.h"
 
 namespace saldo {
@@ -43,6 +44,7 @@ void apply(const ApiReply& reply, httplib::Response& res) {
     res.set_content(reply.body, std::string(reply.content_type));
   }
   if (reply.retry_after_s > 0) res.set_header("Retry-After", std::to_string(reply.retry_after_s));
+  if (!reply.location.empty()) res.set_header("Location", reply.location);
   if (!reply.allow.empty()) res.set_header("Allow", std::string(reply.allow));
   if (!reply.www_authenticate.empty()) res.set_header("WWW-Authenticate", std::string(reply.www_authenticate));
   if (!reply.content_security_policy.empty()) {
@@ -177,8 +179,9 @@ void HttpServer::configure() {
 
   // Routing by our own pure dispatcher: no std::regex per request, and JSON for every answer.
   const auto serve = [this](const httplib::Request& req, httplib::Response& res, std::string_view body = {}) {
+    const std::string forwarded_by = req.get_header_value(std::string(kForwardedByHeader));
     const ApiReply reply = api_.handle(ApiRequest{req.method, req.path, &req.params, body,
-                                                  req.get_header_value("Authorization")});
+                                                  req.get_header_value("Authorization"), forwarded_by});
     if (reply.auth_failure) log_refused(req, *reply.auth_failure);
     if (!reply.token_name.empty() && spdlog::should_log(spdlog::level::debug)) {
       spdlog::debug("{} {} by token '{}'", req.method, loggable_path(req), reply.token_name);

@@ -228,6 +228,23 @@ std::string Metrics::render(const ReadinessSnapshot& r, Table table) const {
          "Live streams refused with 503 because --sse-max-streams were open.");
   sample(out, "saldo_sse_streams_rejected_total", "", event_streams_rejected());
 
+  if (sharded()) {
+    header(out, "saldo_shard_forwards_total", "counter",
+           "Requests for another instance's customers: forwarded and answered (ok), owner not reached (unreachable), "
+           "no instance holding the partition ready (unavailable, 503).");
+    for (const auto& [f, label] : {std::pair{ForwardResult::kOk, "ok"}, std::pair{ForwardResult::kUnreachable, "unreachable"},
+                                   std::pair{ForwardResult::kUnavailable, "unavailable"}}) {
+      sample(out, "saldo_shard_forwards_total", std::string("result=\"") + label + "\"", shard_forwards(f));
+    }
+    single(out, "saldo_shard_owned_partitions", "gauge", "Partitions the consumer group assigned this instance.",
+           owned_partitions_.load(std::memory_order_relaxed));
+    single(out, "saldo_shard_partitions_held", "gauge",
+           "Partitions this instance reads (assigned or handing over, rebuilding or ready).",
+           held_partitions_.load(std::memory_order_relaxed));
+    single(out, "saldo_shard_handovers_total", "counter", "Partitions handed over to their new owner once it was ready.",
+           shard_handovers());
+  }
+
   header(out, "saldo_http_requests_total", "counter", "HTTP requests answered, by route and status.");
   for (std::size_t route = 0; route < kRouteCount; ++route) {
     for (std::size_t s = 0; s < kStatuses.size(); ++s) {

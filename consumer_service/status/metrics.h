@@ -61,6 +61,26 @@ class Metrics {
   std::int64_t event_streams() const noexcept { return streams_.load(std::memory_order_relaxed); }
   void event_stream_rejected() noexcept { streams_rejected_.fetch_add(1, std::memory_order_relaxed); }
   std::uint64_t event_streams_rejected() const noexcept { return streams_rejected_.load(std::memory_order_relaxed); }
+  // Sharded mode (--shard-group): rendered only once set_sharded(true). A request for a customer of
+  // another instance: forwarded and answered (ok), its owner not reached (unreachable), or nobody
+  // holding the partition ready, so answered 503 here (unavailable); a batch counts one per owner
+  // asked and one per id unavailable.
+  enum class ForwardResult : std::uint8_t { kOk, kUnreachable, kUnavailable, kCount };
+  void set_sharded(bool on) noexcept { sharded_.store(on, std::memory_order_relaxed); }
+  bool sharded() const noexcept { return sharded_.load(std::memory_order_relaxed); }
+  void shard_forward(ForwardResult r) noexcept {
+    forwards_[static_cast<std::size_t>(r)].fetch_add(1, std::memory_order_relaxed);
+  }
+  std::uint64_t shard_forwards(ForwardResult r) const noexcept {
+    return forwards_[static_cast<std::size_t>(r)].load(std::memory_order_relaxed);
+  }
+  // Partitions the group assigned this instance now, and those it holds (assigned or handing over,
+  // rebuilding or ready): the shard coordinator sets both at each change.
+  void shard_owned_partitions(std::int64_t n) noexcept { owned_partitions_.store(n, std::memory_order_relaxed); }
+  void shard_partitions_held(std::int64_t n) noexcept { held_partitions_.store(n, std::memory_order_relaxed); }
+  // A partition handed over to another instance (its new owner became ready and this one let it go).
+  void shard_handover() noexcept { handovers_.fetch_add(1, std::memory_order_relaxed); }
+  std::uint64_t shard_handovers() const noexcept { return handovers_.load(std::memory_order_relaxed); }
   void broker_errors(std::uint64_t n) noexcept { broker_errors_.fetch_add(n, std::memory_order_relaxed); }
   // Time the API took to answer one request (routing, lookup, rendering), into the histogram.
   void request_latency(double seconds) noexcept;
@@ -92,7 +112,7 @@ class Metrics {
   // microseconds, so the buckets start low; the top ones catch a stalled thread.
   static constexpr std::array<double, 12> kLatencyBuckets = {0.00001, 0.000025, 0.00005, 0.0001, 0.00025, 0.0005,
                                                              0.001,   0.0025,   0.005,   0.01,   0.1,      1.0};
-  static constexpr std::array<int, 10> kStatuses = {200, 400, 401, 404, 405, 413, 500, 503, 504, 0};  // 0: other
+  static constexpr std::array<int, 11> kStatuses = {200, 307, 400, 401, 404, 405, 413, 500, 503, 504, 0};  // 0: other
   static std::size_t status_index(int status) noexcept;
 
   std::string kafka_client_version_ = "unknown";
@@ -110,6 +130,11 @@ class Metrics {
   std::atomic<std::uint64_t> timestamps_from_record_{0};
   std::atomic<std::uint64_t> ids_as_number_{0};
   std::atomic<std::uint64_t> broker_errors_{0};
+  std::atomic<bool> sharded_{false};
+  std::array<std::atomic<std::uint64_t>, static_cast<std::size_t>(ForwardResult::kCount)> forwards_{};
+  std::atomic<std::int64_t> owned_partitions_{0};
+  std::atomic<std::int64_t> held_partitions_{0};
+  std::atomic<std::uint64_t> handovers_{0};
   std::atomic<std::int64_t> waiting_{0};
   std::atomic<std::int64_t> streams_{0};
   std::atomic<std::uint64_t> streams_rejected_{0};

@@ -6,7 +6,8 @@
 
 namespace saldo {
 
-enum class Route : std::uint8_t { kSaldo, kEvents, kSaldos, kHealth, kReady, kMetrics, kPage, kOpenApi, kOther, kCount };
+enum class Route : std::uint8_t { kSaldo, kEvents, kSaldos, kHealth, kReady, kMetrics, kPage, kOpenApi, kShardStatus, kOther,
+                                  kCount };
 inline constexpr std::size_t kRouteCount = static_cast<std::size_t>(Route::kCount);
 
 // The label of a route in /metrics ("/saldo", "/health", ..., "other").
@@ -20,6 +21,7 @@ constexpr std::string_view to_string(Route r) {
     case Route::kMetrics: return "/metrics";
     case Route::kPage: return "/";
     case Route::kOpenApi: return "/openapi.json";
+    case Route::kShardStatus: return "/shard/status";
     case Route::kOther:
     case Route::kCount: break;
   }
@@ -48,6 +50,7 @@ constexpr Route route_of(std::string_view path) noexcept {
   if (path == "/metrics") return Route::kMetrics;
   if (path == "/") return Route::kPage;
   if (path == "/openapi.json") return Route::kOpenApi;
+  if (path == "/shard/status") return Route::kShardStatus;
   return Route::kOther;
 }
 

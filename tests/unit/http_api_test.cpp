@@ -12,7 +12,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include "common/partitioner.h"
 #include "consumer_service/http/http_server.h"
+#include "consumer_service/http/peer_forwarder.h"
+#include "consumer_service/shard/shard_map.h"
+#include "consumer_service/shard/shard_member_json.h"
 
 namespace saldo {
 namespace {
@@ -571,6 +575,259 @@ TEST_F(HttpApiTest, RealServerStreamsChangesAndStopEndsOpenStreams) {
   EXPECT_LT(std::chrono::steady_clock::now() - began, std::chrono::seconds(5)) << "stop() waited for the stream";
   client_thread.join();
   EXPECT_EQ(metrics_.event_streams(), 0);
+}
+
+// --- Sharded mode (--shard-group): any instance answers any customer ---
+
+// Records what it is asked and answers as the owners would: "http://b" answers a batch with every id
+// found (its own table) and a single customer as found; "http://c" cannot be reached.
+class FakeForwarder final : public PeerForwarder {
+ public:
+  struct Call {
+    std::string url, method, path, body, authorization;
+    QueryParams query;
+  };
+  ApiReply forward(std::string_view url, const ApiRequest& request) const override {
+    std::lock_guard lock(mutex_);
+    calls.push_back(Call{std::string(url), std::string(request.method), std::string(request.path),
+                         std::string(request.body), std::string(request.authorization),
+                         request.query ? *request.query : QueryParams{}});
+    ApiReply r;
+    if (url == "http://c") {
+      r.status = 503;
+      r.retry_after_s = 1;
+      r.owner_unreachable = true;
+      r.body = R"({"error":"owner_unreachable","owner":"http://c"})";
+      return r;
+    }
+    if (request.path == "/saldos") {
+      r.body = R"({"found":[)";
+      bool first = true;
+      for (const auto& id : json::parse(request.body)) {
+        if (!first) r.body += ",";
+        first = false;
+        // An exact decimal that a double would print otherwise: it must come back as written.
+        r.body += R"({"cliente_id":")" + id.get<std::string>() + R"(","saldo":0.10,"timestamp":"t","partition":1,"offset":7,"served_by":"http://b"})";
+      }
+      r.body += R"(],"not_found":[],"invalid":[],"unavailable":[]})";
+      return r;
+    }
+    r.body = R"({"cliente_id":"x","saldo":1.00,"served_by":"http://b"})";
+    return r;
+  }
+  mutable std::mutex mutex_;
+  mutable std::vector<Call> calls;
+};
+
+// 4 partitions: this instance ("http://a") holds 0 ready; b owns 1 and c owns 2, ready; 3's owner d
+// still rebuilds it.
+class ShardedApiTest : public HttpApiTest {
+ protected:
+  void SetUp() override {
+    HttpApiTest::SetUp();  // not READY: a local route must not need it
+    ShardPicture p;
+    p.partitions = 4;
+    using H = PartitionHold;
+    p.members = {ShardMember{"http://a", {0}, {H::kReady, H::kNone, H::kNone, H::kNone}, false},
+                 ShardMember{"http://b", {1}, {H::kNone, H::kReady, H::kNone, H::kNone}, false},
+                 ShardMember{"http://c", {2}, {H::kNone, H::kNone, H::kReady, H::kNone}, false},
+                 ShardMember{"http://d", {3}, {H::kNone, H::kNone, H::kNone, H::kRebuilding}, false}};
+    map_.update(p);
+    api_.set_shards(&map_, &forwarder_);
+    for (std::int32_t partition = 0; partition < 4; ++partition) {
+      for (int i = 0; ids_[partition].size() < 3; ++i) {
+        const std::string id = "c" + std::to_string(i);
+        if (murmur2_partition(id, 4) == partition) ids_[partition].push_back(id);
+      }
+    }
+    store_.set(ids_[0][0], 123, "2025-10-14T10:30:45", 0, 2);
+  }
+  ApiReply request(std::string_view method, std::string_view path, const QueryParams* query = nullptr,
+                   std::string_view body = {}, std::string_view authorization = {}, std::string_view forwarded_by = {}) {
+    return api_.handle(ApiRequest{method, path, query, body, authorization, forwarded_by});
+  }
+
+  ShardMap map_{"http://a"};
+  FakeForwarder forwarder_;
+  std::vector<std::string> ids_[4];  // ids of each partition
+};
+
+TEST_F(ShardedApiTest, LocalAnswerNamesWhoAnsweredWithoutTheInstanceWideReadyGate) {
+  ASSERT_FALSE(readiness_.ready());
+  const ApiReply r = api_.handle("GET", "/saldo/" + ids_[0][0]);
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(r.body, R"({"cliente_id":")" + ids_[0][0] +
+                        R"(","saldo":1.23,"timestamp":"2025-10-14T10:30:45","partition":0,"offset":2,"served_by":"http://a"})");
+  const ApiReply missing = api_.handle("GET", "/saldo/" + ids_[0][1]);
+  EXPECT_EQ(missing.status, 404);
+  EXPECT_EQ(json::parse(missing.body)["served_by"], "http://a");
+  EXPECT_EQ(api_.handle("HEAD", "/saldo/" + ids_[0][0]).status, 200);
+  EXPECT_TRUE(forwarder_.calls.empty());
+  EXPECT_EQ(api_.handle("GET", "/saldo/bad id").status, 400);  // bad ids never leave
+  EXPECT_TRUE(forwarder_.calls.empty());
+}
+
+TEST_F(ShardedApiTest, AnotherOwnersCustomerIsForwardedWithQueryAndAuthorization) {
+  const QueryParams q{{"after", "1:6"}, {"wait_ms", "300"}};
+  const std::string path = "/saldo/" + ids_[1][0];
+  const ApiReply r = request("GET", path, &q, {}, "Bearer s3cret");
+  EXPECT_EQ(r.status, 200);
+  EXPECT_EQ(json::parse(r.body)["served_by"], "http://b");
+  ASSERT_EQ(forwarder_.calls.size(), 1u);
+  const auto& call = forwarder_.calls[0];
+  EXPECT_EQ(call.url, "http://b");
+  EXPECT_EQ(call.method, "GET");
+  EXPECT_EQ(call.path, path);
+  EXPECT_EQ(call.query, q);  // the owner waits for after=
+  EXPECT_EQ(call.authorization, "Bearer s3cret");
+  EXPECT_EQ(metrics_.shard_forwards(Metrics::ForwardResult::kOk), 1u);
+
+  const ApiReply down = api_.handle("GET", "/saldo/" + ids_[2][0]);
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.retry_after_s, 1);
+  EXPECT_EQ(json::parse(down.body)["error"], "owner_unreachable");
+  EXPECT_EQ(metrics_.shard_forwards(Metrics::ForwardResult::kUnreachable), 1u);
+  // A bad after= is refused here, not sent on.
+  const QueryParams bad{{"after", "x"}};
+  EXPECT_EQ(request("GET", path, &bad).status, 400);
+  EXPECT_EQ(forwarder_.calls.size(), 2u);
+}
+
+TEST_F(ShardedApiTest, OneHopOnlyAForwardedRequestForAPartitionNotHeldHereIs503NotHeld) {
+  const ApiReply r = request("GET", "/saldo/" + ids_[1][0], nullptr, {}, {}, "http://b");
+  EXPECT_EQ(r.status, 503);
+  EXPECT_EQ(r.retry_after_s, 1);
+  const json body = json::parse(r.body);
+  EXPECT_EQ(body["error"], "not_held");
+  EXPECT_EQ(body["partition"], 1);
+  EXPECT_TRUE(forwarder_.calls.empty());
+  // What is held here is answered, forwarded or not.
+  EXPECT_EQ(request("GET", "/saldo/" + ids_[0][0], nullptr, {}, {}, "http://b").status, 200);
+}
+
+TEST_F(ShardedApiTest, APartitionNobodyHoldsReadyIs503WithRetryAfterNeverA404) {
+  for (const std::string& id : ids_[3]) {
+    const ApiReply r = api_.handle("GET", "/saldo/" + id);
+    EXPECT_EQ(r.status, 503);
+    EXPECT_EQ(r.retry_after_s, 1);
+    const json body = json::parse(r.body);
+    EXPECT_EQ(body["error"], "partition_unavailable");
+    EXPECT_EQ(body["partition"], 3);
+  }
+  EXPECT_TRUE(forwarder_.calls.empty());
+  EXPECT_EQ(metrics_.shard_forwards(Metrics::ForwardResult::kUnavailable), 3u);
+  // The partition count not known yet: everything unavailable.
+  map_.update(ShardPicture{});
+  EXPECT_EQ(api_.handle("GET", "/saldo/" + ids_[0][0]).status, 503);
+}
+
+TEST_F(ShardedApiTest, LiveStreamHereRedirectedToTheOwnerOr503) {
+  const ApiReply here = api_.handle("GET", "/saldo/" + ids_[0][0] + "/events");
+  EXPECT_EQ(here.status, 200);
+  ASSERT_TRUE(here.stream);
+  const ApiReply there = api_.handle("GET", "/saldo/" + ids_[1][0] + "/events");
+  EXPECT_EQ(there.status, 307);
+  EXPECT_EQ(there.location, "http://b/saldo/" + ids_[1][0] + "/events");
+  EXPECT_FALSE(there.stream);
+  const ApiReply nobody = api_.handle("GET", "/saldo/" + ids_[3][0] + "/events");
+  EXPECT_EQ(nobody.status, 503);
+  EXPECT_EQ(nobody.retry_after_s, 1);
+  EXPECT_TRUE(forwarder_.calls.empty());
+}
+
+TEST_F(ShardedApiTest, BatchIsSplitByOwnerAndMergedInTheCallersOrder) {
+  const std::vector<std::string> asked = {ids_[1][0], ids_[0][0], ids_[3][0], "bad id", ids_[2][0],
+                                          ids_[0][1], ids_[1][1], ids_[1][0]};
+  json body = json::array();
+  for (const auto& id : asked) body.push_back(id);
+  const ApiReply r = request("POST", "/saldos", nullptr, body.dump(), "Bearer t");
+  ASSERT_EQ(r.status, 200) << r.body;
+  // b was asked once, with its ids in order, and its exact decimals come back as it wrote them.
+  ASSERT_EQ(forwarder_.calls.size(), 2u);
+  const auto& to_b = forwarder_.calls[0];
+  EXPECT_EQ(to_b.url, "http://b");
+  EXPECT_EQ(to_b.method, "POST");
+  EXPECT_EQ(to_b.path, "/saldos");
+  EXPECT_EQ(json::parse(to_b.body), json::array({ids_[1][0], ids_[1][1]}));
+  EXPECT_EQ(to_b.authorization, "Bearer t");
+  EXPECT_EQ(forwarder_.calls[1].url, "http://c");
+  EXPECT_NE(r.body.find(R"("saldo":0.10,)"), std::string::npos) << r.body;
+
+  const json got = json::parse(r.body);
+  ASSERT_EQ(got["found"].size(), 3u);
+  EXPECT_EQ(got["found"][0]["cliente_id"], ids_[1][0]);
+  EXPECT_EQ(got["found"][0]["served_by"], "http://b");
+  EXPECT_EQ(got["found"][1]["cliente_id"], ids_[0][0]);
+  EXPECT_EQ(got["found"][1]["served_by"], "http://a");
+  EXPECT_EQ(got["found"][1]["saldo"], 1.23);
+  EXPECT_EQ(got["found"][2]["cliente_id"], ids_[1][1]);
+  ASSERT_EQ(got["not_found"].size(), 1u);
+  EXPECT_EQ(got["not_found"][0], json({{"cliente_id", ids_[0][1]}, {"served_by", "http://a"}}));
+  ASSERT_EQ(got["invalid"].size(), 1u);
+  EXPECT_EQ(got["invalid"][0]["cliente_id"], "bad id");
+  ASSERT_EQ(got["unavailable"].size(), 2u);
+  EXPECT_EQ(got["unavailable"][0], json({{"cliente_id", ids_[3][0]}, {"partition", 3}, {"error", "partition_unavailable"}}));
+  EXPECT_EQ(got["unavailable"][1],
+            json({{"cliente_id", ids_[2][0]}, {"partition", 2}, {"error", "owner_unreachable"}, {"owner", "http://c"}}));
+
+  // GET /saldos?ids= the same way.
+  const QueryParams q{{"ids", ids_[0][0] + "," + ids_[1][0]}};
+  const json by_get = json::parse(request("GET", "/saldos", &q).body);
+  EXPECT_EQ(by_get["found"].size(), 2u);
+  EXPECT_EQ(forwarder_.calls.size(), 3u);
+}
+
+TEST_F(ShardedApiTest, AForwardedBatchIsAnsweredHereOrNotHeldNeverForwardedAgain) {
+  const json body = json::array({ids_[0][0], ids_[1][0]});
+  const json got = json::parse(request("POST", "/saldos", nullptr, body.dump(), {}, "http://b").body);
+  EXPECT_TRUE(forwarder_.calls.empty());
+  ASSERT_EQ(got["found"].size(), 1u);
+  ASSERT_EQ(got["unavailable"].size(), 1u);
+  EXPECT_EQ(got["unavailable"][0]["error"], "not_held");
+}
+
+TEST_F(ShardedApiTest, ShardStatusNeedsNoTokenAndRoundTrips) {
+  const ApiReply r = api_.handle("GET", "/shard/status");
+  ASSERT_EQ(r.status, 200);
+  const auto member = parse_shard_status(r.body);
+  ASSERT_TRUE(member);
+  EXPECT_EQ(*member, *map_.picture()->member("http://a"));
+  EXPECT_FALSE(route_needs_token(Route::kShardStatus, false));
+}
+
+TEST_F(ShardedApiTest, ReadyShowsTheAssignmentAndWhoAnswersEachPartition) {
+  const json shard = json::parse(api_.handle("GET", "/ready").body)["shard"];
+  EXPECT_EQ(shard["self"], "http://a");
+  EXPECT_EQ(shard["assigned"], json::array({0}));
+  EXPECT_EQ(shard["draining"], false);
+  ASSERT_EQ(shard["routes"].size(), 4u);
+  EXPECT_EQ(shard["routes"][0], json({{"partition", 0}, {"owner", "http://a"}, {"here", "ready"}, {"ready_at", {"http://a"}}}));
+  EXPECT_EQ(shard["routes"][3], json({{"partition", 3}, {"owner", "http://d"}, {"here", "none"}, {"ready_at", json::array()}}));
+}
+
+TEST_F(ShardedApiTest, ShardMetricsOnlyWhenSharded) {
+  metrics_.shard_owned_partitions(1);
+  metrics_.shard_partitions_held(2);
+  metrics_.shard_handover();
+  std::string text = api_.handle("GET", "/metrics").body;
+  EXPECT_NE(text.find("saldo_shard_forwards_total{result=\"unavailable\"} 0\n"), std::string::npos) << text;
+  EXPECT_NE(text.find("saldo_shard_owned_partitions 1\n"), std::string::npos);
+  EXPECT_NE(text.find("saldo_shard_partitions_held 2\n"), std::string::npos);
+  EXPECT_NE(text.find("saldo_shard_handovers_total 1\n"), std::string::npos);
+  api_.set_shards(nullptr, nullptr);
+  text = api_.handle("GET", "/metrics").body;
+  EXPECT_EQ(text.find("saldo_shard_"), std::string::npos);
+}
+
+TEST_F(HttpApiTest, NotShardedEverythingAsBefore) {
+  make_ready();
+  EXPECT_EQ(api_.handle("GET", "/saldo/1").body.find("served_by"), std::string::npos);
+  EXPECT_EQ(post(R"(["1","2"])").body, R"({"found":[{"cliente_id":"1","saldo":150.00,"timestamp":"2025-10-14T10:30:45","partition":0,"offset":3}],"not_found":[{"cliente_id":"2"}],"invalid":[]})");
+  const ApiReply status = api_.handle("GET", "/shard/status");
+  EXPECT_EQ(status.status, 404);
+  EXPECT_TRUE(json::parse(status.body).contains("error"));
+  EXPECT_FALSE(json::parse(api_.handle("GET", "/ready").body).contains("shard"));
+  EXPECT_EQ(api_.handle("GET", "/metrics").body.find("saldo_shard_"), std::string::npos);
 }
 
 }  // namespace

@@ -14,13 +14,18 @@
 #include <openssl/ssl.h>
 
 #include <chrono>
+#include <cstdio>
 #include <fstream>
 #include <stdexcept>
 #include <string>
 #include <thread>
 
+#include "common/partitioner.h"
 #include "consumer_service/http/http_api.h"
+#include "consumer_service/http/http_auth.h"
+#include "consumer_service/http/http_peer_forwarder.h"
 #include "consumer_service/http/tls_credentials.h"
+#include "consumer_service/shard/shard_map.h"
 #include "unit/cert_files.h"
 
 namespace saldo {
@@ -321,6 +326,102 @@ TEST_F(HttpsServerTest, ASlowClientHelloIsCutAtTheDeadline) {
   }
   EXPECT_TRUE(closed || !ok);
   EXPECT_LT(Clock::now() - began, std::chrono::seconds(3));
+}
+
+// Sharded mode over real sockets: instance A holds partition 0, B holds 1 and wants a token. A
+// client asking A for a customer of partition 1 gets B's answer through HttpPeerForwarder, with its
+// Authorization passed on and the hop marked.
+struct ShardInstance {
+  explicit ShardInstance(std::int32_t partition) { readiness.begin_rebuild({{partition, 0, 0}}); }
+  BalanceStore store;
+  Readiness readiness{"contas"};
+  Metrics metrics;
+  HttpApi api{store, readiness, metrics};
+};
+
+TEST(ShardedHttpServerTest, ForwardsToTheOwnerWithAuthorizationAndOneHopOnly) {
+  const std::string token = "0123456789abcdef0123";
+  const std::string tokens_path = ::testing::TempDir() + "saldo-shard-tokens-" + std::to_string(::getpid());
+  std::ofstream(tokens_path) << "peer:" << token << "\n";
+  HttpAuth auth(tokens_path, false);
+  std::remove(tokens_path.c_str());
+
+  std::string id_b;
+  for (int i = 0; id_b.empty(); ++i) {
+    if (murmur2_partition("c" + std::to_string(i), 2) == 1) id_b = "c" + std::to_string(i);
+  }
+  ShardInstance a(0), b(1);
+  b.store.set(id_b, 4210, "2025-10-14T10:30:45", 1, 5);
+  b.readiness.advance(1, 6);  // the table applied up to offset 5
+  b.api.set_auth(&auth);
+  HttpServerOptions options;
+  options.port = 0;
+  options.threads = 4;
+  HttpServer server_a(a.api, a.metrics, options), server_b(b.api, b.metrics, options);
+  const std::string url_a = "http://127.0.0.1:" + std::to_string(server_a.start());
+  const std::string url_b = "http://127.0.0.1:" + std::to_string(server_b.start());
+
+  using H = PartitionHold;
+  ShardPicture picture;
+  picture.partitions = 2;
+  picture.members = {ShardMember{url_a, {0}, {H::kReady, H::kNone}, false},
+                     ShardMember{url_b, {1}, {H::kNone, H::kReady}, false}};
+  ShardMap map_a(url_a), map_b(url_b);
+  map_a.update(picture);
+  map_b.update(picture);
+  HttpPeerForwarder forwarder_a(url_a), forwarder_b(url_b);
+  a.api.set_shards(&map_a, &forwarder_a);
+  b.api.set_shards(&map_b, &forwarder_b);
+
+  httplib::Client client("127.0.0.1", server_a.port());
+  const httplib::Headers bearer{{"Authorization", "Bearer " + token}};
+  for (int i = 0; i < 3; ++i) {  // the same kept-alive connection to B each time
+    const auto res = client.Get(("/saldo/" + id_b + "?after=1:4&wait_ms=100").c_str(), bearer);
+    ASSERT_TRUE(res);
+    EXPECT_EQ(res->status, 200) << res->body;
+    EXPECT_EQ(res->body, R"({"cliente_id":")" + id_b +
+                             R"(","saldo":42.10,"timestamp":"2025-10-14T10:30:45","partition":1,"offset":5,"served_by":")" +
+                             url_b + R"("})");
+  }
+  EXPECT_EQ(a.metrics.shard_forwards(Metrics::ForwardResult::kOk), 3u);
+  // Without the token B refuses, and A says so.
+  const auto refused = client.Get(("/saldo/" + id_b).c_str());
+  ASSERT_TRUE(refused);
+  EXPECT_EQ(refused->status, 401);
+  // A batch through A: B answers its id with a POST /saldos carrying the token.
+  const auto batch = client.Post("/saldos", bearer, "[\"" + id_b + "\",\"nobody\"]", "application/json");
+  ASSERT_TRUE(batch);
+  EXPECT_EQ(batch->status, 200);
+  EXPECT_NE(batch->body.find(R"("saldo":42.10)"), std::string::npos) << batch->body;
+
+  // B no longer holds 1 and believes A does: a request A forwards is answered 503 not_held by B,
+  // not sent back (the hop is marked).
+  picture.members[0].holds[1] = H::kReady;
+  picture.members[1].holds[1] = H::kRebuilding;
+  map_b.update(picture);
+  const auto not_held = client.Get(("/saldo/" + id_b).c_str(), bearer);
+  ASSERT_TRUE(not_held);
+  EXPECT_EQ(not_held->status, 503);
+  EXPECT_EQ(not_held->get_header_value("Retry-After"), "1");
+  EXPECT_NE(not_held->body.find("\"not_held\""), std::string::npos) << not_held->body;
+
+  // The coordinator's question to each member.
+  const auto status_b = fetch_shard_status(url_b, std::chrono::milliseconds(1000));
+  ASSERT_TRUE(status_b);
+  EXPECT_EQ(status_b->url, url_b);
+  EXPECT_EQ(status_b->holds, (std::vector<H>{H::kNone, H::kRebuilding}));
+
+  // An owner that is gone: 503 owner_unreachable at once.
+  server_b.stop();
+  map_a.update(ShardPicture{2, "", {ShardMember{url_a, {0}, {H::kReady, H::kNone}, false},
+                                      ShardMember{url_b, {1}, {H::kNone, H::kReady}, false}}});
+  const auto gone = client.Get(("/saldo/" + id_b).c_str(), bearer);
+  ASSERT_TRUE(gone);
+  EXPECT_EQ(gone->status, 503);
+  EXPECT_EQ(gone->get_header_value("Retry-After"), "1");
+  EXPECT_NE(gone->body.find("\"owner_unreachable\""), std::string::npos) << gone->body;
+  EXPECT_FALSE(fetch_shard_status(url_b, std::chrono::milliseconds(200)));
+  server_a.stop();
 }
 
 }  // namespace
