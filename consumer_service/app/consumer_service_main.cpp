@@ -19,6 +19,7 @@
 #include "consumer_service/table/dead_letter.h"
 #include "consumer_service/http/http_api.h"
 #include "consumer_service/http/http_auth.h"
+#include "consumer_service/http/http_peer_forwarder.h"
 #include "consumer_service/http/http_server.h"
 #include "consumer_service/status/metrics.h"
 #include "consumer_service/postgres/postgres_sink.h"
@@ -34,6 +35,10 @@ namespace saldo {
 namespace {
 
 using Clock = std::chrono::steady_clock;
+
+// How long the shard coordinator waits for another member's /shard/status (a member that does not
+// answer in time is not routed to until it does).
+constexpr std::chrono::milliseconds kShardStatusTimeout{300};
 
 bool is_wildcard(const std::string& host) { return host == "0.0.0.0" || host == "::" || host == "[::]"; }
 
@@ -190,7 +195,12 @@ int run(int argc, const char* const argv[]) {
   }
   const bool sharded = !config.shard_group.empty();
   std::optional<ShardMap> shard_map;
-  if (sharded) shard_map.emplace(config.advertise);
+  std::optional<HttpPeerForwarder> forwarder;
+  if (sharded) {
+    shard_map.emplace(config.advertise);
+    forwarder.emplace(config.advertise);
+    api.set_shards(&*shard_map, &*forwarder);
+  }
   HttpServer server(api, metrics, http, tls ? &*tls : nullptr);
   TableReaderOptions table_options{kafka, config.require_compacted, dead_letter ? &*dead_letter : nullptr,
                                    config.state_dir, &checkpoints};
@@ -202,6 +212,14 @@ int run(int argc, const char* const argv[]) {
     membership.emplace(GroupMembershipSettings{kafka, config.shard_group, config.advertise});
     ShardCoordinatorHooks hooks;
     hooks.serve = [&reader](std::vector<std::int32_t> partitions) { reader.serve(std::move(partitions)); };
+    hooks.fetch_status = [](const std::string& url) { return fetch_shard_status(url, kShardStatusTimeout); };
+    hooks.on_counts = [&metrics](std::size_t owned, std::size_t held) {
+      metrics.shard_owned_partitions(static_cast<std::int64_t>(owned));
+      metrics.shard_partitions_held(static_cast<std::int64_t>(held));
+    };
+    hooks.on_handovers = [&metrics](std::size_t n) {
+      for (std::size_t i = 0; i < n; ++i) metrics.shard_handover();
+    };
     coordinator.emplace(*membership, *shard_map, readiness, std::move(hooks));
   }
   std::optional<SnapshotWriter> snapshots;

@@ -14,6 +14,7 @@
 #include "common/position_token.h"
 #include "consumer_service/http/balance_json.h"
 #include "consumer_service/http/batch_body.h"
+#include "consumer_service/shard/shard_map.h"
 
 namespace saldo {
 
@@ -416,8 +417,15 @@ ApiReply HttpApi::ready() const {
   const ReadinessSnapshot snap = readiness_.snapshot();
   ApiReply r;
   r.status = snap.state == ServiceState::kReady ? 200 : 503;
+  // Sharded: ready for a load balancer only when this instance can answer any customer.
+  const std::string shard_reason = shards_ ? shard_unready_reason(*shards_->picture()) : std::string();
+  if (!shard_reason.empty()) r.status = 503;
   r.body.append("{");
   append_progress(r.body, snap);
+  if (!shard_reason.empty()) {
+    r.body.append(",\"shard_not_ready\":");
+    append_json_string(r.body, shard_reason);
+  }
   r.body.append(",\"customers\":").append(std::to_string(store_.size()));
   r.body.append(",\"misrouted_records\":").append(std::to_string(metrics_.misrouted_count()));
   r.body.append(",\"end_offsets_age_ms\":").append(std::to_string(snap.end_offsets_age_ms(std::chrono::steady_clock::now())));

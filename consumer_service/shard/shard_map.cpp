@@ -55,6 +55,23 @@ ShardRoute route_partition(const ShardPicture& picture, std::int32_t partition) 
   return route;
 }
 
+std::string shard_unready_reason(const ShardPicture& picture) {
+  const ShardMember* self = picture.member(picture.self);
+  if (self == nullptr || picture.partitions <= 0) return "not in the shard group yet";
+  if (self->draining) return "draining: handing its partitions over before it stops";
+  std::string waiting, nowhere;
+  for (std::int32_t p = 0; p < picture.partitions; ++p) {
+    if (self->is_assigned(p) && self->hold(p) != PartitionHold::kReady) {
+      waiting += (waiting.empty() ? "" : ",") + std::to_string(p);
+    } else if (route_partition(picture, p).kind == ShardRoute::Kind::kUnavailable) {
+      nowhere += (nowhere.empty() ? "" : ",") + std::to_string(p);
+    }
+  }
+  if (!waiting.empty()) return "rebuilding its partitions [" + waiting + "]";
+  if (!nowhere.empty()) return "no instance holds partitions [" + nowhere + "] ready";
+  return "";
+}
+
 ShardMap::ShardMap(std::string self_url) : self_(std::move(self_url)) {
   auto empty = std::make_shared<ShardPicture>();
   empty->self = self_;

@@ -54,6 +54,11 @@ struct ShardRoute {
 // holding it ready (one handing it over); else nowhere yet (503 with Retry-After, never a guess).
 ShardRoute route_partition(const ShardPicture& picture, std::int32_t partition);
 
+// Why this instance should not get new requests from a load balancer now, or "" when it can answer
+// any customer: it is not draining, the partition count is known, its own partitions are held ready
+// and every partition is held ready somewhere it can forward to. /ready answers 503 with it.
+std::string shard_unready_reason(const ShardPicture& picture);
+
 // The picture in force, shared by the coordinator (writer) and the HTTP threads (readers).
 class ShardMap {
  public:

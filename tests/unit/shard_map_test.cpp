@@ -3,6 +3,7 @@
 #include "consumer_service/shard/shard_map.h"
 #include "consumer_service/shard/shard_member_json.h"
 
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <string>
@@ -76,6 +77,19 @@ TEST(ShardRoute, ADrainingMemberIsNotTheOwnerEvenWhenStillAssigned) {
   EXPECT_EQ(route_partition(p, 2), forward(2, "http://b"));
   p.members[0].holds[2] = kReady;
   EXPECT_EQ(route_partition(p, 2), local(2));
+}
+
+TEST(ShardReady, OnlyWhenThisInstanceCanAnswerAnyCustomer) {
+  // a still rebuilds its partition 1: not ready for a load balancer.
+  EXPECT_EQ(shard_unready_reason(picture("http://a")), "rebuilding its partitions [1]");
+  // b holds its own; partition 1 is held ready nowhere.
+  EXPECT_EQ(shard_unready_reason(picture("http://b")), "no instance holds partitions [1] ready");
+  ShardPicture all = picture("http://b");
+  all.members[0].holds[1] = kReady;
+  EXPECT_EQ(shard_unready_reason(all), "");
+  all.members[1].draining = true;
+  EXPECT_THAT(shard_unready_reason(all), ::testing::HasSubstr("draining"));
+  EXPECT_EQ(shard_unready_reason(ShardPicture{}), "not in the shard group yet");
 }
 
 TEST(ShardMap, RoutesAKeyByTheProducersMurmur2) {
