@@ -62,9 +62,11 @@ inline constexpr std::size_t kMaxBatchIds = 1000;
 inline constexpr int kDefaultWaitMs = 500;
 inline constexpr int kMaxWaitMs = 5000;
 inline constexpr int kDefaultMaxWaiting = 64;
-// Live streams (GET /saldo/<id>/events): how many may be open at once, and the heartbeat.
+// Live streams (GET /saldo/<id>/events): how many may be open at once.
 inline constexpr int kDefaultMaxStreams = 32;
-inline constexpr int kDefaultHeartbeatS = 15;
+// Sharded mode: how long a request waits for a route when its partition is held nowhere yet or its
+// holder just moved (a handover, a member's death), before 503.
+inline constexpr std::chrono::milliseconds kShardRouteWait{2000};
 
 class HttpApi {
  public:
@@ -94,6 +96,10 @@ class HttpApi {
   // answered; the others are asked through `forwarder` (one hop). nullptr (the default): not sharded,
   // this instance answers everything from its own table. Not owned; set before serving.
   void set_shards(const ShardMap* map, const PeerForwarder* forwarder) noexcept;
+  // How long a sharded request waits for a route (kShardRouteWait by default). Set before serving.
+  void set_shard_route_wait(std::chrono::milliseconds wait) noexcept { route_wait_ = wait; }
+  // Requests waiting now (for ?after= positions, or for a sharded route).
+  int waiting() const noexcept { return waiting_.load(); }
   // Shutdown: every open stream ends now (its thread returns to the pool) and new ones get 503.
   void close_streams() const { readiness_.changes().close(); }
 
@@ -163,6 +169,7 @@ class HttpApi {
   mutable std::atomic<int> streams_{0};
   std::function<std::string()> certificate_problem_;
   const ShardMap* shards_ = nullptr;
+  std::chrono::milliseconds route_wait_ = kShardRouteWait;
   const PeerForwarder* forwarder_ = nullptr;
 };
 

@@ -3,6 +3,7 @@
 // 503 + Retry-After (never a guess, never a false 404). Pure: the hop goes through PeerForwarder.
 #include <chrono>
 #include <map>
+#include <optional>
 #include <unordered_set>
 
 #include <nlohmann/json.hpp>
@@ -40,6 +41,12 @@ ApiReply unavailable_reply(const ShardRoute& route, std::string_view error, std:
   return r;
 }
 
+// A reply from the owner that says the picture it was sent by is out of date: it no longer holds the
+// partition, or it is gone. The sender routes again on its next picture.
+bool stale_route(const ApiReply& r) {
+  return r.status == 503 && (r.owner_unreachable || r.body.find("\"error\":\"not_held\"") != std::string::npos);
+}
+
 }  // namespace
 
 void HttpApi::set_shards(const ShardMap* map, const PeerForwarder* forwarder) noexcept {
@@ -49,7 +56,43 @@ void HttpApi::set_shards(const ShardMap* map, const PeerForwarder* forwarder) no
 }
 
 ApiReply HttpApi::sharded_saldo(std::string_view id, const ApiRequest& request, ReadOptions options) const {
-  const ShardRoute route = shards_->route(id);
+  ShardRoute route = shards_->route(id);
+  if (route.kind != Kind::kLocal && request.forwarded_by.empty()) {
+    // Through a handover or a member's death the route can be missing or out of date for a moment:
+    // wait for the coordinator's next pictures (a few a second) and route again, up to
+    // route_wait_ (kShardRouteWait), rather than answer 503 at once. At most max_waiting requests wait at once
+    // (with those of ?after=), so waiting never holds every HTTP thread.
+    const auto deadline = std::chrono::steady_clock::now() + route_wait_;
+    std::optional<ApiReply> last;
+    bool counted = false;
+    const auto began = std::chrono::steady_clock::now();
+    while (route.kind != Kind::kLocal) {
+      const std::uint64_t seen = shards_->generation();
+      if (route.kind == Kind::kForward && forwarder_ != nullptr) {
+        ApiReply r = forward(route.url, request);
+        if (!stale_route(r)) {
+          if (counted) waiting_.fetch_sub(1);
+          return r;
+        }
+        last = std::move(r);
+      }
+      if (!counted) {
+        if (waiting_.fetch_add(1) >= max_waiting_) {
+          waiting_.fetch_sub(1);
+          break;
+        }
+        counted = true;
+      }
+      if (!shards_->wait_update(seen, deadline)) break;
+      route = shards_->route(id);
+    }
+    if (counted) waiting_.fetch_sub(1);
+    if (route.kind != Kind::kLocal) {
+      ApiReply r = last ? std::move(*last) : answer_elsewhere(route, request);
+      r.waited_s = std::chrono::duration<double>(std::chrono::steady_clock::now() - began).count();
+      return r;
+    }
+  }
   if (route.kind != Kind::kLocal) return answer_elsewhere(route, request);
   // A local route means the partition is held ready: the instance-wide READY gate does not apply. This
   // instance reads only the partitions it holds, so ?after= waits for the customer's own partition; a

@@ -10,6 +10,9 @@ namespace saldo {
 namespace {
 
 constexpr auto kTickInterval = std::chrono::milliseconds(200);
+// After the last partition is handed over, a draining instance still answers this long, so every
+// member's picture has moved to the new owners (a tick and a status answer) before it stops.
+constexpr auto kDrainLinger = std::chrono::milliseconds(1000);
 
 std::string joined_list(const std::vector<std::int32_t>& ps) {
   std::string s;
@@ -162,6 +165,7 @@ bool ShardCoordinator::drain(std::chrono::milliseconds timeout) {
                  std::chrono::duration<double>(timeout).count());
   } else {
     spdlog::info("shard: every partition handed over");
+    ticked_.wait_for(lock, kDrainLinger, [this] { return stop_; });
   }
   return done;
 }

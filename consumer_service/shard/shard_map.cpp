@@ -81,8 +81,22 @@ ShardMap::ShardMap(std::string self_url) : self_(std::move(self_url)) {
 void ShardMap::update(ShardPicture picture) {
   picture.self = self_;
   auto next = std::make_shared<const ShardPicture>(std::move(picture));
+  {
+    std::lock_guard lock(mutex_);
+    picture_ = std::move(next);
+    ++generation_;
+  }
+  updated_.notify_all();
+}
+
+std::uint64_t ShardMap::generation() const {
   std::lock_guard lock(mutex_);
-  picture_ = std::move(next);
+  return generation_;
+}
+
+bool ShardMap::wait_update(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) const {
+  std::unique_lock lock(mutex_);
+  return updated_.wait_until(lock, deadline, [&] { return generation_ != seen; });
 }
 
 std::shared_ptr<const ShardPicture> ShardMap::picture() const {

@@ -3,6 +3,7 @@
 // answered. The shard coordinator (shard_coordinator.h) replaces the whole picture a few times a
 // second from the consumer group and the members' /shard/status; HTTP threads ask for routes. Pure.
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -66,6 +67,10 @@ class ShardMap {
   const std::string& self() const noexcept { return self_; }
   void update(ShardPicture picture);
   std::shared_ptr<const ShardPicture> picture() const;
+  // Bumped by every update (the coordinator updates a few times a second, changed or not).
+  std::uint64_t generation() const;
+  // Waits until an update after `seen` or `deadline`; true when one came.
+  bool wait_update(std::uint64_t seen, std::chrono::steady_clock::time_point deadline) const;
   // The key's partition by the producers' murmur2 (-1 while the partition count is unknown).
   std::int32_t partition_of(std::string_view id) const;
   ShardRoute route(std::string_view id) const;
@@ -74,7 +79,9 @@ class ShardMap {
  private:
   const std::string self_;
   mutable std::mutex mutex_;
+  mutable std::condition_variable updated_;
   std::shared_ptr<const ShardPicture> picture_;
+  std::uint64_t generation_ = 0;
 };
 
 }  // namespace saldo

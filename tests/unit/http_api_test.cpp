@@ -587,6 +587,10 @@ class FakeForwarder final : public PeerForwarder {
     std::string url, method, path, body, authorization;
     QueryParams query;
   };
+  std::size_t count() const {
+    std::lock_guard lock(mutex_);
+    return calls.size();
+  }
   ApiReply forward(std::string_view url, const ApiRequest& request) const override {
     std::lock_guard lock(mutex_);
     calls.push_back(Call{std::string(url), std::string(request.method), std::string(request.path),
@@ -634,6 +638,7 @@ class ShardedApiTest : public HttpApiTest {
                  ShardMember{"http://d", {3}, {H::kNone, H::kNone, H::kNone, H::kRebuilding}, false}};
     map_.update(p);
     api_.set_shards(&map_, &forwarder_);
+    api_.set_shard_route_wait(std::chrono::milliseconds(0));  // the waits have a test of their own
     for (std::int32_t partition = 0; partition < 4; ++partition) {
       for (int i = 0; ids_[partition].size() < 3; ++i) {
         const std::string id = "c" + std::to_string(i);
@@ -665,6 +670,50 @@ TEST_F(ShardedApiTest, LocalAnswerNamesWhoAnsweredWithoutTheInstanceWideReadyGat
   EXPECT_TRUE(forwarder_.calls.empty());
   EXPECT_EQ(api_.handle("GET", "/saldo/bad id").status, 400);  // bad ids never leave
   EXPECT_TRUE(forwarder_.calls.empty());
+}
+
+TEST_F(ShardedApiTest, AStaleOrMissingRouteWaitsForTheNextPictureAndIsAskedAgain) {
+  api_.set_shard_route_wait(std::chrono::seconds(5));
+  // Partition 2's holder c is gone (unreachable); the coordinator's next picture says b took it over.
+  ShardPicture moved = *map_.picture();
+  moved.members[1].holds[2] = PartitionHold::kReady;
+  moved.members[1].assigned = {1, 2};
+  moved.members.erase(moved.members.begin() + 2);
+  std::thread coordinator([&] {
+    // Updated only once the request has been sent to c and is waiting.
+    while (forwarder_.count() < 1) std::this_thread::yield();
+    map_.update(moved);
+  });
+  const ApiReply r = api_.handle("GET", "/saldo/" + ids_[2][0]);
+  coordinator.join();
+  EXPECT_EQ(r.status, 200) << r.body;
+  EXPECT_EQ(json::parse(r.body)["served_by"], "http://b");
+  ASSERT_EQ(forwarder_.calls.size(), 2u);
+  EXPECT_EQ(forwarder_.calls[0].url, "http://c");
+  EXPECT_EQ(forwarder_.calls[1].url, "http://b");
+
+  // Partition 3 is held ready nowhere (d still rebuilds): answered once d is ready, without a 503.
+  ShardPicture ready = *map_.picture();
+  ready.members[2].holds[3] = PartitionHold::kReady;  // d, now third
+  std::thread rebuilt([&] {
+    while (api_.waiting() == 0) std::this_thread::yield();  // the request waits for a route
+    map_.update(ready);
+  });
+  const ApiReply later = api_.handle("GET", "/saldo/" + ids_[3][0]);
+  rebuilt.join();
+  EXPECT_EQ(later.status, 200) << later.body;
+  EXPECT_EQ(forwarder_.calls.back().url, "http://d");
+  EXPECT_GT(later.waited_s, 0.0);
+
+  // Nothing comes within the wait: 503 with Retry-After, never a guess.
+  api_.set_shard_route_wait(std::chrono::milliseconds(100));
+  ShardPicture none = *map_.picture();
+  for (auto& m : none.members) m.holds.assign(4, PartitionHold::kNone);
+  map_.update(none);
+  const ApiReply down = api_.handle("GET", "/saldo/" + ids_[1][0]);
+  EXPECT_EQ(down.status, 503);
+  EXPECT_EQ(down.retry_after_s, 1);
+  EXPECT_EQ(json::parse(down.body)["error"], "partition_unavailable");
 }
 
 TEST_F(ShardedApiTest, AnotherOwnersCustomerIsForwardedWithQueryAndAuthorization) {
