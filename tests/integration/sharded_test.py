@@ -153,21 +153,11 @@ class ShardInstance(Service):
         except urllib.error.HTTPError as e:
             return e.code, e.read()
 
-    def terminate_and_wait(self, limit):
-        """SIGTERM, then wait for the instance to exit on its own (drain: leave the group, serve until the
-        new owners are ready). Returns the exit code."""
-        self.proc.send_signal(signal.SIGTERM)
-        try:
-            return self.proc.wait(limit)
-        except subprocess.TimeoutExpired:
-            raise AssertionError(f"{self.url} did not exit within {limit} s of SIGTERM:\n" + self.logs())
-
-    def shutdown(self):
-        """For tearDown: whatever state it is in, gone within a few seconds."""
+    def close(self, deadline):
+        """For tearDown, after every instance got SIGTERM: gone by `deadline` (monotonic), else SIGKILL."""
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(15)
+                self.proc.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)
@@ -307,8 +297,13 @@ class Sharded(unittest.TestCase):
     def tearDown(self):
         if self.load:
             self.load.finish()
+        # Every instance at once: the last ones to leave have no new owner to wait for, so this is bounded.
         for inst in self.instances:
-            inst.shutdown()
+            if inst.alive():
+                inst.proc.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + 15
+        for inst in self.instances:
+            inst.close(deadline)
 
     def start(self, count=1):
         new = [ShardInstance(self.topic, self.group) for _ in range(count)]
