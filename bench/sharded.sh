@@ -75,11 +75,7 @@ done
 pids=()
 finish() {
   local rc=$? pid
-  for pid in "${pids[@]}"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "${pids[@]}"; do
-    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null || true
-  done
+  [ ${#pids[@]} = 0 ] || stop_pids "${pids[@]}"
   "$root/scripts/kafka-local.sh" stop >/dev/null 2>&1 || true
   [ $rc -eq 0 ] || { echo "bench/sharded.sh failed; last service logs:" >&2; tail -n 15 "$work"/*.log >&2 || true; }
   rm -rf "$work"
@@ -102,12 +98,15 @@ log "filled in ${fill_s}s"
 # Stops the given pids (SIGTERM together, SIGKILL after 15 s: the last sharded instances to leave have no
 # new owner to hand over to) and drops them from the cleanup list.
 stop_pids() {
-  local pid
+  local pid alive deadline=$((SECONDS + 15))
   for pid in "$@"; do kill -TERM "$pid" 2>/dev/null || true; done
-  for pid in "$@"; do
-    for _ in $(seq 1 150); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
-    kill -KILL "$pid" 2>/dev/null && wait "$pid" 2>/dev/null || true
+  while [ $SECONDS -lt $deadline ]; do
+    alive=0
+    for pid in "$@"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
   done
+  for pid in "$@"; do kill -KILL "$pid" 2>/dev/null || true; wait "$pid" 2>/dev/null || true; done
   pids=()
 }
 
