@@ -143,11 +143,15 @@ fi
 # ---------------------------------------------------------------------- HAProxy, if it was started
 shopt -s nullglob
 declare -A seen=()
-for pidfile in "$run_dir"/edge-*/haproxy.pid "$root"/run/edge-*/haproxy.pid; do
+# start.sh --edge and --shards keep theirs in run/edge (its port in the state file); haproxy-local.sh's
+# own default is run/edge-<port>.
+edge_dirs=()
+[ "$(state_get edge_started 0)" = 1 ] && edge_dirs+=("$run_dir/edge/haproxy.pid")
+for pidfile in "${edge_dirs[@]}" "$run_dir"/edge-*/haproxy.pid "$root"/run/edge-*/haproxy.pid; do
   dir=$(dirname "$pidfile")
   [ -z "${seen[$dir]:-}" ] || continue
   seen[$dir]=1
-  edge_port=${dir##*/edge-}
+  if [ "$dir" = "$run_dir/edge" ]; then edge_port=$(state_get edge_port 8080); else edge_port=${dir##*/edge-}; fi
   edge_url="http://127.0.0.1:$edge_port"
   pid=$(cat "$pidfile" 2>/dev/null || true)
   if [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = haproxy ] && port_listening "$edge_port"; then
