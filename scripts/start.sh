@@ -418,6 +418,9 @@ try_line "$browser_url/" "the lookup page: open it in a browser"
 try_line "$interactive_cmd" "type an id, then a balance; open the page link it prints"
 try_line "$producer_cmd --id 4 --saldo 99.90" "one update (--delete 4 removes it)"
 try_line "curl $http_url/ready" "state and per-partition progress (also /metrics)"
+if [ $shards -gt 0 ]; then
+  try_line "curl http://127.0.0.1:${shard_ports[0]}/shard/status" "sharded: what instance 1 is assigned and holds"
+fi
 if [ "$mode" = docker ]; then
   try_line "docker compose exec postgres psql -U saldo -c 'select * from saldos order by cliente_id'" \
     "the same balances in PostgreSQL"
