@@ -320,7 +320,8 @@ else
       pidfile=$run_dir/consumer_service-$i.pid
       if pid=$(live_pid "$pidfile" consumer_service); then info "instance $i: already running (pid $pid)"; continue; fi
       port_listening "$port" && fail "port $port is already taken by another process (see: ss -ltnp 'sport = :$port'); set HTTP_PORT"
-      setsid nohup "$bin/consumer_service/consumer_service" --http-host 127.0.0.1 --http-port "$port" \
+      # Empty in the environment beats a value in .env: no sink and no snapshot for a share of the table.
+      POSTGRES_URL= STATE_DIR= setsid nohup "$bin/consumer_service/consumer_service" --http-host 127.0.0.1 --http-port "$port" \
         --shard-group saldo-demo --advertise "http://127.0.0.1:$port" \
         >>"$run_dir/consumer_service-$i.log" 2>&1 </dev/null &
       echo $! > "$pidfile"
