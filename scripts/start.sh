@@ -435,4 +435,8 @@ elif [ -n "${POSTGRES_URL:-}" ]; then
 fi
 try_line "scripts/status.sh" "each part: healthy or not, its URL and its log"
 echo
-echo "Stop with: scripts/stop.sh   (the next start is warm; scripts/stop.sh --clean also removes the data)"
+if [ $shards -gt 0 ]; then
+  echo "Stop with: scripts/stop.sh   (every instance at once; scripts/stop.sh --clean also removes the data)"
+else
+  echo "Stop with: scripts/stop.sh   (the next start is warm; scripts/stop.sh --clean also removes the data)"
+fi

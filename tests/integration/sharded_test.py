@@ -232,7 +232,7 @@ class Load:
             status, body, retry_after = None, b"", None
             # A kept-alive connection the server closed while idle (Keep-Alive: timeout=1) fails at once on
             # reuse: like any HTTP client, send the GET again once on a new connection.
-            for attempt in (1, 2):
+            for _ in (1, 2):
                 reused = inst.port in conns
                 if not reused:
                     conns[inst.port] = http.client.HTTPConnection("127.0.0.1", inst.port, timeout=15)
