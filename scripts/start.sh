@@ -11,7 +11,8 @@
 #                             saldo-demo), each serving its share of the partitions and forwarding the rest,
 #                             behind HAProxy on the usual port (HTTP_PORT, 5000); the topic gets
 #                             max(6, N) partitions when it is created. Local binaries only (SALDO_KAFKA=local
-#                             or external), no PostgreSQL, no snapshots (each instance rebuilds its share).
+#                             or external), no PostgreSQL, no snapshots (each instance rebuilds its share);
+#                             a stopping instance serves until its partitions' new owners are ready, 10 s at most.
 #
 # With Docker the service is always behind HAProxy (compose publishes only the edge's port).
 # Where a Docker engine answers, it runs `docker compose up -d --wait` (docker-compose.yml); elsewhere it
@@ -322,7 +323,7 @@ else
       port_listening "$port" && fail "port $port is already taken by another process (see: ss -ltnp 'sport = :$port'); set HTTP_PORT"
       # Empty in the environment beats a value in .env: no sink and no snapshot for a share of the table.
       POSTGRES_URL= STATE_DIR= setsid nohup "$bin/consumer_service/consumer_service" --http-host 127.0.0.1 --http-port "$port" \
-        --shard-group saldo-demo --advertise "http://127.0.0.1:$port" \
+        --shard-group saldo-demo --advertise "http://127.0.0.1:$port" --drain-timeout 10 \
         >>"$run_dir/consumer_service-$i.log" 2>&1 </dev/null &
       echo $! > "$pidfile"
       info "instance $i: pid $(cat "$pidfile"), http://127.0.0.1:$port"

@@ -66,7 +66,8 @@ fi
 rm -f "$service_pidfile"
 
 # start.sh --shards N: every instance at once. Each leaves the group and drains (serves until a new owner
-# holds its partitions ready); when all leave together there is no new owner, so a drain is bounded here.
+# holds its partitions ready); when all leave together there is no new owner, and each lets go after its
+# --drain-timeout (10 s as start.sh runs them). SIGKILL after 30 s.
 shard_pids=()
 for pidfile in "$run_dir"/consumer_service-*.pid; do
   [ -f "$pidfile" ] || continue
