@@ -88,13 +88,14 @@ class Compose(unittest.TestCase):
     def test_sharded_profile_three_instances_of_one_group_behind_haproxy(self):
         shards = [f"saldo-shard-{i}" for i in (1, 2, 3)]
         for name in shards:
-            cmd = self.services[name]["command"]
-            self.assertEqual(cmd[0], "consumer_service")
-            flags = dict(zip(cmd[1::2], cmd[2::2]))
-            self.assertEqual(flags["--shard-group"], "saldo-sharded")
-            # Each advertises the name the others reach it by, on the port it listens on.
-            self.assertEqual(flags["--advertise"], f"http://{name}:5000")
+            self.assertEqual(self.services[name]["command"], ["consumer_service"])
             env = as_dict(self.services[name]["environment"])
+            self.assertEqual(env["SHARD_GROUP"], "saldo-sharded")
+            self.assertNotEqual(env["SHARD_GROUP"], env["GROUP"], "the service refuses a shard group equal to GROUP")
+            # Each advertises the name the others reach it by, on the port it listens on.
+            self.assertEqual(env["ADVERTISE_URL"], f"http://{name}:5000")
+            # A drain with no new owner (the last to stop) ends before Compose's SIGKILL.
+            self.assertLess(int(env["DRAIN_TIMEOUT"]), int(self.services[name]["stop_grace_period"].rstrip("s")))
             self.assertEqual((env["HTTP_HOST"], str(env["HTTP_PORT"])), ("0.0.0.0", "5000"))
             # A share of the table only: no snapshot, no PostgreSQL sink.
             self.assertNotIn("STATE_DIR", env)
