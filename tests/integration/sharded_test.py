@@ -171,11 +171,17 @@ class ShardInstance(Service):
 
 def settled(instances):
     """True when every instance answers /ready 200, none drains, the group's assignments are disjoint
-    and cover every partition, and each partition is held ready by the member it is assigned to."""
-    owner = {}
+    and cover every partition, each partition is held ready by the member it is assigned to, and every
+    instance's own picture (/ready's "shard" routes, refreshed a few times a second) says so too: until
+    then a forwarded request can still reach an instance that let the partition go."""
+    owner, views = {}, []
     for inst in instances:
-        if not inst.alive() or inst.get("/ready")[0] != 200:
+        if not inst.alive():
             return False
+        status, body = inst.get("/ready")
+        if status != 200:
+            return False
+        views.append(json.loads(body).get("shard", {}).get("routes"))
         st = inst.shard_status()
         if not st or st.get("draining"):
             return False
@@ -183,7 +189,13 @@ def settled(instances):
             if p in owner or st.get("holds", {}).get(str(p)) != "ready":
                 return False
             owner[p] = inst.url
-    return sorted(owner) == list(range(PARTITIONS))
+    if sorted(owner) != list(range(PARTITIONS)):
+        return False
+    for routes in views:
+        for r in routes or []:  # {"partition","owner","here","ready_at":[urls]}
+            if r.get("owner") != owner.get(r.get("partition")) or owner.get(r.get("partition")) not in r.get("ready_at", []):
+                return False
+    return True
 
 
 class Load:
@@ -253,6 +265,8 @@ class Load:
                         break
             took = time.monotonic() - started
             self.record(inst, n, status, body, retry_after, started, took)
+        for conn in conns.values():
+            conn.close()
 
     def record(self, inst, n, status, body, retry_after, started, took):
         with self.lock:
@@ -274,8 +288,14 @@ class Load:
                 return
             if status == 404:  # an existing customer: a wrong answer, not an unavailable one
                 self.wrong.append((n, self.expected[n], status, body[:300]))
-            self.non_200[status] = self.non_200.get(status, 0) + 1
-            if status != 503 or not retry_after:
+            kind = status
+            if status == 503:  # which 503: partition_unavailable, not_held, ...
+                try:
+                    kind = f"503/{json.loads(body).get('error')}"
+                except ValueError:
+                    pass
+            self.non_200[kind] = self.non_200.get(kind, 0) + 1
+            if status != 503 or not retry_after:  # (status None: no answer from a live instance)
                 self.without_retry_after += 1
             if self.failing_since is None:
                 self.failing_since = started
@@ -432,10 +452,10 @@ class Sharded(unittest.TestCase):
 
         leaving = three[0]
         load.remove(leaving)  # as HAProxy would once /ready answers 503
+        started = time.monotonic()
         leaving.proc.send_signal(signal.SIGTERM)
         wait_for("/ready 503 while draining", lambda: not leaving.alive() or leaving.get("/ready")[0] == 503, 10,
                  step=0.05)
-        started = time.monotonic()
         try:
             code = leaving.proc.wait(READY_LIMIT)
         except subprocess.TimeoutExpired:
