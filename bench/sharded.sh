@@ -20,7 +20,8 @@
 #   --samples S    GET requests for the latency split (default 4000)
 #   --tiny         5,000 customers, 3 rounds, 400 samples (checks the script in a few seconds)
 # Environment: BENCH_KAFKA_PORT (19392), BENCH_HTTP_PORT (19420; the sharded instances use +1..+3),
-#   BENCH_BUILD_DIR (build/test), BENCH_KAFKA_HEAP (1g), BENCH_SHARDS (3).
+#   BENCH_BUILD_DIR (build/test), BENCH_SERVICE_BIN (the consumer_service measured: BENCH_BUILD_DIR's),
+#   BENCH_KAFKA_HEAP (1g), BENCH_SHARDS (3).
 set -euo pipefail
 
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -43,7 +44,7 @@ partitions=6
 shards=${BENCH_SHARDS:-3}
 
 build=${BENCH_BUILD_DIR:-$root/build/test}
-service_bin=$build/consumer_service/consumer_service
+service_bin=${BENCH_SERVICE_BIN:-$build/consumer_service/consumer_service}
 producer_bin=$build/producer/producer
 admin_bin=$build/tools/saldo_admin
 kport=${BENCH_KAFKA_PORT:-19392}
@@ -67,9 +68,10 @@ stats() {
 rss_mb() { awk '/^VmRSS/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status"; }
 http_code() { curl -s -o /dev/null -w '%{http_code}' --max-time 2 "$1" 2>/dev/null || true; }
 
-for b in consumer_service/consumer_service producer/producer tools/saldo_admin; do
+for b in producer/producer tools/saldo_admin; do
   [ -x "$build/$b" ] || die "$build/$b is not built (set BENCH_BUILD_DIR)"
 done
+[ -x "$service_bin" ] || die "$service_bin is not built (set BENCH_BUILD_DIR or BENCH_SERVICE_BIN)"
 "$service_bin" --help 2>&1 | grep -q -- --shard-group || die "$service_bin has no --shard-group (a build without sharded mode)"
 
 pids=()
@@ -231,7 +233,7 @@ read -r srm srmin srmax < <(stats %.1f <<<"$shard_rss")
 lat() { awk -v k="$1" -v f="$2" '$1 == k { print $f }' <<<"$latency"; }
 echo "## $(date -u '+%Y-%m-%d %H:%M UTC') — sharded mode: $customers customers, $records records, $partitions partitions, $shards instances"
 echo
-echo "- command: \`bench/sharded.sh --customers $customers --rounds $rounds --samples $samples\`; binaries: $build; $(nproc) cores; topic filled in ${fill_s} s"
+echo "- command: \`bench/sharded.sh --customers $customers --rounds $rounds --samples $samples\`; service: $service_bin; $(nproc) cores; topic filled in ${fill_s} s"
 echo "- cold starts alternate round by round (full, sharded; then sharded, full; ...); sharded = from starting all $shards instances together until each is READY and every partition is held ready"
 echo
 echo "| figure | full instance | sharded ($shards instances) | full / sharded |"
