@@ -72,7 +72,8 @@ for b in producer/producer tools/saldo_admin; do
   [ -x "$build/$b" ] || die "$build/$b is not built (set BENCH_BUILD_DIR)"
 done
 [ -x "$service_bin" ] || die "$service_bin is not built (set BENCH_BUILD_DIR or BENCH_SERVICE_BIN)"
-"$service_bin" --help 2>&1 | grep -q -- --shard-group || die "$service_bin has no --shard-group (a build without sharded mode)"
+help_text=$("$service_bin" --help 2>&1 || true)  # not piped into grep -q: pipefail and SIGPIPE
+grep -q -- --shard-group <<<"$help_text" || die "$service_bin has no --shard-group (a build without sharded mode)"
 
 pids=()
 finish() {
