@@ -3,6 +3,7 @@
 # (scripts/haproxy/haproxy.cfg). Loopback only by default.
 #   scripts/haproxy-local.sh start | stop | status | check
 # Environment: EDGE_PORT (8080), EDGE_HOST (127.0.0.1), SALDO_BACKEND (127.0.0.1:$HTTP_PORT, 5000),
+#   SALDO_BACKEND2..SALDO_BACKEND8 (more replicas or sharded instances; scripts/start.sh --shards N),
 #   SALDO_CHECK_TOKEN (a token for the /ready check when the service has tokens),
 #   SALDO_EDGE_MAXCONN (2000), EDGE_RUN_DIR (run/edge-$EDGE_PORT).
 set -euo pipefail

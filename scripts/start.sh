@@ -6,6 +6,13 @@
 #   scripts/start.sh --edge   the same behind HAProxy (scripts/haproxy-local.sh), clients on
 #                             127.0.0.1:${EDGE_PORT:-8080}: how the service must face any client it does not trust
 #   scripts/start.sh --status what runs, whether it is healthy, its URL and log (scripts/status.sh)
+#   scripts/start.sh --shards N   sharded mode (README, "Sharded mode"): N instances (1..8) of the service
+#                             on 127.0.0.1:5001..500N (HTTP_PORT+1..+N), one consumer group (--shard-group
+#                             saldo-demo), each serving its share of the partitions and forwarding the rest,
+#                             behind HAProxy on the usual port (HTTP_PORT, 5000); the topic gets
+#                             max(6, N) partitions when it is created. Local binaries only (SALDO_KAFKA=local
+#                             or external), no PostgreSQL, no snapshots (each instance rebuilds its share);
+#                             a stopping instance serves until its partitions' new owners are ready, 10 s at most.
 #
 # With Docker the service is always behind HAProxy (compose publishes only the edge's port).
 # Where a Docker engine answers, it runs `docker compose up -d --wait` (docker-compose.yml); elsewhere it
@@ -17,13 +24,22 @@
 # Configuration: .env and the environment (see scripts/demo-env.sh for the script's own settings).
 set -euo pipefail
 edge=0
-case "${1:-}" in
-  "") ;;
-  --edge) edge=1 ;;
-  --status) exec "$(dirname "$0")/status.sh" ;;
-  -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
-  *) echo "usage: scripts/start.sh [--edge | --status]" >&2; exit 2 ;;
-esac
+shards=0
+usage() { echo "usage: scripts/start.sh [--edge | --shards N | --status | --help]" >&2; exit 2; }
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --edge) edge=1 ;;
+    --shards)
+      [ $# -ge 2 ] && [[ $2 =~ ^[1-8]$ ]] || { echo "start.sh: --shards takes a number of instances, 1 to 8" >&2; usage; }
+      shards=$2; shift ;;
+    --status) exec "$(dirname "$0")/status.sh" ;;
+    -h | --help) awk 'NR > 1 && !/^#/ { exit } NR > 1 { sub(/^# ?/, ""); print }' "$0"; exit 0 ;;
+    *) usage ;;
+  esac
+  shift
+done
+# Sharded mode always runs behind HAProxy, on the port clients use (the instances take the next ones).
+[ $shards = 0 ] || edge=1
 # Whether the user chose STATE_DIR (even empty: no snapshots), before the configuration is read.
 state_dir_chosen=${STATE_DIR+set}
 source "$(dirname "$0")/demo-env.sh"
@@ -129,6 +145,15 @@ case "$mode" in
 esac
 compose_log=$run_dir/compose.log
 bin=""
+if [ "$mode" = auto ] && [ $shards -gt 0 ]; then
+  # The sharded demo runs local binaries (Compose has its own: docker compose --profile sharded up).
+  prepare_binaries
+  if is_local_bootstrap "$BOOTSTRAP_SERVERS"; then mode=local; else mode=external; fi
+fi
+if [ "$mode" = docker ] && [ $shards -gt 0 ]; then
+  echo "start.sh: --shards runs local binaries; with Docker use: docker compose --profile sharded up -d --wait" >&2
+  exit 2
+fi
 if [ "$mode" = auto ]; then
   if docker_answers; then
     # Whether BOOTSTRAP_SERVERS is local decides; the image's consumer_service resolves it (with the
@@ -234,7 +259,11 @@ else
   # without PostgreSQL the demo runs as before, the service only serves from memory.
   postgres_started=0
   postgres_log=$run_dir/postgres.log
-  if [ -n "${POSTGRES_URL:-}" ]; then
+  if [ $shards -gt 0 ]; then
+    # Each instance holds only its partitions: one sink per instance would each see a share of the table.
+    unset POSTGRES_URL
+    step "no PostgreSQL read model in sharded mode (each instance holds only its partitions)"
+  elif [ -n "${POSTGRES_URL:-}" ]; then
     step "the service also writes to the PostgreSQL in POSTGRES_URL (external: never started or stopped here)"
   else
     export PG_PORT=${PG_PORT:-5432}
@@ -261,16 +290,57 @@ else
 
 # ------------------------------------------------------------------------------------------- topic
   topic_log=$run_dir/topic.log
-  step "creating the compacted topic '$TOPIC' if missing (scripts/create_topic.sh; log: $topic_log)"
-  logged "$topic_log" env SALDO_BIN_DIR="$bin" scripts/create_topic.sh
+  topic_args=()
+  # Sharded: at least one partition per instance (6 by default, so 2, 3 or 6 instances share evenly).
+  [ $shards = 0 ] || topic_args=(--partitions "$(( shards > 6 ? shards : 6 ))")
+  step "creating the compacted topic '$TOPIC' if missing (scripts/create_topic.sh ${topic_args[*]}; log: $topic_log)"
+  logged "$topic_log" env SALDO_BIN_DIR="$bin" scripts/create_topic.sh "${topic_args[@]}"
   info "$(tail -n 1 "$topic_log")"
+  topic_partitions=$(sed -n 's/.*partitions=\([0-9]*\).*/\1/p' "$topic_log" | tail -n 1)
+  if [ $shards -gt 0 ] && [ -n "$topic_partitions" ] && [ "$topic_partitions" -lt "$shards" ]; then
+    info "the existing topic has only $topic_partitions partitions: $((shards - topic_partitions)) instance(s) will hold none"
+    info "(adding partitions moves customers off their murmur2 partition; scripts/stop.sh --clean starts over)"
+  fi
 
 # ----------------------------------------------------------------------------------------- service
   # The table's snapshot, so that the next start reads only what is new (stop.sh --clean removes it).
   # Not run/state: that is the file in which this script records what it started.
-  if [ -z "${STATE_DIR:-}" ] && [ -z "$state_dir_chosen" ]; then STATE_DIR=$run_dir/snapshot; fi
+  if [ $shards -gt 0 ]; then
+    # No snapshots in sharded mode: each instance rebuilds only its share of the partitions.
+    STATE_DIR=
+  elif [ -z "${STATE_DIR:-}" ] && [ -z "$state_dir_chosen" ]; then STATE_DIR=$run_dir/snapshot; fi
   export STATE_DIR
   record_settings "$STATE_DIR"
+  if [ $shards -gt 0 ]; then
+    shard_ports=()
+    for i in $(seq 1 "$shards"); do shard_ports+=($((HTTP_PORT + i))); done
+    printf 'shards=%s\nshard_ports=%s\n' "$shards" "${shard_ports[*]}" >> "$state_file"
+    step "starting $shards sharded instances on 127.0.0.1:${shard_ports[0]}..${shard_ports[-1]} (group saldo-demo; logs: $run_dir/consumer_service-<i>.log)"
+    for i in $(seq 1 "$shards"); do
+      port=${shard_ports[$((i - 1))]}
+      pidfile=$run_dir/consumer_service-$i.pid
+      if pid=$(live_pid "$pidfile" consumer_service); then info "instance $i: already running (pid $pid)"; continue; fi
+      port_listening "$port" && fail "port $port is already taken by another process (see: ss -ltnp 'sport = :$port'); set HTTP_PORT"
+      # Empty in the environment beats a value in .env: no sink and no snapshot for a share of the table.
+      POSTGRES_URL= STATE_DIR= setsid nohup "$bin/consumer_service/consumer_service" --http-host 127.0.0.1 --http-port "$port" \
+        --shard-group saldo-demo --advertise "http://127.0.0.1:$port" --drain-timeout 10 \
+        >>"$run_dir/consumer_service-$i.log" 2>&1 </dev/null &
+      echo $! > "$pidfile"
+      info "instance $i: pid $(cat "$pidfile"), http://127.0.0.1:$port"
+    done
+    step "waiting until every instance holds its partitions ready (/ready on each, up to ${ready_timeout}s)"
+    deadline=$((SECONDS + ready_timeout))
+    for i in $(seq 1 "$shards"); do
+      port=${shard_ports[$((i - 1))]}
+      until [ "$(curl -s -o /dev/null -m 3 -w '%{http_code}' "http://127.0.0.1:$port/ready" 2>/dev/null)" = 200 ]; do
+        live_pid "$run_dir/consumer_service-$i.pid" consumer_service >/dev/null \
+          || fail "instance $i exited" "$run_dir/consumer_service-$i.log"
+        [ $SECONDS -lt $deadline ] || fail "instance $i not ready after ${ready_timeout}s" "$run_dir/consumer_service-$i.log"
+        sleep 0.3
+      done
+      info "instance $i ready: $(curl -s -m 3 "http://127.0.0.1:$port/shard/status" 2>/dev/null | sed -n 's/.*"assigned":\(\[[^]]*\]\).*/partitions \1/p')"
+    done
+  else
   step "starting the consumer service on $HTTP_HOST:$HTTP_PORT (log: $service_log; state: ${STATE_DIR:-none})"
   if pid=$(live_pid "$service_pidfile" consumer_service); then
     info "already running (pid $pid)"
@@ -292,10 +362,17 @@ else
   done
   info "ready"
   report_start
+  fi
 
 # --------------------------------------------------------------------------------------- edge (local)
   if [ $edge = 1 ]; then
-    export EDGE_PORT=${EDGE_PORT:-8080} EDGE_RUN_DIR=$run_dir/edge SALDO_BACKEND=127.0.0.1:$HTTP_PORT
+    if [ $shards -gt 0 ]; then
+      # Clients keep the usual port: HAProxy takes it and balances over the instances (health check /ready).
+      export EDGE_PORT=$HTTP_PORT EDGE_HOST=127.0.0.1 EDGE_RUN_DIR=$run_dir/edge SALDO_BACKEND=127.0.0.1:${shard_ports[0]}
+      for i in $(seq 2 "$shards"); do export "SALDO_BACKEND$i=127.0.0.1:${shard_ports[$((i - 1))]}"; done
+    else
+      export EDGE_PORT=${EDGE_PORT:-8080} EDGE_RUN_DIR=$run_dir/edge SALDO_BACKEND=127.0.0.1:$HTTP_PORT
+    fi
     edge_url=$(http_url_of "${EDGE_HOST:-127.0.0.1}" "$EDGE_PORT")
     step "starting HAProxy in front of the service on $edge_url (scripts/haproxy-local.sh; log: $EDGE_RUN_DIR/haproxy.log)"
     command -v haproxy >/dev/null || fail "haproxy is missing: run scripts/install-deps.sh (Debian package haproxy)"
@@ -343,6 +420,9 @@ try_line "$browser_url/" "the lookup page: open it in a browser"
 try_line "$interactive_cmd" "type an id, then a balance; open the page link it prints"
 try_line "$producer_cmd --id 4 --saldo 99.90" "one update (--delete 4 removes it)"
 try_line "curl $http_url/ready" "state and per-partition progress (also /metrics)"
+if [ $shards -gt 0 ]; then
+  try_line "curl http://127.0.0.1:${shard_ports[0]}/shard/status" "sharded: what instance 1 is assigned and holds"
+fi
 if [ "$mode" = docker ]; then
   try_line "docker compose exec postgres psql -U saldo -c 'select * from saldos order by cliente_id'" \
     "the same balances in PostgreSQL"
@@ -356,4 +436,8 @@ elif [ -n "${POSTGRES_URL:-}" ]; then
 fi
 try_line "scripts/status.sh" "each part: healthy or not, its URL and its log"
 echo
-echo "Stop with: scripts/stop.sh   (the next start is warm; scripts/stop.sh --clean also removes the data)"
+if [ $shards -gt 0 ]; then
+  echo "Stop with: scripts/stop.sh   (every instance at once; scripts/stop.sh --clean also removes the data)"
+else
+  echo "Stop with: scripts/stop.sh   (the next start is warm; scripts/stop.sh --clean also removes the data)"
+fi

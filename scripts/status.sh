@@ -97,7 +97,25 @@ detail="${state:-no answer}"
 [ -z "$state_dir" ] || detail+=", state in $(short "$state_dir")"
 warning=$(json_string topic_warning "$body")
 [ -z "$warning" ] || detail+="; topic: $warning"
-if [ "$mode" != docker ] && ! pid=$(live_pid "$service_pidfile" consumer_service); then
+shard_ports=$(state_get shard_ports "")
+if [ "$mode" != docker ] && [ -n "$shard_ports" ]; then
+  # start.sh --shards N: one row per instance (HAProxy, below, is where clients connect).
+  i=0
+  for port in $shard_ports; do
+    i=$((i + 1))
+    url="http://127.0.0.1:$port"
+    log=$(short "$run_dir/consumer_service-$i.log")
+    code=$(curl -s -o /dev/null -m 3 -w '%{http_code}' "$url/ready" 2>/dev/null || true)
+    assigned=$(curl -s -m 3 "$url/shard/status" 2>/dev/null | sed -n 's/.*"assigned":\(\[[^]]*\]\).*/\1/p')
+    if ! live_pid "$run_dir/consumer_service-$i.pid" consumer_service >/dev/null; then
+      row "service-$i" down "$url" "$log" "not running (no live pid in $(short "$run_dir/consumer_service-$i.pid"))"
+    elif [ "$code" = 200 ]; then
+      row "service-$i" ok "$url" "$log" "READY, shard group saldo-demo, partitions ${assigned:-?}"
+    else
+      row "service-$i" "not-ready" "$url" "$log" "GET /ready: ${code:-no answer}"
+    fi
+  done
+elif [ "$mode" != docker ] && ! pid=$(live_pid "$service_pidfile" consumer_service); then
   row service down "$http_url" "$service_log" "not running (no live pid in $(short "$service_pidfile"))"
 elif [ "$code" = 200 ]; then
   row service ok "$http_url" "$service_log" "$detail"
@@ -125,11 +143,15 @@ fi
 # ---------------------------------------------------------------------- HAProxy, if it was started
 shopt -s nullglob
 declare -A seen=()
-for pidfile in "$run_dir"/edge-*/haproxy.pid "$root"/run/edge-*/haproxy.pid; do
+# start.sh --edge and --shards keep theirs in run/edge (its port in the state file); haproxy-local.sh's
+# own default is run/edge-<port>.
+edge_dirs=()
+[ "$(state_get edge_started 0)" = 1 ] && edge_dirs+=("$run_dir/edge/haproxy.pid")
+for pidfile in "${edge_dirs[@]}" "$run_dir"/edge-*/haproxy.pid "$root"/run/edge-*/haproxy.pid; do
   dir=$(dirname "$pidfile")
   [ -z "${seen[$dir]:-}" ] || continue
   seen[$dir]=1
-  edge_port=${dir##*/edge-}
+  if [ "$dir" = "$run_dir/edge" ]; then edge_port=$(state_get edge_port 8080); else edge_port=${dir##*/edge-}; fi
   edge_url="http://127.0.0.1:$edge_port"
   pid=$(cat "$pidfile" 2>/dev/null || true)
   if [[ $pid =~ ^[0-9]+$ ]] && [ "$(cat "/proc/$pid/comm" 2>/dev/null)" = haproxy ] && port_listening "$edge_port"; then

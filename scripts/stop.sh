@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Stops exactly what scripts/start.sh started (the service, and the local broker, the local
+# Stops exactly what scripts/start.sh started (the service or the sharded instances of --shards, and the local broker, the local
 # PostgreSQL or the Compose project if it started them) and waits until their ports are free.
 #
 #   scripts/stop.sh           stop; data, logs and the service's snapshot stay (the next start.sh is warm)
@@ -38,7 +38,7 @@ http_port=$(state_get http_port "")  # start.sh records it; stop.sh reads no con
 ports=()
 status=0
 
-if [ -z "$mode" ] && [ ! -f "$service_pidfile" ]; then
+if [ -z "$mode" ] && [ ! -f "$service_pidfile" ] && ! compgen -G "$run_dir/consumer_service-*.pid" >/dev/null; then
   say "nothing to stop: no state in $run_dir (scripts/start.sh was not run with this run directory)"
 fi
 
@@ -64,6 +64,35 @@ elif [ -f "$service_pidfile" ]; then
   say "the consumer service is not running"
 fi
 rm -f "$service_pidfile"
+
+# start.sh --shards N: every instance at once. Each leaves the group and drains (serves until a new owner
+# holds its partitions ready); when all leave together there is no new owner, and each lets go after its
+# --drain-timeout (10 s as start.sh runs them). SIGKILL after 30 s.
+shard_pids=()
+for pidfile in "$run_dir"/consumer_service-*.pid; do
+  [ -f "$pidfile" ] || continue
+  if pid=$(live_pid "$pidfile" consumer_service); then
+    say "stopping sharded instance ${pidfile##*/consumer_service-} (pid $pid)"
+    kill -TERM "$pid" 2>/dev/null || true
+    shard_pids+=("$pid")
+  fi
+  rm -f "$pidfile"
+done
+if [ ${#shard_pids[@]} -gt 0 ]; then
+  for _ in $(seq 1 300); do
+    alive=0
+    for pid in "${shard_pids[@]}"; do kill -0 "$pid" 2>/dev/null && alive=1; done
+    [ $alive = 0 ] && break
+    sleep 0.1
+  done
+  for pid in "${shard_pids[@]}"; do
+    if kill -0 "$pid" 2>/dev/null; then
+      say "sharded instance pid $pid is still alive after 30s: SIGKILL"
+      kill -KILL "$pid" 2>/dev/null || true
+    fi
+  done
+  ports+=($(state_get shard_ports ""))
+fi
 
 if [ "$(state_get edge_started 0)" = 1 ]; then
   edge_port=$(state_get edge_port 8080)

@@ -65,7 +65,8 @@ class Compose(unittest.TestCase):
     def test_services_and_profiles(self):
         self.assertEqual(set(self.services),
                          {"kafka", "topic-init", "postgres", "saldo", "producer", "prometheus", "grafana", "edge",
-                          "saldo-2", "edge-replicas"})
+                          "saldo-2", "edge-replicas", "saldo-shard-1", "saldo-shard-2", "saldo-shard-3",
+                          "edge-sharded"})
         for name in ("kafka", "topic-init", "postgres", "saldo", "edge"):
             self.assertNotIn("profiles", self.services[name], f"{name} must start with a plain `up`")
         self.assertEqual(self.services["producer"]["profiles"], ["demo"])
@@ -73,6 +74,8 @@ class Compose(unittest.TestCase):
         self.assertEqual(self.services["grafana"]["profiles"], ["monitoring"])
         self.assertEqual(self.services["saldo-2"]["profiles"], ["replicas"])
         self.assertEqual(self.services["edge-replicas"]["profiles"], ["replicas"])
+        for name in ("saldo-shard-1", "saldo-shard-2", "saldo-shard-3", "edge-sharded"):
+            self.assertEqual(self.services[name]["profiles"], ["sharded"], name)
 
     def test_replicas_profile_balances_two_services_each_with_its_own_snapshot(self):
         e = as_dict(self.services["edge-replicas"]["environment"])
@@ -81,6 +84,33 @@ class Compose(unittest.TestCase):
         self.assertEqual(len(set(vols)), 2, vols)
         self.assertEqual(depends(self.services["edge-replicas"]),
                          {"saldo": "service_healthy", "saldo-2": "service_healthy"})
+
+    def test_sharded_profile_three_instances_of_one_group_behind_haproxy(self):
+        shards = [f"saldo-shard-{i}" for i in (1, 2, 3)]
+        for name in shards:
+            self.assertEqual(self.services[name]["command"], ["consumer_service"])
+            env = as_dict(self.services[name]["environment"])
+            self.assertEqual(env["SHARD_GROUP"], "saldo-sharded")
+            self.assertNotEqual(env["SHARD_GROUP"], env["GROUP"], "the service refuses a shard group equal to GROUP")
+            # Each advertises the name the others reach it by, on the port it listens on.
+            self.assertEqual(env["ADVERTISE_URL"], f"http://{name}:5000")
+            # A drain with no new owner (the last to stop) ends before Compose's SIGKILL.
+            self.assertLess(int(env["DRAIN_TIMEOUT"]), int(self.services[name]["stop_grace_period"].rstrip("s")))
+            self.assertEqual((env["HTTP_HOST"], str(env["HTTP_PORT"])), ("0.0.0.0", "5000"))
+            # A share of the table only: no snapshot, no PostgreSQL sink.
+            self.assertNotIn("STATE_DIR", env)
+            self.assertNotIn("POSTGRES_URL", env)
+            self.assertNotIn("ports", self.services[name], f"{name} must be reached through HAProxy only")
+            self.assertEqual(depends(self.services[name]),
+                             {"kafka": "service_healthy", "topic-init": "service_completed_successfully"})
+        e = self.services["edge-sharded"]
+        env = as_dict(e["environment"])
+        self.assertEqual((env["SALDO_BACKEND"], env["SALDO_BACKEND2"], env["SALDO_BACKEND3"]),
+                         tuple(f"{n}:5000" for n in shards))
+        self.assertEqual(depends(e), {n: "service_healthy" for n in shards})
+        self.assertIn("./scripts/haproxy/haproxy.cfg:/usr/local/etc/haproxy/haproxy.cfg:ro", e["volumes"])
+        # The edge's config has a server line for a third backend.
+        self.assertIn("SALDO_BACKEND3", (SRC / "scripts/haproxy/haproxy.cfg").read_text())
 
     def test_kafka_is_kraft_with_a_healthcheck(self):
         k = self.services["kafka"]
@@ -109,7 +139,7 @@ class Compose(unittest.TestCase):
 
     def test_clients_reach_the_service_only_through_the_edge(self):
         # cpp-httplib holds a thread per connection: no replica's own port is published.
-        for name in ("saldo", "saldo-2"):
+        for name in ("saldo", "saldo-2", "saldo-shard-1", "saldo-shard-2", "saldo-shard-3"):
             self.assertNotIn("ports", self.services[name], f"{name} must be reached through HAProxy only")
         self.assertEqual(self.services["edge"]["ports"], ["127.0.0.1:${HTTP_PORT:-5000}:8080"])
         self.assertEqual(as_dict(self.services["edge"]["environment"])["SALDO_EDGE_BIND"], ":8080")
