@@ -136,6 +136,9 @@ void ShardCoordinator::tick() {
     spdlog::info("shard: handed over {} to their ready owners", joined_list(plan.released));
     if (hooks_.on_handovers) hooks_.on_handovers(plan.released.size());
   }
+  if (!plan.abandoned.empty()) {
+    spdlog::info("shard: dropping {}: revoked before their rebuild here finished", joined_list(plan.abandoned));
+  }
   // The picture first: once it no longer routes a released partition here, the table may drop it.
   map_.update(std::move(plan.picture));
   const bool changed = plan.serve != in.serving || (!told_table_ && (in.joined || in.draining));

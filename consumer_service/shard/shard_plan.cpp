@@ -68,24 +68,35 @@ ShardPlan plan_shards(const ShardInputs& in) {
     plan.serve = in.serving;
   } else {
     if (!in.draining) plan.serve = in.assigned;
-    for (const std::int32_t p : in.serving) {
-      if (contains(plan.serve, p)) continue;
-      if (taken_over(in.peers, p)) {
-        plan.released.push_back(p);
-      } else {
-        plan.serve.push_back(p);
-      }
-    }
+    // Orphans this instance adopts (or keeps adopted while it rebuilds them).
+    std::vector<std::int32_t> mine;
     if (!in.draining) {
       std::vector<std::string> candidates = {in.self};
       for (const ShardMember& m : in.peers) {
         if (!m.draining) candidates.push_back(m.url);
       }
       for (const std::int32_t p : orphans(in)) {
-        if (contains(plan.serve, p) || adopter_of(p, candidates) != in.self) continue;
-        plan.serve.push_back(p);
-        plan.adopted.push_back(p);
+        if (!contains(plan.serve, p) && adopter_of(p, candidates) == in.self) mine.push_back(p);
       }
+    }
+    for (const std::int32_t p : in.serving) {
+      if (contains(plan.serve, p)) continue;
+      const bool ready_here = static_cast<std::size_t>(p) < in.local.size() &&
+                              in.local[static_cast<std::size_t>(p)] == PartitionHold::kReady;
+      if (taken_over(in.peers, p)) {
+        plan.released.push_back(p);
+      } else if (!ready_here && !contains(mine, p)) {
+        // Revoked before its rebuild finished (members joining one after another at a start): it
+        // answers no one yet, so it goes at once rather than compete with this instance's own.
+        plan.abandoned.push_back(p);
+      } else {
+        plan.serve.push_back(p);
+      }
+    }
+    for (const std::int32_t p : mine) {
+      if (contains(plan.serve, p)) continue;
+      plan.serve.push_back(p);
+      if (!contains(in.serving, p)) plan.adopted.push_back(p);
     }
     std::sort(plan.serve.begin(), plan.serve.end());
     plan.serve.erase(std::unique(plan.serve.begin(), plan.serve.end()), plan.serve.end());

@@ -8,7 +8,9 @@
 // than wait out the group's session timeout before the group moves it, one surviving member (the
 // same one in every member's view: rendezvous hashing over the members that answer) adopts the
 // orphaned partition and rebuilds it at once; once the group assigns it and its owner is ready, the
-// adopter lets it go by the rule above.
+// adopter lets it go by the rule above. A partition revoked before its rebuild here finished serves no
+// one yet and is dropped at once (three members started together: the first to join is assigned
+// everything for a moment, and should not rebuild it all).
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -37,6 +39,7 @@ struct ShardPlan {
   std::vector<std::int32_t> serve;     // what the table should hold (sorted)
   std::vector<std::int32_t> released;  // held until now, handed over to a ready owner
   std::vector<std::int32_t> adopted;   // orphans of a member that stopped answering, taken now
+  std::vector<std::int32_t> abandoned; // revoked while still rebuilding here: dropped, answered elsewhere
   ShardPicture picture;
 };
 

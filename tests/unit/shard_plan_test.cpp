@@ -155,5 +155,25 @@ TEST(ShardPlan, ADrainingMemberAdoptsNothing) {
   EXPECT_TRUE(plan_shards(in).adopted.empty());
 }
 
+TEST(ShardPlan, APartitionRevokedBeforeItsRebuildFinishedIsDroppedAtOnce) {
+  // The first of three members to join was assigned all four for a moment; now it owns 0 only.
+  const ShardPlan plan = plan_shards(inputs({0}, {0, 1, 2, 3}, {kRebuilding, kRebuilding, kReady, kRebuilding},
+                                            {member("http://b:1", {1, 2}, {kNone, kRebuilding, kNone, kNone})}));
+  EXPECT_EQ(plan.serve, (P{0, 2}));  // 2 is ready here: kept until b is ready with it
+  EXPECT_EQ(plan.abandoned, (P{1, 3}));
+  EXPECT_TRUE(plan.released.empty());
+  EXPECT_EQ(route_partition(plan.picture, 2).kind, ShardRoute::Kind::kLocal);
+}
+
+TEST(ShardPlan, AnAdoptedOrphanIsKeptWhileItRebuilds) {
+  ShardInputs in = inputs({0}, {0, 3}, {kReady, kNone, kNone, kRebuilding}, {});
+  in.group = {member("http://a:1", {0}, {}), member("http://c:1", {1, 2, 3}, {})};
+  in.unreachable = {"http://c:1"};
+  const ShardPlan plan = plan_shards(in);
+  EXPECT_EQ(plan.serve, (P{0, 1, 2, 3}));  // the only survivor adopts every orphan
+  EXPECT_TRUE(plan.abandoned.empty());
+  EXPECT_EQ(plan.adopted, (P{1, 2}));  // 3 was adopted before
+}
+
 }  // namespace
 }  // namespace saldo
