@@ -7,7 +7,8 @@ never an older value, however soon it is asked (repeated many times). A position
 times out with 504 inside its bound. /saldos answers found, unknown, invalid and duplicate ids.
 
 Every answer any of these services gives (one READY, one with bearer tokens, one whose topic does not
-exist, so it never gets READY) is validated against consumer_service/http/openapi.json with jsonschema:
+exist, so it never gets READY, and two instances of one shard group) is validated against
+consumer_service/http/openapi.json with jsonschema:
 status, required headers and body (for a live stream, GET /saldo/<id>/events, its first event); and
 every documented status of every route must have been seen.
 
@@ -65,6 +66,8 @@ class Service:
             s.bind(("127.0.0.1", 0))
             self.port = s.getsockname()[1]
         self.log = tempfile.NamedTemporaryFile("w+", suffix=".log", delete=False)
+        self.url = f"http://127.0.0.1:{self.port}"
+        extra = [a.replace("{url}", self.url) for a in extra]  # sharded mode advertises its own address
         self.proc = subprocess.Popen([SERVICE, "-b", BOOT, "-t", topic, "--http-host", "127.0.0.1",
                                       "--http-port", str(self.port), *extra], stdout=self.log, stderr=subprocess.STDOUT)
         self.seen = []  # (method, path, status, headers, body) of every answer, for the contract check
@@ -213,15 +216,20 @@ class ApiTest(unittest.TestCase):
                               headers={"Authorization": f"Bearer {TOKEN}"})
         cls.missing_topic = cls.topic + "-missing"
         cls.starting = Service(cls.missing_topic)
+        # Two instances of one shard group (README, "Sharded mode"): each holds some of the partitions.
+        group = f"api-shards-{os.getpid()}-{random.randrange(10**6)}"
+        cls.shards = [Service(cls.topic, "--shard-group", group, "--advertise", "{url}") for _ in range(2)]
         cls.service.wait_ready()
         cls.guarded.wait_ready()
         cls.starting.wait_ready(503)
-        for s in (cls.service, cls.guarded, cls.starting):
+        for shard in cls.shards:
+            shard.wait_ready()
+        for s in (cls.service, cls.guarded, cls.starting, *cls.shards):
             s.seen.clear()  # connection refusals while starting are not answers
 
     @classmethod
     def tearDownClass(cls):
-        for s in (cls.service, cls.guarded, cls.starting):
+        for s in (cls.service, cls.guarded, cls.starting, *cls.shards):
             s.stop()
         os.unlink(cls.tokens.name)
         admin.delete_topics([cls.topic])[cls.topic].result(30)
@@ -363,13 +371,34 @@ class ApiTest(unittest.TestCase):
             n.call("GET", path)
         n.stream("/saldo/1/events")[0].close()
         n.call("POST", "/saldos", '["1"]')
+        # Sharded mode: who holds what, each answer naming who served it, a batch split across both,
+        # and a live stream redirected to the customer's holder; /shard/status is 404 when not sharded.
+        a, b = self.shards
+        s.call("GET", "/shard/status")
+        for shard in self.shards:
+            status, _, body = shard.call("GET", "/shard/status")
+            self.assertEqual(status, 200, body)
+            self.assertEqual(json.loads(body)["url"], shard.url)
+        served = {}
+        for key in (str(i) for i in range(1, 40)):
+            status, body = a.get(f"/saldo/{key}")
+            self.assertIn(status, (200, 404), body)
+            served.setdefault(json.loads(body)["served_by"], key)
+        self.assertEqual(set(served), {a.url, b.url}, "both instances hold some customers")
+        a.call("POST", "/saldos", json.dumps([str(i) for i in range(1, 40)]), {"Content-Type": "application/json"})
+        a.call("GET", "/ready")
+        redirected, body = a.stream(f"/saldo/{served[b.url]}/events")
+        redirected.close()
+        self.assertEqual(redirected.status, 307, body)
+        self.assertEqual(redirected.headers.get("Location"), f"{b.url}/saldo/{served[b.url]}/events")
+        a.stream(f"/saldo/{served[a.url]}/events")[0].close()
         # The document served is the one in the repository.
         status, _, served = s.call("GET", "/openapi.json")
         contract = Contract()
         self.assertEqual(json.loads(served), contract.doc)
 
         seen = set()
-        answers = s.seen + g.seen + n.seen
+        answers = s.seen + g.seen + n.seen + a.seen + b.seen
         for method, path, status, headers, body in answers:
             seen.add(contract.check(method, path, status, headers, body))
         missing = {k for k in contract.documented() if k[1] != "head" or k[2] == 200} - seen
