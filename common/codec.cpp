@@ -252,8 +252,9 @@ namespace {
 // The exact layout encode_update writes (what saldo's producers send, so nearly every record):
 // {"cliente_id":"<key>","saldo":<-?digits.dd>,"timestamp":"<plain ASCII>"}, read by comparing
 // fixed texts instead of parsing JSON. nullopt when the value is laid out any other way; the general
-// parser then decides. For a value it takes, the result is the general parser's (the same amount
-// and timestamp functions decide; codec_test and the codec fuzz target check the two agree).
+// parser then decides. For a value it takes, the result is the general parser's (the same timestamp
+// function decides; the amount, always D.dd here, is read as integer centavos with money.h's range
+// rule; codec_test and the codec fuzz target check the two agree).
 std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_view value, BalanceUpdate& out) {
   constexpr std::string_view kId = "{\"cliente_id\":\"", kSaldo = "\",\"saldo\":", kTimestamp = ",\"timestamp\":\"";
   std::string_view rest = value;
@@ -284,14 +285,21 @@ std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_v
   if (rest.substr(end) != "\"}") return std::nullopt;
   const std::string_view ts = rest.substr(0, end);
 
-  RecordDecode d{RecordKind::kSet, DecodeError::kCount, {}};
-  const std::optional<Centavos> amount = parse_json_amount(amount_text, &d.notes.amount_rounded);
-  if (!amount) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
+  // The amount is exactly D.dd: D x 100 + dd centavos, never rounded, so parse_json_amount's
+  // general work (exponents, trailing zeros, float noise) has nothing to do. Its range rule
+  // (|amount| <= kMaxAbsCentavos) decides: at most 14 integer digits fit an int64 here, and more
+  // than 14 is at least 10^16 centavos, out of range either way. "-0.00" is 0, as there.
+  if (int_digits > 14) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
+  const auto digit_at = [&amount_text](std::size_t k) { return static_cast<std::int64_t>(amount_text[k] - '0'); };
+  std::int64_t cents = 0;
+  for (std::size_t k = int_begin; k < n; ++k) cents = cents * 10 + digit_at(k);
+  cents = cents * 100 + digit_at(n + 1) * 10 + digit_at(n + 2);
+  if (cents > kMaxAbsCentavos) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
   if (!is_valid_timestamp(ts)) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidTimestamp, {}};
   out.timestamp.assign(ts);
   out.cliente_id.assign(key);
-  out.saldo = *amount;
-  return d;
+  out.saldo = int_begin == 1 ? -cents : cents;
+  return RecordDecode{RecordKind::kSet, DecodeError::kCount, {}};
 }
 
 // The value of a non-null record into `out`; `record_timestamp_ms` stands in for a missing timestamp.

@@ -235,7 +235,12 @@ TEST(Money, FloatNoiseIsRoundedARealThirdDecimalIsNot) {
 TEST(Codec, TheCanonicalShortcutDecidesAsTheGeneralParser) {
   const std::vector<std::string> amounts = {"0.00", "-0.00", "1.50", "150.00", "-2575.25", "9999999999999.99",
                                             "99999999999999.99", "-99999999999999.99", "0.10", "00.10", "01.00",
-                                            "1.5", "1.500", "1", "1e2", ".50", "-", "1.0a", "12345678901234567890.00"};
+                                            "1.5", "1.500", "1", "1e2", ".50", "-", "1.0a", "12345678901234567890.00",
+                                            // the range's edges: |amount| <= 10^15 centavos
+                                            "10000000000000.00", "-10000000000000.00", "10000000000000.01",
+                                            "-10000000000000.01", "9999999999999.99", "100000000000000.00",
+                                            "999999999999999.99", "0.01", "-0.01", "0.99", "-00.00", "-.00",
+                                            "1.00e2", "1.001", "1.00 "};
   const std::vector<std::string> timestamps = {"2025-10-14T10:30:45", "2025-10-14 10:30:45.123+02:00", "yesterday",
                                                "", "2025-02-30T10:00:00", "2025-10-14T10:30:45\\u0041",
                                                "2025-10-14T10:30:45\xc3\xa9", "\t"};
@@ -261,7 +266,7 @@ TEST(Codec, TheCanonicalShortcutDecidesAsTheGeneralParser) {
       }
     }
   }
-  EXPECT_EQ(checked, 3 * 19 * 8);
+  EXPECT_EQ(checked, 3 * 34 * 8);
   // Another key than the value's id is a mismatch either way.
   BalanceUpdate u;
   EXPECT_EQ(decode_record("10", R"({"cliente_id":"1","saldo":1.00,"timestamp":"2025-10-14T10:30:45"})", 0, u).error,
