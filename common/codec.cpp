@@ -255,7 +255,15 @@ namespace {
 // parser then decides. For a value it takes, the result is the general parser's (the same timestamp
 // function decides; the amount, always D.dd here, is read as integer centavos with money.h's range
 // rule; codec_test and the codec fuzz target check the two agree).
-std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_view value, BalanceUpdate& out) {
+// The timestamp's fields as validated, with the zone viewing `kept` (the caller's copy of the text,
+// which outlives the value's scratch buffers): the zone is always the text's tail.
+void keep_fields(const TimestampFields& parsed, const std::string& kept, std::optional<TimestampFields>& fields) {
+  fields = parsed;
+  fields->zone = std::string_view(kept).substr(kept.size() - parsed.zone.size());
+}
+
+std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_view value, BalanceUpdate& out,
+                                             std::optional<TimestampFields>& fields) {
   constexpr std::string_view kId = "{\"cliente_id\":\"", kSaldo = "\",\"saldo\":", kTimestamp = ",\"timestamp\":\"";
   std::string_view rest = value;
   const auto take = [&rest](std::string_view text) {
@@ -295,8 +303,10 @@ std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_v
   for (std::size_t k = int_begin; k < n; ++k) cents = cents * 10 + digit_at(k);
   cents = cents * 100 + digit_at(n + 1) * 10 + digit_at(n + 2);
   if (cents > kMaxAbsCentavos) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
-  if (!is_valid_timestamp(ts)) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidTimestamp, {}};
+  const std::optional<TimestampFields> parsed = parse_timestamp(ts);
+  if (!parsed) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidTimestamp, {}};
   out.timestamp.assign(ts);
+  keep_fields(*parsed, out.timestamp, fields);
   out.cliente_id.assign(key);
   out.saldo = int_begin == 1 ? -cents : cents;
   return RecordDecode{RecordKind::kSet, DecodeError::kCount, {}};
@@ -304,10 +314,10 @@ std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_v
 
 // The value of a non-null record into `out`; `record_timestamp_ms` stands in for a missing timestamp.
 RecordDecode decode_value(std::string_view key, std::string_view value, std::int64_t record_timestamp_ms,
-                          BalanceUpdate& out) {
+                          BalanceUpdate& out, std::optional<TimestampFields>& fields) {
   const auto invalid = [](DecodeError e) { return RecordDecode{RecordKind::kInvalid, e, {}}; };
   if (value.size() > kMaxValueBytes) return invalid(DecodeError::kTooLarge);
-  if (auto canonical = decode_canonical(key, value, out)) return *canonical;
+  if (auto canonical = decode_canonical(key, value, out, fields)) return *canonical;
 
   Reader r(value);
   r.skip_ws();
@@ -383,10 +393,11 @@ RecordDecode decode_value(std::string_view key, std::string_view value, std::int
   if (ts.count == 0) {
     d.notes.timestamp_from_record = true;
     out.timestamp = format_epoch_ms(record_timestamp_ms);
-  } else if (!is_valid_timestamp(ts.text)) {
+  } else if (const std::optional<TimestampFields> parsed = parse_timestamp(ts.text); !parsed) {
     return invalid(DecodeError::kInvalidTimestamp);
   } else {
     out.timestamp.assign(ts.text);
+    keep_fields(*parsed, out.timestamp, fields);
   }
   out.cliente_id.assign(key);
   out.saldo = *amount;
@@ -396,11 +407,21 @@ RecordDecode decode_value(std::string_view key, std::string_view value, std::int
 }  // namespace
 
 RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
-                           std::int64_t record_timestamp_ms, BalanceUpdate& out) {
+                           std::int64_t record_timestamp_ms, BalanceUpdate& out,
+                           std::optional<TimestampFields>& fields) {
+  fields.reset();
   if (!key) return {RecordKind::kInvalid, DecodeError::kNullKey, {}};
   if (!is_valid_customer_id(*key)) return {RecordKind::kInvalid, DecodeError::kInvalidKey, {}};
   if (!value) return {RecordKind::kErase, DecodeError::kCount, {}};
-  return decode_value(*key, *value, record_timestamp_ms, out);
+  const RecordDecode d = decode_value(*key, *value, record_timestamp_ms, out, fields);
+  if (d.kind != RecordKind::kSet) fields.reset();
+  return d;
+}
+
+RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                           std::int64_t record_timestamp_ms, BalanceUpdate& out) {
+  std::optional<TimestampFields> fields;
+  return decode_record(key, value, record_timestamp_ms, out, fields);
 }
 
 DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value) {
