@@ -249,12 +249,6 @@ class Reader {
 
 namespace {
 
-// The exact layout encode_update writes (what saldo's producers send, so nearly every record):
-// {"cliente_id":"<key>","saldo":<-?digits.dd>,"timestamp":"<plain ASCII>"}, read by comparing
-// fixed texts instead of parsing JSON. nullopt when the value is laid out any other way; the general
-// parser then decides. For a value it takes, the result is the general parser's (the same timestamp
-// function decides; the amount, always D.dd here, is read as integer centavos with money.h's range
-// rule; codec_test and the codec fuzz target check the two agree).
 // The timestamp's fields as validated, with the zone viewing `kept` (the caller's copy of the text,
 // which outlives the value's scratch buffers): the zone is always the text's tail.
 void keep_fields(const TimestampFields& parsed, const std::string& kept, std::optional<TimestampFields>& fields) {
@@ -262,6 +256,12 @@ void keep_fields(const TimestampFields& parsed, const std::string& kept, std::op
   fields->zone = std::string_view(kept).substr(kept.size() - parsed.zone.size());
 }
 
+// The exact layout encode_update writes (what saldo's producers send, so nearly every record):
+// {"cliente_id":"<key>","saldo":<-?digits.dd>,"timestamp":"<plain ASCII>"}, read by comparing
+// fixed texts instead of parsing JSON. nullopt when the value is laid out any other way; the general
+// parser then decides. For a value it takes, the result is the general parser's (the same timestamp
+// function decides; the amount, always D.dd here, is read as integer centavos with money.h's range
+// rule; codec_test and the codec fuzz target check the two agree).
 std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_view value, BalanceUpdate& out,
                                              std::optional<TimestampFields>& fields) {
   constexpr std::string_view kId = "{\"cliente_id\":\"", kSaldo = "\",\"saldo\":", kTimestamp = ",\"timestamp\":\"";
