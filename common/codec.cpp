@@ -249,12 +249,21 @@ class Reader {
 
 namespace {
 
+// The timestamp's fields as validated, with the zone viewing `kept` (the caller's copy of the text,
+// which outlives the value's scratch buffers): the zone is always the text's tail.
+void keep_fields(const TimestampFields& parsed, const std::string& kept, std::optional<TimestampFields>& fields) {
+  fields = parsed;
+  fields->zone = std::string_view(kept).substr(kept.size() - parsed.zone.size());
+}
+
 // The exact layout encode_update writes (what saldo's producers send, so nearly every record):
 // {"cliente_id":"<key>","saldo":<-?digits.dd>,"timestamp":"<plain ASCII>"}, read by comparing
 // fixed texts instead of parsing JSON. nullopt when the value is laid out any other way; the general
-// parser then decides. For a value it takes, the result is the general parser's (the same amount
-// and timestamp functions decide; codec_test and the codec fuzz target check the two agree).
-std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_view value, BalanceUpdate& out) {
+// parser then decides. For a value it takes, the result is the general parser's (the same timestamp
+// function decides; the amount, always D.dd here, is read as integer centavos with money.h's range
+// rule; codec_test and the codec fuzz target check the two agree).
+std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_view value, BalanceUpdate& out,
+                                             std::optional<TimestampFields>& fields) {
   constexpr std::string_view kId = "{\"cliente_id\":\"", kSaldo = "\",\"saldo\":", kTimestamp = ",\"timestamp\":\"";
   std::string_view rest = value;
   const auto take = [&rest](std::string_view text) {
@@ -284,22 +293,31 @@ std::optional<RecordDecode> decode_canonical(std::string_view key, std::string_v
   if (rest.substr(end) != "\"}") return std::nullopt;
   const std::string_view ts = rest.substr(0, end);
 
-  RecordDecode d{RecordKind::kSet, DecodeError::kCount, {}};
-  const std::optional<Centavos> amount = parse_json_amount(amount_text, &d.notes.amount_rounded);
-  if (!amount) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
-  if (!is_valid_timestamp(ts)) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidTimestamp, {}};
+  // The amount is exactly D.dd: D x 100 + dd centavos, never rounded, so parse_json_amount's
+  // general work (exponents, trailing zeros, float noise) has nothing to do. Its range rule
+  // (|amount| <= kMaxAbsCentavos) decides: at most 14 integer digits fit an int64 here, and more
+  // than 14 is at least 10^16 centavos, out of range either way. "-0.00" is 0, as there.
+  if (int_digits > 14) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
+  const auto digit_at = [&amount_text](std::size_t k) { return static_cast<std::int64_t>(amount_text[k] - '0'); };
+  std::int64_t cents = 0;
+  for (std::size_t k = int_begin; k < n; ++k) cents = cents * 10 + digit_at(k);
+  cents = cents * 100 + digit_at(n + 1) * 10 + digit_at(n + 2);
+  if (cents > kMaxAbsCentavos) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidAmount, {}};
+  const std::optional<TimestampFields> parsed = parse_timestamp(ts);
+  if (!parsed) return RecordDecode{RecordKind::kInvalid, DecodeError::kInvalidTimestamp, {}};
   out.timestamp.assign(ts);
+  keep_fields(*parsed, out.timestamp, fields);
   out.cliente_id.assign(key);
-  out.saldo = *amount;
-  return d;
+  out.saldo = int_begin == 1 ? -cents : cents;
+  return RecordDecode{RecordKind::kSet, DecodeError::kCount, {}};
 }
 
 // The value of a non-null record into `out`; `record_timestamp_ms` stands in for a missing timestamp.
 RecordDecode decode_value(std::string_view key, std::string_view value, std::int64_t record_timestamp_ms,
-                          BalanceUpdate& out) {
+                          BalanceUpdate& out, std::optional<TimestampFields>& fields) {
   const auto invalid = [](DecodeError e) { return RecordDecode{RecordKind::kInvalid, e, {}}; };
   if (value.size() > kMaxValueBytes) return invalid(DecodeError::kTooLarge);
-  if (auto canonical = decode_canonical(key, value, out)) return *canonical;
+  if (auto canonical = decode_canonical(key, value, out, fields)) return *canonical;
 
   Reader r(value);
   r.skip_ws();
@@ -375,10 +393,11 @@ RecordDecode decode_value(std::string_view key, std::string_view value, std::int
   if (ts.count == 0) {
     d.notes.timestamp_from_record = true;
     out.timestamp = format_epoch_ms(record_timestamp_ms);
-  } else if (!is_valid_timestamp(ts.text)) {
+  } else if (const std::optional<TimestampFields> parsed = parse_timestamp(ts.text); !parsed) {
     return invalid(DecodeError::kInvalidTimestamp);
   } else {
     out.timestamp.assign(ts.text);
+    keep_fields(*parsed, out.timestamp, fields);
   }
   out.cliente_id.assign(key);
   out.saldo = *amount;
@@ -388,11 +407,21 @@ RecordDecode decode_value(std::string_view key, std::string_view value, std::int
 }  // namespace
 
 RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
-                           std::int64_t record_timestamp_ms, BalanceUpdate& out) {
+                           std::int64_t record_timestamp_ms, BalanceUpdate& out,
+                           std::optional<TimestampFields>& fields) {
+  fields.reset();
   if (!key) return {RecordKind::kInvalid, DecodeError::kNullKey, {}};
   if (!is_valid_customer_id(*key)) return {RecordKind::kInvalid, DecodeError::kInvalidKey, {}};
   if (!value) return {RecordKind::kErase, DecodeError::kCount, {}};
-  return decode_value(*key, *value, record_timestamp_ms, out);
+  const RecordDecode d = decode_value(*key, *value, record_timestamp_ms, out, fields);
+  if (d.kind != RecordKind::kSet) fields.reset();
+  return d;
+}
+
+RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                           std::int64_t record_timestamp_ms, BalanceUpdate& out) {
+  std::optional<TimestampFields> fields;
+  return decode_record(key, value, record_timestamp_ms, out, fields);
 }
 
 DecodeResult decode_update(std::optional<std::string_view> key, std::string_view value) {

@@ -65,6 +65,13 @@ struct RecordDecode {
 // kInvalidJson (which of the two would be meant is ambiguous). Fields may come in any order.
 RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
                            std::int64_t record_timestamp_ms, BalanceUpdate& out);
+// The same, also handing back the timestamp's fields as decode_record validated them
+// (parse_timestamp(out.timestamp)) when the value carried a timestamp (kSet without
+// notes.timestamp_from_record), nullopt otherwise; `fields->zone` views out.timestamp. The table's
+// store packs them (store/compact_timestamp.h) without parsing the text a second time.
+RecordDecode decode_record(std::optional<std::string_view> key, std::optional<std::string_view> value,
+                           std::int64_t record_timestamp_ms, BalanceUpdate& out,
+                           std::optional<TimestampFields>& fields);
 
 // decode_record for a non-null value outside Kafka (a producer's input line): the update, or why not.
 // A missing timestamp comes back empty: the sender stamps the time it sends.

@@ -178,7 +178,12 @@ struct BalanceStore::Shard {
     heap_bytes.fetch_sub(sizeof len + len, std::memory_order_relaxed);
   }
 
-  void store_timestamp(Entry& e, std::string_view ts) {
+  void store_timestamp(Entry& e, std::string_view ts, std::uint8_t packed_format = 0, std::uint64_t packed_bits = 0) {
+    if (packed_format != 0) {
+      e.ts_bits = packed_bits;
+      e.ts_format = packed_format;
+      return;
+    }
     if (auto packed = pack_timestamp(ts)) {
       e.ts_bits = packed->bits;
       e.ts_format = packed->format;
@@ -224,7 +229,8 @@ struct BalanceStore::Shard {
     return &e;
   }
 
-  ApplyResult set(std::string_view id, std::uint64_t h, Centavos saldo, std::string_view ts, Order order) {
+  ApplyResult set(std::string_view id, std::uint64_t h, Centavos saldo, std::string_view ts, std::uint8_t ts_format,
+                  std::uint64_t ts_bits, Order order) {
     Entry* e = find(id, h);
     ApplyResult result = ApplyResult::kUpdated;
     if (e != nullptr) {
@@ -244,7 +250,7 @@ struct BalanceStore::Shard {
       result = ApplyResult::kInserted;
     }
     e->saldo = saldo;
-    store_timestamp(*e, ts);
+    store_timestamp(*e, ts, ts_format, ts_bits);
     e->position = order.position;
     e->record_time = order.time;
     return result;
@@ -440,7 +446,7 @@ void BalanceStore::apply(std::span<const StoreEvent> events, std::span<ApplyResu
         if (ev.id.empty() || ev.id.size() > kMaxCustomerIdLength || !within_limits(ev.partition, ev.offset)) {
           r = ApplyResult::kRejected;
         } else if (ev.kind == StoreEvent::Kind::kSet) {
-          r = shard.set(ev.id, h, ev.saldo, ev.timestamp, order_of(ev));
+          r = shard.set(ev.id, h, ev.saldo, ev.timestamp, ev.ts_format, ev.ts_bits, order_of(ev));
         } else {
           r = shard.erase(ev.id, h, order_of(ev));
         }

@@ -47,6 +47,10 @@ struct StoreEvent {
   std::int32_t partition = 0;
   std::int64_t offset = 0;
   std::int64_t record_time = 0;  // the record's ordering time in ms (ARCHITECTURE.md, "Consistency")
+  // kSet only: pack_timestamp(timestamp) (compact_timestamp.h) when the caller packed it already
+  // (the table's decoder has the codec's parsed fields); format 0: the store packs the text itself.
+  std::uint64_t ts_bits = 0;
+  std::uint8_t ts_format = 0;
 };
 
 // One entry as the store holds it, for the snapshot (snapshot.h): a customer or a remembered delete.

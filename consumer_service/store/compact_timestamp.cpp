@@ -30,9 +30,15 @@ void append_digits(std::string& out, std::uint64_t v, int width) {
 
 std::optional<PackedTimestamp> pack_timestamp(std::string_view t) noexcept {
   const std::optional<TimestampFields> f = parse_timestamp(t);
+  if (!f) return std::nullopt;
+  return pack_timestamp(*f);
+}
+
+std::optional<PackedTimestamp> pack_timestamp(const TimestampFields& fields) noexcept {
+  const TimestampFields* f = &fields;
   // What cannot come back verbatim stays text: a year before 1970, a leap second, a ',' fraction,
   // a zone other than these three.
-  if (!f || f->year < 1970 || f->second > 59 || f->fraction_mark != '.') return std::nullopt;
+  if (f->year < 1970 || f->second > 59 || f->fraction_mark != '.') return std::nullopt;
   unsigned suffix = 0;
   while (suffix < kSuffixes.size() && f->zone != kSuffixes[suffix]) ++suffix;
   if (suffix == kSuffixes.size()) return std::nullopt;

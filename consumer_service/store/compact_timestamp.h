@@ -7,6 +7,8 @@
 #include <string>
 #include <string_view>
 
+#include "common/timestamp.h"
+
 namespace saldo {
 
 struct PackedTimestamp {
@@ -15,6 +17,9 @@ struct PackedTimestamp {
 };
 
 std::optional<PackedTimestamp> pack_timestamp(std::string_view text) noexcept;
+// The same from the text's fields as parse_timestamp gave them (the codec parsed it already):
+// pack_timestamp(text) == pack_timestamp(*parse_timestamp(text)).
+std::optional<PackedTimestamp> pack_timestamp(const TimestampFields& fields) noexcept;
 void append_timestamp(std::string& out, PackedTimestamp ts);
 
 }  // namespace saldo

@@ -5,6 +5,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/partitioner.h"
+#include "consumer_service/store/compact_timestamp.h"
 
 namespace saldo {
 
@@ -91,6 +92,7 @@ void RecordDecoder::decode(std::span<const TopicRecord> records, std::span<const
   if (out.updates.size() < records.size()) out.updates.resize(records.size());
   std::size_t used = 0, erased = 0;
   const std::int32_t count = partitions();
+  std::optional<TimestampFields> fields;  // the codec's parse of a record's timestamp, packed here once
   for (std::size_t i = 0; i < records.size(); ++i) {
     const TopicRecord& r = records[i];
     if (r.partition < 0 || r.partition >= count) continue;  // not assigned by us: cannot happen
@@ -105,7 +107,7 @@ void RecordDecoder::decode(std::span<const TopicRecord> records, std::span<const
     const std::int64_t order_time = clock_.next(r.partition, r.timestamp_ms);
 
     BalanceUpdate& u = out.updates[used];
-    const RecordDecode d = decode_record(r.key, r.value, r.timestamp_ms, u);
+    const RecordDecode d = decode_record(r.key, r.value, r.timestamp_ms, u, fields);
     if (d.kind == RecordKind::kInvalid) {
       invalid(r, d.error, order_time, out);
       continue;
@@ -129,7 +131,15 @@ void RecordDecoder::decode(std::span<const TopicRecord> records, std::span<const
     }
     metrics_.decode_notes(d.notes);
     ++used;
-    out.events.push_back({StoreEvent::Kind::kSet, u.cliente_id, u.saldo, u.timestamp, r.partition, r.offset, order_time});
+    StoreEvent& ev = out.events.emplace_back(
+        StoreEvent{StoreEvent::Kind::kSet, u.cliente_id, u.saldo, u.timestamp, r.partition, r.offset, order_time});
+    // The store would parse the text again to pack it: on the rebuild's store thread, for every record.
+    if (fields) {
+      if (const std::optional<PackedTimestamp> packed = pack_timestamp(*fields)) {
+        ev.ts_bits = packed->bits;
+        ev.ts_format = packed->format;
+      }
+    }
   }
   if (erased > 0) {
     std::size_t k = 0;

@@ -1,7 +1,8 @@
 // libFuzzer target: decode_record on arbitrary key/value bytes never crashes, never throws, and
 // whatever it accepts survives an encode/decode round trip unchanged (the accepted forms of other
 // clients, a numeric id, no timestamp, float noise, come back in the canonical form), and the
-// shortcut for the canonical layout decides as the general parser does.
+// shortcut for the canonical layout decides as the general parser does, and the timestamp fields it
+// hands back are parse_timestamp's of the text it keeps.
 #include <cstdint>
 #include <cstdlib>
 #include <string>
@@ -35,6 +36,22 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
     if (g.kind != d.kind || g.error != d.error || g.notes.amount_rounded != d.notes.amount_rounded ||
         g.notes.timestamp_from_record != d.notes.timestamp_from_record ||
         (d.kind == saldo::RecordKind::kSet && !(w == u))) {
+      std::abort();
+    }
+  }
+  // The fields the table's decoder packs the timestamp from are those of the text it keeps.
+  saldo::BalanceUpdate f;
+  std::optional<saldo::TimestampFields> fields;
+  const saldo::RecordDecode e = saldo::decode_record(key, value, kRecordTime, f, fields);
+  if (e.kind != d.kind || e.error != d.error || (d.kind == saldo::RecordKind::kSet && !(f == u))) std::abort();
+  if (fields.has_value() != (d.kind == saldo::RecordKind::kSet && !d.notes.timestamp_from_record)) std::abort();
+  if (fields) {
+    const auto parsed = saldo::parse_timestamp(f.timestamp);
+    if (!parsed || parsed->year != fields->year || parsed->month != fields->month || parsed->day != fields->day ||
+        parsed->hour != fields->hour || parsed->minute != fields->minute || parsed->second != fields->second ||
+        parsed->fraction != fields->fraction || parsed->fraction_digits != fields->fraction_digits ||
+        parsed->separator != fields->separator || parsed->fraction_mark != fields->fraction_mark ||
+        parsed->zone != fields->zone || fields->zone.data() + fields->zone.size() != f.timestamp.data() + f.timestamp.size()) {
       std::abort();
     }
   }

@@ -282,6 +282,52 @@ TEST(CompactTimestamp, RoundTripsOnlyExactText) {
   }
 }
 
+// The table's decoder packs the fields the codec parsed; the store packs the text: the same result.
+TEST(CompactTimestamp, PacksParsedFieldsAsItPacksTheText) {
+  int packed_count = 0;
+  for (const char* t : {"2025-10-14T10:30:45", "1970-01-01T00:00:00", "2025-10-14 10:30:45", "2024-02-29T23:59:59Z",
+                        "2025-10-14T10:30:45.1", "2025-10-14T10:30:45.000100", "2025-10-14T10:30:45.123456789+00:00",
+                        "2514-05-30T01:53:03", "2025-10-14T10:30:60", "1969-12-31T23:59:59", "2025-10-14T10:30:45-03:00",
+                        "2025-10-14T10:30:45,5", "9999-12-31T23:59:59", "2025-10-14T10:30:45+0000", "2025-10-14T10:30:45+00"}) {
+    const auto fields = parse_timestamp(t);
+    ASSERT_TRUE(fields) << t;
+    const auto from_text = pack_timestamp(std::string_view(t));
+    const auto from_fields = pack_timestamp(*fields);
+    ASSERT_EQ(from_text.has_value(), from_fields.has_value()) << t;
+    if (!from_text) continue;
+    EXPECT_EQ(from_text->bits, from_fields->bits) << t;
+    EXPECT_EQ(from_text->format, from_fields->format) << t;
+    ++packed_count;
+  }
+  EXPECT_EQ(packed_count, 8);
+}
+
+TEST(BalanceStore, ATimestampPackedByTheCallerIsStoredAsItsText) {
+  BalanceStore by_text, by_caller;
+  std::vector<StoreEvent> plain, packed;
+  const std::vector<std::string> stamps = {"2025-10-14T10:30:45", "2025-10-14 10:30:45.5Z", "1969-12-31T23:59:59",
+                                           "2025-10-14T10:30:45-03:00"};
+  for (std::size_t i = 0; i < stamps.size(); ++i) {
+    StoreEvent ev{StoreEvent::Kind::kSet, "", static_cast<Centavos>(i), stamps[i], 0, static_cast<std::int64_t>(i), 0};
+    plain.push_back(ev);
+    if (const auto p = pack_timestamp(std::string_view(stamps[i]))) {
+      ev.ts_bits = p->bits;
+      ev.ts_format = p->format;
+    }
+    packed.push_back(ev);
+  }
+  const std::vector<std::string> ids = {"a", "b", "c", "d"};
+  for (std::size_t i = 0; i < ids.size(); ++i) plain[i].id = packed[i].id = ids[i];
+  by_text.apply(plain);
+  by_caller.apply(packed);
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    ASSERT_TRUE(by_caller.get(ids[i])) << ids[i];
+    EXPECT_EQ(by_caller.get(ids[i]), by_text.get(ids[i])) << ids[i];
+    EXPECT_EQ(by_caller.get(ids[i])->timestamp, stamps[i]);
+  }
+  EXPECT_EQ(by_caller.memory_bytes(), by_text.memory_bytes());
+}
+
 TEST(BalanceStore, DropPartitionForgetsItsCustomersDeletesAndRejectionsOnly) {
   BalanceStore store;
   for (int i = 0; i < 3000; ++i) {

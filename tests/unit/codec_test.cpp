@@ -2,6 +2,7 @@
 
 #include <random>
 #include <set>
+#include <tuple>
 #include <utility>
 #include <vector>
 #include <string>
@@ -235,7 +236,12 @@ TEST(Money, FloatNoiseIsRoundedARealThirdDecimalIsNot) {
 TEST(Codec, TheCanonicalShortcutDecidesAsTheGeneralParser) {
   const std::vector<std::string> amounts = {"0.00", "-0.00", "1.50", "150.00", "-2575.25", "9999999999999.99",
                                             "99999999999999.99", "-99999999999999.99", "0.10", "00.10", "01.00",
-                                            "1.5", "1.500", "1", "1e2", ".50", "-", "1.0a", "12345678901234567890.00"};
+                                            "1.5", "1.500", "1", "1e2", ".50", "-", "1.0a", "12345678901234567890.00",
+                                            // the range's edges: |amount| <= 10^15 centavos
+                                            "10000000000000.00", "-10000000000000.00", "10000000000000.01",
+                                            "-10000000000000.01", "9999999999999.99", "100000000000000.00",
+                                            "999999999999999.99", "0.01", "-0.01", "0.99", "-00.00", "-.00",
+                                            "1.00e2", "1.001", "1.00 "};
   const std::vector<std::string> timestamps = {"2025-10-14T10:30:45", "2025-10-14 10:30:45.123+02:00", "yesterday",
                                                "", "2025-02-30T10:00:00", "2025-10-14T10:30:45\\u0041",
                                                "2025-10-14T10:30:45\xc3\xa9", "\t"};
@@ -261,13 +267,61 @@ TEST(Codec, TheCanonicalShortcutDecidesAsTheGeneralParser) {
       }
     }
   }
-  EXPECT_EQ(checked, 3 * 19 * 8);
+  EXPECT_EQ(checked, 3 * 34 * 8);
   // Another key than the value's id is a mismatch either way.
   BalanceUpdate u;
   EXPECT_EQ(decode_record("10", R"({"cliente_id":"1","saldo":1.00,"timestamp":"2025-10-14T10:30:45"})", 0, u).error,
             DecodeError::kIdMismatch);
   EXPECT_EQ(decode_record("1", R"({"cliente_id":"10","saldo":1.00,"timestamp":"2025-10-14T10:30:45"})", 0, u).error,
             DecodeError::kIdMismatch);
+}
+
+// The table's decoder packs the timestamp from the fields the codec validated (no second parse):
+// they must be parse_timestamp(out.timestamp)'s, with the zone inside out.timestamp, on either path.
+TEST(Codec, HandsBackTheTimestampFieldsItValidated) {
+  const std::vector<std::pair<std::string, bool>> values = {
+      {R"({"cliente_id":"1","saldo":1.00,"timestamp":"2025-10-14T10:30:45"})", true},
+      {R"({ "cliente_id":"1","saldo":1.00,"timestamp":"2025-10-14 10:30:45.5+02:00"})", true},
+      {R"({"timestamp":"2025-10-14T10:30:45\u005a","saldo":"1.00","cliente_id":1})", true},  // escaped 'Z'
+      {R"({"cliente_id":"1","saldo":1.00,"timestamp":"2025-10-14T10:30:45\u002B03:00"})", true},
+      {R"({"cliente_id":"1","saldo":1.00})", false},                            // the record's time stands in
+      {R"({"cliente_id":"1","saldo":1.00,"timestamp":"yesterday"})", false},    // invalid
+      {R"({"cliente_id":"1","saldo":1.001,"timestamp":"2025-10-14T10:30:45"})", false},  // invalid amount
+      {R"({"cliente_id":"2","saldo":1.00,"timestamp":"2025-10-14T10:30:45"})", false},   // id mismatch
+  };
+  for (const auto& [value, has_fields] : values) {
+    BalanceUpdate u;
+    std::optional<TimestampFields> fields = TimestampFields{};  // stale: must be reset
+    const RecordDecode d = decode_record("1", std::string_view(value), 1760437845123, u, fields);
+    ASSERT_EQ(fields.has_value(), has_fields) << value;
+    BalanceUpdate plain;
+    const RecordDecode p = decode_record("1", std::string_view(value), 1760437845123, plain);
+    EXPECT_EQ(d.kind, p.kind) << value;
+    EXPECT_EQ(d.error, p.error) << value;
+    if (d.kind == RecordKind::kSet) {
+      EXPECT_EQ(u, plain) << value;
+    }
+    if (!fields) continue;
+    const auto expected = parse_timestamp(u.timestamp);
+    ASSERT_TRUE(expected) << value;
+    EXPECT_EQ(std::tie(fields->year, fields->month, fields->day, fields->hour, fields->minute, fields->second,
+                       fields->fraction, fields->fraction_digits, fields->separator, fields->fraction_mark, fields->zone),
+              std::tie(expected->year, expected->month, expected->day, expected->hour, expected->minute,
+                       expected->second, expected->fraction, expected->fraction_digits, expected->separator,
+                       expected->fraction_mark, expected->zone))
+        << value;
+    EXPECT_GE(fields->zone.data(), u.timestamp.data()) << value;
+    EXPECT_EQ(fields->zone.data() + fields->zone.size(), u.timestamp.data() + u.timestamp.size()) << value;
+  }
+  // A kept BalanceUpdate (the decoder's) whose strings are reused: the fields view the new text.
+  BalanceUpdate kept;
+  std::optional<TimestampFields> fields;
+  decode_record("1", std::string_view(R"({"cliente_id":"1","saldo":1.00,"timestamp":"2025-10-14T10:30:45Z"})"), 0,
+                kept, fields);
+  decode_record("1", std::string_view(R"({"cliente_id":"1","saldo":1.00,"timestamp":"2025-10-14T10:30:45+01"})"), 0,
+                kept, fields);
+  ASSERT_TRUE(fields);
+  EXPECT_EQ(fields->zone, "+01");
 }
 
 TEST(Codec, MutationsAgreeWithNlohmannOnValidity) {
