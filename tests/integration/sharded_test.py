@@ -138,7 +138,7 @@ class ShardInstance(Service):
         self.proc = subprocess.Popen([SERVICE, "-b", BOOT, "-t", topic, "--http-host", "127.0.0.1",
                                       "--http-port", str(self.port), "--shard-group", group,
                                       "--advertise", self.url, "-X", f"session.timeout.ms={SESSION_TIMEOUT_MS}",
-                                      "-X", "heartbeat.interval.ms=1000", "--drain-timeout", str(DRAIN_TIMEOUT_S),
+                                      "--drain-timeout", str(DRAIN_TIMEOUT_S),
                                       *extra],
                                      stdout=self.log, stderr=subprocess.STDOUT)
 
