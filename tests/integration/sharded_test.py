@@ -171,8 +171,8 @@ class ShardInstance(Service):
 
 
 def settled(instances):
-    """True when every instance answers /ready 200, none drains, the group's assignments are disjoint
-    and cover every partition, each partition is held ready by the member it is assigned to, and every
+    """True when every instance answers /ready 200, none drains, each was assigned something (while there
+    are no more members than partitions), the group's assignments are disjoint and cover every partition, each partition is held ready by the member it is assigned to, and every
     instance's own picture (/ready's "shard" routes, refreshed a few times a second) says so too: until
     then a forwarded request can still reach an instance that let the partition go."""
     owner, views = {}, []
@@ -186,6 +186,8 @@ def settled(instances):
         st = inst.shard_status()
         if not st or st.get("draining"):
             return False
+        if not st.get("assigned") and len(instances) <= PARTITIONS:
+            return False  # joined, ready by forwarding, but the group has not rebalanced it in yet
         for p in st.get("assigned", []):
             if p in owner or st.get("holds", {}).get(str(p)) != "ready":
                 return False
