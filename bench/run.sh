@@ -137,7 +137,7 @@ if [ "${BENCH_PREBUILT:-}" = 1 ]; then
 else
   log "building release binaries into $build"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_WERROR=ON -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness \
+  cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness rdkafka_count \
     $([ $micro = 1 ] && echo micro_bench) >&2
 fi
 # The yardstick of the rebuild: the fastest client that reads the same records (bench/raw_reader, Go).
@@ -146,7 +146,7 @@ log "building bench/raw_reader (franz-go) into $build/raw_reader"
   GOMODCACHE=${GOMODCACHE:-${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/go-mod} GOCACHE=$build/go-build \
   go build -o "$build/raw_reader/raw_reader" .) >&2 || die "go build of bench/raw_reader failed (needs Go >= 1.26)"
 for b in consumer_service/consumer_service producer/producer tools/saldo_admin bench/bare_http_server \
-         bench/freshness; do
+         bench/freshness bench/rdkafka_count; do
   [ -x "$build/$b" ] || die "$build/$b is not built"
 done
 service_bin=${BENCH_SERVICE_BIN:-$build/consumer_service/consumer_service}
@@ -208,6 +208,7 @@ timeout 900 kcat -C -b "$bootstrap" -t bench -o beginning -e -q $kcat_args >/dev
 warm_times=""
 kcat_times="" ours_times="" alt_times="" rebuild_ratios="" alt_ratios="" alt_vs_ours="" get_alt_ratios=""
 raw_times="" raw_ratios=""
+rdk1_times="" rdk3_times=""  # librdkafka alone (bench/rdkafka_count): one consumer as the service, one per partition
 ours_peaks="" alt_peaks="" ours_ready_rss="" alt_ready_rss=""
 rebuild_run() {  # rebuild_run LABEL LOG: one cold rebuild of topic bench; sets run_s, run_peak, run_rss
   local t0; t0=$(now)
@@ -227,6 +228,11 @@ for r in $(seq 1 "$pairs"); do
   raw_line=$(timeout 900 "$build/raw_reader/raw_reader" -brokers "$bootstrap" -topic bench) || die "raw_reader failed"
   raw=$(field "$raw_line" seconds)
   raw_times+=" $raw"
+  log "rebuild round $r/$pairs: librdkafka alone, one consumer, then one consumer per partition"
+  rdk_line=$(timeout 900 "$build/bench/rdkafka_count" --brokers "$bootstrap" --topic bench --handles 1) || die "rdkafka_count failed"
+  rdk1_times+=" $(field "$rdk_line" seconds)"
+  rdk_line=$(timeout 900 "$build/bench/rdkafka_count" --brokers "$bootstrap" --topic bench --handles 3) || die "rdkafka_count failed"
+  rdk3_times+=" $(field "$rdk_line" seconds)"
   log "rebuild pair $r/$pairs: kcat"
   t0=$(now)
   timeout 900 kcat -C -b "$bootstrap" -t bench -o beginning -e -q $kcat_args >/dev/null
@@ -257,6 +263,8 @@ kcat_s=$(echo "$kcat_times" | median)
 ours_s=$(echo "$ours_times" | median)
 read -r rebuild_ratio rebuild_min rebuild_max rebuild_spread <<<"$(echo "$rebuild_ratios" | ratio_stats)"
 raw_s=$(echo "$raw_times" | median)
+rdk1_s=$(echo "$rdk1_times" | median)
+rdk3_s=$(echo "$rdk3_times" | median)
 read -r raw_ratio raw_min raw_max raw_spread <<<"$(echo "$raw_ratios" | ratio_stats)"
 
 # ---------------------------------------------------------------- 2. memory
@@ -480,6 +488,7 @@ report=$work/report.md
   echo "| figure | target | measured | limit (same run) | ratio | met? |"
   echo "|---|---|---|---|---|---|"
   echo "| rebuild: start → /ready 200, against the fastest raw read | ≤ 1.5 × raw reader, ≥ 3,000,000 rec/s | median ${ours_s} s, ${rate_ours} rec/s | bench/raw_reader (franz-go): median ${raw_s} s, ${rate_raw} rec/s | ${raw_ratio} (${raw_min}–${raw_max}) | $(yes_no "$raw_ratio <= 1.5 && $rate_ours >= 3000000") |"
+  echo "| librdkafka alone (bench/rdkafka_count: reads and counts, the table reader's consumer settings), against the raw reader | — | one consumer (as the service): median ${rdk1_s} s; one consumer per partition: median ${rdk3_s} s | raw reader: median ${raw_s} s | $(calc "%.2f" "$rdk1_s / $raw_s") and $(calc "%.2f" "$rdk3_s / $raw_s"); ours / one consumer: $(calc "%.2f" "$ours_s / $rdk1_s") | — |"
   echo "| rebuild: start → /ready 200 | ≤ 1.25 × kcat, ≥ 1,500,000 rec/s | median ${ours_s} s, ${rate_ours} rec/s | kcat -C -e${kcat_args:+ $kcat_args}: median ${kcat_s} s, ${rate_kcat} rec/s | ${rebuild_ratio} (${rebuild_min}–${rebuild_max}) | $(yes_no "$rebuild_ratio <= 1.25 && $rate_ours >= 1500000") |"
   if [ -n "$alt_label" ]; then
     read -r alt_ratio alt_min alt_max alt_spread <<<"$(echo "$alt_ratios" | ratio_stats)"
@@ -524,7 +533,7 @@ report=$work/report.md
   fi
   echo "| producer --file --preset fast | ≤ 1.2 × kcat -P | median ${prod_ours_s} s ($(calc "%.0f" "$producer_records / $prod_ours_s") rec/s) | kcat -P -l, same properties: median ${prod_kcat_s} s ($(calc "%.0f" "$producer_records / $prod_kcat_s") rec/s) | ${prod_ratio} (${prod_min}–${prod_max}) | $(yes_no "$prod_ratio <= 1.2") |"
   echo
-  echo "Raw, in run order: rebuild raw reader [${raw_times# }] s (ours against it [${raw_ratios# }]), kcat [${kcat_times# }] s, ours [${ours_times# }] s, ratios [${rebuild_ratios# }]$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_times# }] s, against ours [${alt_vs_ours# }]"); peak RSS ours [${ours_peaks# }] kB$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_peaks# }] kB"); READY RSS ours [${ours_ready_rss# }] kB; warm [${warm_times# }] s; producer kcat [${prod_kcat_times# }] s, ours [${prod_ours_times# }] s, ratios [${prod_ratios# }]; RSS full ${rss_full} kB, empty ${rss_empty} kB."
+  echo "Raw, in run order: rebuild raw reader [${raw_times# }] s (ours against it [${raw_ratios# }]), librdkafka alone with one consumer [${rdk1_times# }] s, with one consumer per partition [${rdk3_times# }] s, kcat [${kcat_times# }] s, ours [${ours_times# }] s, ratios [${rebuild_ratios# }]$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_times# }] s, against ours [${alt_vs_ours# }]"); peak RSS ours [${ours_peaks# }] kB$( [ -n "$alt_label" ] && echo ", $alt_label [${alt_peaks# }] kB"); READY RSS ours [${ours_ready_rss# }] kB; warm [${warm_times# }] s; producer kcat [${prod_kcat_times# }] s, ours [${prod_ours_times# }] s, ratios [${prod_ratios# }]; RSS full ${rss_full} kB, empty ${rss_empty} kB."
   if [ -n "$micro_out" ]; then
     echo
     echo "Micro benchmarks (\`micro_bench --benchmark_repetitions=3 --benchmark_report_aggregates_only=true\`):"

@@ -1,0 +1,205 @@
+// rdkafka_count: what librdkafka alone costs a cold rebuild (issue 23). It reads every partition of a
+// topic from its start to the high watermark it had at the start and counts the records, with the
+// table reader's consumer settings (consumer_settings.cpp) and nothing else: no decoding, no table.
+// Its time is the floor of any rebuild that reads through librdkafka the way the service does; set
+// beside bench/raw_reader (franz-go) it splits "ours / raw reader" into librdkafka's part and ours.
+//
+// --handles N spreads the partitions over N consumers (N librdkafka broker threads), one polling
+// thread each: the question it answers is whether more consumers lower librdkafka's floor here.
+#include <librdkafka/rdkafka.h>
+
+#include <algorithm>
+#include <array>
+#include <chrono>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <memory>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "consumer_service/topic/consumer_settings.h"
+
+namespace {
+
+struct Options {
+  std::string brokers = "127.0.0.1:9092";
+  std::string topic;
+  int handles = 1;
+  bool one_poller = false;  // one thread polls every consumer's queue in turn
+  std::vector<std::pair<std::string, std::string>> extra;
+};
+
+[[noreturn]] void usage(int code) {
+  std::fprintf(code == 0 ? stdout : stderr,
+               "usage: rdkafka_count --topic NAME [--brokers HOST:PORT] [--handles N [--one-poller]] [-X key=value]...\n"
+               "Reads every partition of NAME from its start to its start high watermark with librdkafka\n"
+               "(the table reader's consumer settings, then the -X ones) and counts the records.\n"
+               "--handles N: N consumers, the partitions dealt out round-robin, one polling thread each.\n"
+               "--one-poller: one thread polls the N consumers' queues in turn (N broker threads, one poller).\n"
+               "Prints: RDKAFKA records=N partitions=P handles=H seconds=S rate=R\n");
+  std::exit(code);
+}
+
+Options parse(int argc, char** argv) {
+  Options o;
+  for (int i = 1; i < argc; ++i) {
+    const std::string a = argv[i];
+    auto value = [&]() -> std::string {
+      if (i + 1 >= argc) usage(2);
+      return argv[++i];
+    };
+    if (a == "--help" || a == "-h") usage(0);
+    if (a == "--brokers") {
+      o.brokers = value();
+    } else if (a == "--topic") {
+      o.topic = value();
+    } else if (a == "--handles") {
+      o.handles = std::atoi(value().c_str());
+    } else if (a == "--one-poller") {
+      o.one_poller = true;
+    } else if (a == "-X") {
+      const std::string kv = value();
+      const auto eq = kv.find('=');
+      if (eq == std::string::npos) usage(2);
+      o.extra.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+    } else {
+      std::fprintf(stderr, "rdkafka_count: unknown argument %s\n", a.c_str());
+      usage(2);
+    }
+  }
+  if (o.topic.empty() || o.handles < 1) usage(2);
+  return o;
+}
+
+using Handle = std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)>;
+
+Handle make_consumer(const Options& o) {
+  char err[512];
+  rd_kafka_conf_t* conf = rd_kafka_conf_new();
+  auto set = [&](const std::string& k, const std::string& v) {
+    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
+      throw std::runtime_error(k + ": " + err);
+  };
+  set("bootstrap.servers", o.brokers);
+  set("group.id", "rdkafka-count");  // assign() only; never joined
+  for (const auto& [k, v] : saldo::table_consumer_defaults())
+    if (k != "statistics.interval.ms") set(k, v);  // no statistics callback here
+  for (const auto& [k, v] : o.extra) set(k, v);
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  if (!rk) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
+  rd_kafka_poll_set_consumer(rk);
+  return Handle(rk, &rd_kafka_destroy);
+}
+
+// One consumer assigned some partitions (partition, start, end), counting what it reads.
+class Reader {
+ public:
+  Reader(const Options& o, const std::vector<std::array<int64_t, 3>>& parts) : rk_(make_consumer(o)), parts_(parts) {
+    rd_kafka_topic_partition_list_t* list = rd_kafka_topic_partition_list_new(static_cast<int>(parts.size()));
+    for (const auto& p : parts) {
+      rd_kafka_topic_partition_list_add(list, o.topic.c_str(), static_cast<int32_t>(p[0]))->offset = p[1];
+      if (p[2] > p[1]) ++left_;
+    }
+    rd_kafka_assign(rk_.get(), list);
+    rd_kafka_topic_partition_list_destroy(list);
+    queue_ = rd_kafka_queue_get_consumer(rk_.get());
+  }
+  ~Reader() {
+    rd_kafka_queue_destroy(queue_);
+    rd_kafka_consumer_close(rk_.get());
+  }
+  bool done() const { return left_ == 0; }
+  long long count() const { return count_; }
+  // Takes what the queue holds (waiting up to timeout_ms for the first); returns the messages taken.
+  ssize_t drain(int timeout_ms) {
+    const ssize_t n = rd_kafka_consume_batch_queue(queue_, timeout_ms, batch_.data(), batch_.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      rd_kafka_message_t* m = batch_[i];
+      if (!m->err) {
+        ++count_;
+        for (const auto& p : parts_)
+          if (p[0] == m->partition && m->offset == p[2] - 1) --left_;
+      } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        std::fprintf(stderr, "rdkafka_count: %s\n", rd_kafka_message_errstr(m));
+      }
+      rd_kafka_message_destroy(m);
+    }
+    return n;
+  }
+
+ private:
+  Handle rk_;
+  std::vector<std::array<int64_t, 3>> parts_;
+  rd_kafka_queue_t* queue_ = nullptr;
+  int left_ = 0;
+  long long count_ = 0;
+  std::vector<rd_kafka_message_t*> batch_ = std::vector<rd_kafka_message_t*>(10000);
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  const Options o = parse(argc, argv);
+  const auto t0 = std::chrono::steady_clock::now();
+  try {
+    Handle meta = make_consumer(o);
+    const rd_kafka_metadata_t* md = nullptr;
+    rd_kafka_topic_t* t = rd_kafka_topic_new(meta.get(), o.topic.c_str(), nullptr);
+    if (rd_kafka_metadata(meta.get(), 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
+        md->topics[0].err)
+      throw std::runtime_error("no metadata for topic " + o.topic);
+    const int partitions = md->topics[0].partition_cnt;
+    std::vector<std::vector<std::array<int64_t, 3>>> per_handle(o.handles);
+    for (int p = 0; p < partitions; ++p) {
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_query_watermark_offsets(meta.get(), o.topic.c_str(), p, &lo, &hi, 10000))
+        throw std::runtime_error("watermarks of partition " + std::to_string(p));
+      per_handle[p % o.handles].push_back({p, lo, hi});
+    }
+    rd_kafka_metadata_destroy(md);
+    rd_kafka_topic_destroy(t);
+    meta.reset();
+    std::vector<std::unique_ptr<Reader>> readers;
+    for (const auto& parts : per_handle)
+      if (!parts.empty()) readers.push_back(std::make_unique<Reader>(o, parts));
+    std::vector<std::chrono::steady_clock::time_point> done(readers.size(), t0);
+    if (o.one_poller) {
+      for (bool all = false; !all;) {
+        all = true;
+        ssize_t taken = 0;
+        for (std::size_t h = 0; h < readers.size(); ++h) {
+          if (readers[h]->done()) continue;
+          taken += readers[h]->drain(0);
+          if (readers[h]->done()) done[h] = std::chrono::steady_clock::now();
+          all = all && readers[h]->done();
+        }
+        if (!all && taken == 0)  // nothing anywhere: wait a little on the first still reading
+          for (auto& r : readers)
+            if (!r->done()) {
+              r->drain(1);
+              break;
+            }
+      }
+    } else {
+      std::vector<std::thread> threads;
+      for (std::size_t h = 0; h < readers.size(); ++h)
+        threads.emplace_back([&, h] {
+          while (!readers[h]->done()) readers[h]->drain(100);
+          done[h] = std::chrono::steady_clock::now();
+        });
+      for (auto& th : threads) th.join();
+    }
+    long long total = 0;
+    for (const auto& r : readers) total += r->count();
+    const double s = std::chrono::duration<double>(*std::max_element(done.begin(), done.end()) - t0).count();
+    std::printf("RDKAFKA records=%lld partitions=%d handles=%d seconds=%.3f rate=%.0f\n", total, partitions,
+                o.handles, s, total / s);
+  } catch (const std::exception& e) {
+    std::fprintf(stderr, "rdkafka_count: %s\n", e.what());
+    return 1;
+  }
+  return 0;
+}
