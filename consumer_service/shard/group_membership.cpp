@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/text.h"
+
 namespace saldo {
 namespace {
 
@@ -23,12 +25,6 @@ std::vector<std::int32_t> partitions_of(const rd_kafka_topic_partition_list_t* l
   }
   std::sort(out.begin(), out.end());
   return out;
-}
-
-std::string joined_list(const std::vector<std::int32_t>& ps) {
-  std::string s;
-  for (const auto p : ps) s += (s.empty() ? "" : ",") + std::to_string(p);
-  return "[" + s + "]";
 }
 
 }  // namespace
@@ -64,8 +60,8 @@ struct GroupMembership::Callbacks {
         if (std::find(self->assigned_.begin(), self->assigned_.end(), p) == self->assigned_.end()) self->assigned_.push_back(p);
       }
       std::sort(self->assigned_.begin(), self->assigned_.end());
-      spdlog::info("shard group '{}': assigned {}; now owning {}", self->settings_.group, joined_list(changed),
-                   joined_list(self->assigned_));
+      spdlog::info("shard group '{}': assigned {}; now owning {}", self->settings_.group, partition_list_text(changed),
+                   partition_list_text(self->assigned_));
     } else {
       if (cooperative) {
         if (KafkaError e{rd_kafka_incremental_unassign(rk, parts)}) {
@@ -81,8 +77,8 @@ struct GroupMembership::Callbacks {
         self->assigned_.clear();  // eager revoke, or the assignment was lost (session timed out)
       }
       spdlog::info("shard group '{}': {} {}; now owning {}", self->settings_.group,
-                   err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ? "revoked" : "lost", joined_list(changed),
-                   joined_list(self->assigned_));
+                   err == RD_KAFKA_RESP_ERR__REVOKE_PARTITIONS ? "revoked" : "lost", partition_list_text(changed),
+                   partition_list_text(self->assigned_));
     }
     self->rebalances_.fetch_add(1, std::memory_order_relaxed);
     self->joined_.store(true, std::memory_order_release);

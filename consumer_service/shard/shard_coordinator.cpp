@@ -4,6 +4,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/text.h"
 #include "consumer_service/shard/shard_plan.h"
 
 namespace saldo {
@@ -13,12 +14,6 @@ constexpr auto kTickInterval = std::chrono::milliseconds(200);
 // After the last partition is handed over, a draining instance still answers this long, so every
 // member's picture has moved to the new owners (a tick and a status answer) before it stops.
 constexpr auto kDrainLinger = std::chrono::milliseconds(1000);
-
-std::string joined_list(const std::vector<std::int32_t>& ps) {
-  std::string s;
-  for (const auto p : ps) s += (s.empty() ? "" : ",") + std::to_string(p);
-  return "[" + s + "]";
-}
 
 }  // namespace
 
@@ -129,21 +124,21 @@ void ShardCoordinator::tick() {
   if (!plan.adopted.empty()) {
     spdlog::warn("shard: adopting {}: their owner stopped answering and no one holds them; rebuilding them here "
                  "until the group's new owner is ready",
-                 joined_list(plan.adopted));
+                 partition_list_text(plan.adopted));
     if (hooks_.on_adoptions) hooks_.on_adoptions(plan.adopted.size());
   }
   if (!plan.released.empty()) {
-    spdlog::info("shard: handed over {} to their ready owners", joined_list(plan.released));
+    spdlog::info("shard: handed over {} to their ready owners", partition_list_text(plan.released));
     if (hooks_.on_handovers) hooks_.on_handovers(plan.released.size());
   }
   if (!plan.abandoned.empty()) {
-    spdlog::info("shard: dropping {}: revoked before their rebuild here finished", joined_list(plan.abandoned));
+    spdlog::info("shard: dropping {}: revoked before their rebuild here finished", partition_list_text(plan.abandoned));
   }
   // The picture first: once it no longer routes a released partition here, the table may drop it.
   map_.update(std::move(plan.picture));
   const bool changed = plan.serve != in.serving || (!told_table_ && (in.joined || in.draining));
   if (changed && (in.joined || in.draining)) {
-    spdlog::info("shard: holding {} (owning {})", joined_list(plan.serve), joined_list(in.assigned));
+    spdlog::info("shard: holding {} (owning {})", partition_list_text(plan.serve), partition_list_text(in.assigned));
     if (hooks_.serve) hooks_.serve(plan.serve);
     told_table_ = true;
   }
@@ -164,7 +159,7 @@ bool ShardCoordinator::drain(std::chrono::milliseconds timeout) {
   std::unique_lock lock(mutex_);
   const bool done = ticked_.wait_until(lock, deadline, [this] { return stop_ || serving_.empty(); });
   if (!done) {
-    spdlog::warn("shard: {} still held after {:g} s, no ready owner took them over; letting go", joined_list(serving_),
+    spdlog::warn("shard: {} still held after {:g} s, no ready owner took them over; letting go", partition_list_text(serving_),
                  std::chrono::duration<double>(timeout).count());
   } else {
     spdlog::info("shard: every partition handed over");

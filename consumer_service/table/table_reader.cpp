@@ -20,6 +20,7 @@
 #include <spdlog/spdlog.h>
 
 #include "common/kafka_handles.h"
+#include "common/text.h"
 #include "common/worker_thread.h"
 #include "common/shutdown.h"
 #include "common/topic_config.h"
@@ -324,16 +325,10 @@ struct TableReader::Impl final : TopicListener {
     std::int64_t total = 0;
     for (const auto& w : from) total += w.high - w.low;
     spdlog::info("rebuilding partitions {} of topic '{}' ({} partitions): {} records up to the start watermarks",
-                 list_of(held), topic, partitions, total);
+                 partition_list_text(held), topic, partitions, total);
     readiness.begin_rebuild(from);
     reader.assign(applier.partitions(), held, [this](std::int32_t p) { return applier.position(p); });
     return true;
-  }
-
-  static std::string list_of(const std::vector<std::int32_t>& ps) {
-    std::string s;
-    for (const auto p : ps) s += (s.empty() ? "" : ",") + std::to_string(p);
-    return "[" + s + "]";
   }
 
   // serve()'s last request: partitions within the table's count, sorted, with its generation.
@@ -367,8 +362,8 @@ struct TableReader::Impl final : TopicListener {
     held = want;
     held_generation = generation;
     if (!gone.empty() || !added.empty()) {
-      spdlog::info("holding partitions {}: {} taken (read from their start), {} let go (handed over)", list_of(held),
-                   list_of(added), list_of(gone));
+      spdlog::info("holding partitions {}: {} taken (read from their start), {} let go (handed over)", partition_list_text(held),
+                   partition_list_text(added), partition_list_text(gone));
     }
     reader.assign(applier.partitions(), held, [this](std::int32_t p) { return applier.position(p); });
     return true;

@@ -269,6 +269,12 @@ TEST(Text, TrimRemovesSpacesTabsAndLineEnds) {
   EXPECT_EQ(trim("x"), "x");
 }
 
+TEST(Text, PartitionListAsTheLogsNameIt) {
+  EXPECT_EQ(partition_list_text({}), "[]");
+  EXPECT_EQ(partition_list_text({4}), "[4]");
+  EXPECT_EQ(partition_list_text({0, 2, 15}), "[0,2,15]");
+}
+
 TEST(Dotenv, Parses) {
   KeyValues kv = parse_dotenv(
       "# comment\n"
