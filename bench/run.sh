@@ -2,7 +2,8 @@
 # System benchmark of issue 7: each figure next to its limit, measured in the same run on this machine.
 # Starts its own Kafka broker (port 19392, data under /tmp, removed at the end), builds release
 # binaries into build/bench, fills a 3-partition compacted topic with the producer's load mode, then
-# measures rebuild (vs the fastest raw read of the topic, bench/raw_reader, and vs kcat), memory per customer, GET /saldo (vs a bare cpp-httplib server, plus a
+# measures rebuild (vs the fastest raw read of the topic, bench/raw_reader, and vs kcat; librdkafka alone,
+# bench/rdkafka_count, runs in the same rounds), memory per customer, GET /saldo (vs a bare cpp-httplib server, plus a
 # per-connection check), batch lookups of 100 ids (vs single GETs), freshness, read-your-writes
 # (GET ?after= right after the acknowledgement), and the producer (vs kcat -P). Prints a markdown report.
 #
