@@ -102,6 +102,7 @@ class Reader {
     for (const auto& p : parts) {
       rd_kafka_topic_partition_list_add(list, o.topic.c_str(), static_cast<int32_t>(p[0]))->offset = p[1];
       if (p[2] > p[1]) ++left_;
+      else finished_[static_cast<std::size_t>(&p - parts.data())] = true;
     }
     rd_kafka_assign(rk_.get(), list);
     rd_kafka_topic_partition_list_destroy(list);
@@ -120,9 +121,10 @@ class Reader {
       rd_kafka_message_t* m = batch_[i];
       if (!m->err) {
         ++count_;
-        for (const auto& p : parts_)
-          if (p[0] == m->partition && m->offset == p[2] - 1) --left_;
-      } else if (m->err != RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        reached(m->partition, m->offset + 1);
+      } else if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
+        reached(m->partition, m->offset);  // the end, even when the last offsets hold no record
+      } else {
         std::fprintf(stderr, "rdkafka_count: %s\n", rd_kafka_message_errstr(m));
       }
       rd_kafka_message_destroy(m);
@@ -131,8 +133,19 @@ class Reader {
   }
 
  private:
+  // The partition's next offset is `next`: done once it reaches the start high watermark.
+  void reached(int32_t partition, int64_t next) {
+    for (std::size_t i = 0; i < parts_.size(); ++i) {
+      if (parts_[i][0] == partition && !finished_[i] && next >= parts_[i][2]) {
+        finished_[i] = true;
+        --left_;
+      }
+    }
+  }
+
   Handle rk_;
   std::vector<std::array<int64_t, 3>> parts_;
+  std::vector<bool> finished_ = std::vector<bool>(parts_.size());
   rd_kafka_queue_t* queue_ = nullptr;
   int left_ = 0;
   long long count_ = 0;
