@@ -113,6 +113,8 @@ class Reader {
     rd_kafka_consumer_close(rk_.get());
   }
   bool done() const { return left_ == 0; }
+  // When the last partition reached its end (the consumer's close is not part of a rebuild).
+  std::chrono::steady_clock::time_point finished_at() const { return finished_at_; }
   long long count() const { return count_; }
   // Takes what the queue holds (waiting up to timeout_ms for the first); returns the messages taken.
   ssize_t drain(int timeout_ms) {
@@ -138,7 +140,7 @@ class Reader {
     for (std::size_t i = 0; i < parts_.size(); ++i) {
       if (parts_[i][0] == partition && !finished_[i] && next >= parts_[i][2]) {
         finished_[i] = true;
-        --left_;
+        if (--left_ == 0) finished_at_ = std::chrono::steady_clock::now();
       }
     }
   }
@@ -148,6 +150,7 @@ class Reader {
   std::vector<bool> finished_ = std::vector<bool>(parts_.size());
   rd_kafka_queue_t* queue_ = nullptr;
   int left_ = 0;
+  std::chrono::steady_clock::time_point finished_at_ = std::chrono::steady_clock::now();
   long long count_ = 0;
   std::vector<rd_kafka_message_t*> batch_ = std::vector<rd_kafka_message_t*>(10000);
 };
@@ -178,16 +181,14 @@ int main(int argc, char** argv) {
     std::vector<std::unique_ptr<Reader>> readers;
     for (const auto& parts : per_handle)
       if (!parts.empty()) readers.push_back(std::make_unique<Reader>(o, parts));
-    std::vector<std::chrono::steady_clock::time_point> done(readers.size(), t0);
     if (o.one_poller) {
       for (bool all = false; !all;) {
         all = true;
         ssize_t taken = 0;
-        for (std::size_t h = 0; h < readers.size(); ++h) {
-          if (readers[h]->done()) continue;
-          taken += readers[h]->drain(0);
-          if (readers[h]->done()) done[h] = std::chrono::steady_clock::now();
-          all = all && readers[h]->done();
+        for (auto& r : readers) {
+          if (r->done()) continue;
+          taken += r->drain(0);
+          all = all && r->done();
         }
         if (!all && taken == 0)  // nothing anywhere: wait a little on the first still reading
           for (auto& r : readers)
@@ -201,13 +202,16 @@ int main(int argc, char** argv) {
       for (std::size_t h = 0; h < readers.size(); ++h)
         threads.emplace_back([&, h] {
           while (!readers[h]->done()) readers[h]->drain(100);
-          done[h] = std::chrono::steady_clock::now();
         });
       for (auto& th : threads) th.join();
     }
     long long total = 0;
-    for (const auto& r : readers) total += r->count();
-    const double s = std::chrono::duration<double>(*std::max_element(done.begin(), done.end()) - t0).count();
+    auto last = t0;
+    for (const auto& r : readers) {
+      total += r->count();
+      last = std::max(last, r->finished_at());
+    }
+    const double s = std::chrono::duration<double>(last - t0).count();
     std::printf("RDKAFKA records=%lld partitions=%d handles=%d seconds=%.3f rate=%.0f\n", total, partitions,
                 o.handles, s, total / s);
   } catch (const std::exception& e) {
