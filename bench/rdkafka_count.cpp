@@ -1,11 +1,13 @@
 // rdkafka_count: what librdkafka alone costs a cold rebuild (issue 23). It reads every partition of a
 // topic from its start to the high watermark it had at the start and counts the records, with the
 // table reader's consumer settings (consumer_settings.cpp) and nothing else: no decoding, no table.
-// Its time is the floor of any rebuild that reads through librdkafka the way the service does; set
-// beside bench/raw_reader (franz-go) it splits "ours / raw reader" into librdkafka's part and ours.
+// Set beside bench/raw_reader (franz-go) it splits "ours / raw reader" into librdkafka's part and
+// ours. Not a strict floor: a polling thread that only counts waits on an empty queue and contends
+// for glibc's arena with the broker thread, which the service's busy decode thread mostly does not
+// (bench/notes/2026-12-04-librdkafka-floor.md).
 //
 // --handles N spreads the partitions over N consumers (N librdkafka broker threads), one polling
-// thread each: the question it answers is whether more consumers lower librdkafka's floor here.
+// thread each: the question it answers is whether more consumers lower librdkafka's cost here.
 #include <librdkafka/rdkafka.h>
 
 #include <algorithm>
@@ -20,6 +22,7 @@
 #include <thread>
 #include <vector>
 
+#include "common/kafka_handles.h"
 #include "consumer_service/topic/consumer_settings.h"
 
 namespace {
@@ -29,7 +32,7 @@ struct Options {
   std::string topic;
   int handles = 1;
   bool one_poller = false;  // one thread polls every consumer's queue in turn
-  std::vector<std::pair<std::string, std::string>> extra;
+  saldo::KeyValues extra;  // -X key=value, after the defaults
 };
 
 [[noreturn]] void usage(int code) {
@@ -74,24 +77,17 @@ Options parse(int argc, char** argv) {
   return o;
 }
 
-using Handle = std::unique_ptr<rd_kafka_t, decltype(&rd_kafka_destroy)>;
-
-Handle make_consumer(const Options& o) {
-  char err[512];
-  rd_kafka_conf_t* conf = rd_kafka_conf_new();
-  auto set = [&](const std::string& k, const std::string& v) {
-    if (rd_kafka_conf_set(conf, k.c_str(), v.c_str(), err, sizeof err) != RD_KAFKA_CONF_OK)
-      throw std::runtime_error(k + ": " + err);
-  };
-  set("bootstrap.servers", o.brokers);
-  set("group.id", "rdkafka-count");  // assign() only; never joined
+// A consumer as the table reader makes it: the project's conf (librdkafka's log to spdlog), its
+// defaults without the statistics callback it has no use for here, then the -X properties.
+saldo::KafkaHandle make_consumer(const Options& o) {
+  saldo::KafkaOptions kafka{.bootstrap_servers = o.brokers, .topic = o.topic, .group = {}, .properties = {}};
+  kafka.properties.emplace_back("group.id", "rdkafka-count");  // assign() only; never joined
   for (const auto& [k, v] : saldo::table_consumer_defaults())
-    if (k != "statistics.interval.ms") set(k, v);  // no statistics callback here
-  for (const auto& [k, v] : o.extra) set(k, v);
-  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  if (!rk) throw std::runtime_error(std::string("rd_kafka_new: ") + err);
-  rd_kafka_poll_set_consumer(rk);
-  return Handle(rk, &rd_kafka_destroy);
+    if (k != "statistics.interval.ms") kafka.properties.emplace_back(k, v);
+  kafka.properties.insert(kafka.properties.end(), o.extra.begin(), o.extra.end());
+  saldo::KafkaHandle rk = saldo::make_kafka_handle(RD_KAFKA_CONSUMER, saldo::make_kafka_conf(kafka));
+  rd_kafka_poll_set_consumer(rk.get());
+  return rk;
 }
 
 // One consumer assigned some partitions (partition, start, end), counting what it reads.
@@ -145,7 +141,7 @@ class Reader {
     }
   }
 
-  Handle rk_;
+  saldo::KafkaHandle rk_;
   std::vector<std::array<int64_t, 3>> parts_;
   std::vector<bool> finished_ = std::vector<bool>(parts_.size());
   rd_kafka_queue_t* queue_ = nullptr;
@@ -155,29 +151,35 @@ class Reader {
   std::vector<rd_kafka_message_t*> batch_ = std::vector<rd_kafka_message_t*>(10000);
 };
 
+// Every partition of the topic with its watermarks at the start: (partition, low, high). The
+// consumer that asks is gone before the reading starts.
+std::vector<std::array<int64_t, 3>> partition_marks(const Options& o) {
+  const saldo::KafkaHandle rk = make_consumer(o);
+  const saldo::KafkaTopic t(rd_kafka_topic_new(rk.get(), o.topic.c_str(), nullptr));
+  const rd_kafka_metadata_t* raw = nullptr;
+  const rd_kafka_resp_err_t err = rd_kafka_metadata(rk.get(), 0, t.get(), &raw, 10000);
+  const saldo::Metadata md(raw);
+  if (err != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 || md->topics[0].err)
+    throw std::runtime_error("no metadata for topic " + o.topic);
+  std::vector<std::array<int64_t, 3>> out;
+  for (int p = 0; p < md->topics[0].partition_cnt; ++p) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk.get(), o.topic.c_str(), p, &lo, &hi, 10000))
+      throw std::runtime_error("watermarks of partition " + std::to_string(p));
+    out.push_back({p, lo, hi});
+  }
+  return out;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   const Options o = parse(argc, argv);
   const auto t0 = std::chrono::steady_clock::now();
   try {
-    Handle meta = make_consumer(o);
-    const rd_kafka_metadata_t* md = nullptr;
-    rd_kafka_topic_t* t = rd_kafka_topic_new(meta.get(), o.topic.c_str(), nullptr);
-    if (rd_kafka_metadata(meta.get(), 0, t, &md, 10000) != RD_KAFKA_RESP_ERR_NO_ERROR || md->topic_cnt != 1 ||
-        md->topics[0].err)
-      throw std::runtime_error("no metadata for topic " + o.topic);
-    const int partitions = md->topics[0].partition_cnt;
+    const std::vector<std::array<int64_t, 3>> marks = partition_marks(o);
     std::vector<std::vector<std::array<int64_t, 3>>> per_handle(o.handles);
-    for (int p = 0; p < partitions; ++p) {
-      int64_t lo = 0, hi = 0;
-      if (rd_kafka_query_watermark_offsets(meta.get(), o.topic.c_str(), p, &lo, &hi, 10000))
-        throw std::runtime_error("watermarks of partition " + std::to_string(p));
-      per_handle[p % o.handles].push_back({p, lo, hi});
-    }
-    rd_kafka_metadata_destroy(md);
-    rd_kafka_topic_destroy(t);
-    meta.reset();
+    for (const auto& m : marks) per_handle[static_cast<std::size_t>(m[0] % o.handles)].push_back(m);
     std::vector<std::unique_ptr<Reader>> readers;
     for (const auto& parts : per_handle)
       if (!parts.empty()) readers.push_back(std::make_unique<Reader>(o, parts));
@@ -212,7 +214,7 @@ int main(int argc, char** argv) {
       last = std::max(last, r->finished_at());
     }
     const double s = std::chrono::duration<double>(last - t0).count();
-    std::printf("RDKAFKA records=%lld partitions=%d handles=%d seconds=%.3f rate=%.0f\n", total, partitions,
+    std::printf("RDKAFKA records=%lld partitions=%zu handles=%d seconds=%.3f rate=%.0f\n", total, marks.size(),
                 o.handles, s, total / s);
   } catch (const std::exception& e) {
     std::fprintf(stderr, "rdkafka_count: %s\n", e.what());
