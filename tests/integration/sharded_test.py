@@ -171,9 +171,10 @@ class ShardInstance(Service):
 
 
 def settled(instances):
-    """True when every instance answers /ready 200, none drains, each was assigned something (while there
-    are no more members than partitions), the group's assignments are disjoint and cover every partition, each partition is held ready by the member it is assigned to, and every
-    instance's own picture (/ready's "shard" routes, refreshed a few times a second) says so too: until
+    """True when every instance answers /ready 200, none drains, each was assigned something (while
+    there are no more members than partitions), the group's assignments are disjoint and cover every
+    partition, each partition is held ready by the member it is assigned to, and every instance's own
+    picture (/ready's "shard" routes, refreshed a few times a second) says so too: until
     then a forwarded request can still reach an instance that let the partition go."""
     owner, views = {}, []
     for inst in instances:
