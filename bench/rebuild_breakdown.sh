@@ -14,6 +14,8 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 [ $# -ge 2 ] || { sed -n '2,12p' "$0" | sed 's/^# \{0,1\}//'; exit 2; }
 bootstrap=$1 topic=$2; shift 2
 service=${SERVICE:-$root/build/bench/consumer_service/consumer_service}
+wait_ready=${WAIT_READY:-$(dirname "$(dirname "$service")")/bench/wait_ready}
+[ -x "$wait_ready" ] || { echo "rebuild_breakdown: $wait_ready is not built (cmake --build ... --target wait_ready)" >&2; exit 2; }
 port=${HTTP_PORT:-19410}
 broker_pid=${BROKER_PID:-$(cat "${KAFKA_DATA_DIR:-/nonexistent}/kafka.pid" 2>/dev/null || true)}
 perf_on=${PERF:-1}
@@ -34,10 +36,9 @@ if [ "$perf_on" = 1 ]; then
   perf_pid=$pid
   for _ in $(seq 1 100); do pid=$(pgrep -P "$perf_pid" | head -1) && [ -n "$pid" ] && break; sleep 0.01; done
 fi
-until [ "$(curl -s -o /dev/null -w '%{http_code}' "http://127.0.0.1:$port/ready")" = 200 ]; do
-  kill -0 "$pid" 2>/dev/null || { cat "$work/service.log" >&2; exit 1; }
-  sleep 0.01
-done
+# bench/wait_ready polls over one connection: a curl process per poll took up to half a core from
+# the rebuild it was timing (bench/notes/2026-12-04-stopwatch.md).
+"$wait_ready" --port "$port" --pid "$pid" --timeout 900 || { cat "$work/service.log" >&2; exit 1; }
 t1=$(date +%s.%N)
 jvm1=0; [ -n "$broker_pid" ] && jvm1=$(cpu_ticks "$broker_pid")
 # Per thread: comm, CPU ticks, and from schedstat the ns spent runnable but waiting for a core.

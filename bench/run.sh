@@ -138,7 +138,7 @@ if [ "${BENCH_PREBUILT:-}" = 1 ]; then
 else
   log "building release binaries into $build"
   cmake -S "$root" -B "$build" -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_WERROR=ON -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=ON >/dev/null
-  cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness rdkafka_count \
+  cmake --build "$build" -j "$(nproc)" --target consumer_service producer saldo_admin bare_http_server freshness rdkafka_count wait_ready \
     $([ $micro = 1 ] && echo micro_bench) >&2
 fi
 # The yardstick of the rebuild: the fastest client that reads the same records (bench/raw_reader, Go).
@@ -147,7 +147,7 @@ log "building bench/raw_reader (franz-go) into $build/raw_reader"
   GOMODCACHE=${GOMODCACHE:-${SALDO_CACHE_DIR:-$HOME/.cache/saldo}/go-mod} GOCACHE=$build/go-build \
   go build -o "$build/raw_reader/raw_reader" .) >&2 || die "go build of bench/raw_reader failed (needs Go >= 1.26)"
 for b in consumer_service/consumer_service producer/producer tools/saldo_admin bench/bare_http_server \
-         bench/freshness bench/rdkafka_count; do
+         bench/freshness bench/rdkafka_count bench/wait_ready; do
   [ -x "$build/$b" ] || die "$build/$b is not built"
 done
 service_bin=${BENCH_SERVICE_BIN:-$build/consumer_service/consumer_service}
@@ -184,15 +184,17 @@ start_service_with() {  # start_service_with BINARY "VAR=VALUE ..." TOPIC LOGFIL
 start_service() {  # start_service TOPIC LOGFILE [more options]: sets service_pid
   start_service_with "$service_bin" "" "$@"
 }
-wait_ready() {  # wait_ready TIMEOUT_S: polls /ready every 10 ms
-  local deadline=$((SECONDS + $1)) code
-  while :; do
-    code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 "http://127.0.0.1:$http_port/ready" || true)
-    [ "$code" = 200 ] && return 0
-    kill -0 "$service_pid" 2>/dev/null || die "consumer_service exited before READY"
-    [ $SECONDS -lt $deadline ] || die "consumer_service not READY within $1 s"
-    sleep 0.01
-  done
+wait_ready() {  # wait_ready TIMEOUT_S: polls /ready every 5 ms over one connection (bench/wait_ready)
+  # A curl process per poll, as this used to be, cost ~10 ms of CPU each: up to half of one of the
+  # 2 cores, taken from the rebuild being timed (bench/notes/2026-12-04-stopwatch.md).
+  local rc=0
+  "$build/bench/wait_ready" --port "$http_port" --pid "$service_pid" --timeout "$1" || rc=$?
+  case $rc in
+    0) ;;
+    1) die "consumer_service exited before READY" ;;
+    3) die "consumer_service not READY within $1 s" ;;
+    *) die "bench/wait_ready failed (exit $rc)" ;;
+  esac
 }
 rss_kb() { awk '/^VmRSS/ { print $2 }' "/proc/$1/status"; }
 peak_kb() { awk '/^VmHWM/ { print $2 }' "/proc/$1/status"; }  # the process's peak RSS so far
