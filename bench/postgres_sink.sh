@@ -5,8 +5,8 @@
 #   2. PostgreSQL's own limit: COPY of the same rows (exported from saldos) into an empty table of the
 #      same definition (primary key included), in the same database, right after;
 #   3. tail lag: while a load of R records/s runs, probes are sent one by one and the time from each
-#      probe's Kafka record timestamp until its row is visible in saldos is measured (psql polling,
-#      so a few ms of the figure are the poll's own cost).
+#      probe's Kafka record timestamp until its row is visible in saldos is measured (polled over one
+#      psql session, well under a millisecond per poll).
 # Starts its own broker and PostgreSQL (BENCH_KAFKA_PORT 19392, BENCH_PG_PORT 25492, data under /tmp,
 # removed at the end) and uses the binaries of BENCH_BUILD_DIR (default build/test); BENCH_SERVICE_BIN
 # measures another consumer_service (an older build, for an A/B: run the script once per side, alternating).
@@ -41,12 +41,25 @@ svc_pid="" load_pid=""
 kafka() { KAFKA_PORT=$kport KAFKA_DATA_DIR=$kdata KAFKA_HEAP=1g "$root/scripts/kafka-local.sh" "$@"; }
 pg() { PG_PORT=$pport PG_DATA_DIR=$pdata "$root/scripts/postgres-local.sh" "$@"; }
 sql() { pg psql -Atq -c "$1"; }
+# The polls of phases 1 and 3 go through one psql session (started below): `sql` per poll is a bash
+# script and a psql process, ~47 ms of CPU each here, which took most of a core from the sink being
+# timed (bench/notes/2026-12-04-stopwatch.md).
+poll_sql() {  # poll_sql QUERY: sets `polled` to the answer's last line (an error's last line on error)
+  printf '%s;\n\\echo __done__\n' "$1" >&"${POLL[1]}"
+  local line; polled=""
+  while :; do
+    IFS= read -r -t 30 line <&"${POLL[0]}" || { echo "the polling psql session stopped answering" >&2; exit 1; }
+    [ "$line" = __done__ ] && break
+    polled=$line
+  done
+}
 now_ms() { date +%s%3N; }
 
 finish() {
   local rc=$?
   [ -n "$load_pid" ] && kill "$load_pid" 2>/dev/null || true
   [ -n "$svc_pid" ] && kill "$svc_pid" 2>/dev/null && wait "$svc_pid" 2>/dev/null || true
+  [ -z "${POLL_PID:-}" ] || kill "$POLL_PID" 2>/dev/null || true
   kafka stop >/dev/null 2>&1 || true
   pg stop >/dev/null 2>&1 || true
   rm -rf "$kdata" "$pdata"
@@ -59,6 +72,7 @@ trap finish EXIT
 rm -rf "$kdata" "$pdata"
 kafka start >&2
 pg start >&2
+coproc POLL { pg psql -Atq 2>&1; }
 "$bin/tools/saldo_admin" create-topic -b "$bootstrap" --topic "$topic" --partitions 3 >&2
 echo "filling the topic with $customers customers" >&2
 "$bin/producer/producer" -b "$bootstrap" -t "$topic" --customers "$customers" --updates "$customers" \
@@ -70,7 +84,10 @@ t0=$(now_ms)
 POSTGRES_URL=$url "$service_bin" -b "$bootstrap" -t "$topic" --http-host 127.0.0.1 \
   --http-port "$hport" >"$work/service.log" 2>&1 &
 svc_pid=$!
-until [ "$(sql "select coalesce(sum(next_offset),0) from saldo_offsets" 2>/dev/null || echo 0)" -ge "$customers" ]; do
+while :; do
+  poll_sql "select coalesce(sum(next_offset),0) from saldo_offsets"
+  # Not a number until the sink has created its tables.
+  [[ $polled =~ ^[0-9]+$ ]] && [ "$polled" -ge "$customers" ] && break
   kill -0 "$svc_pid" || { echo "the service exited" >&2; exit 1; }
   sleep 0.05
 done
@@ -99,10 +116,12 @@ for i in $(seq 1 "$probes"); do
   "$bin/producer/producer" -b "$bootstrap" -t "$topic" --id "probe-$i" --saldo "$i.01" >/dev/null 2>&1
   deadline=$(( $(now_ms) + 10000 ))
   # order_ms is the record's timestamp here: the topic uses LogAppendTime, so a partition's time never goes back.
-  until ts=$(sql "select order_ms from saldos where cliente_id = 'probe-$i'") && [ -n "$ts" ]; do
+  while :; do
+    poll_sql "select order_ms from saldos where cliente_id = 'probe-$i'"
+    [[ $polled =~ ^[0-9]+$ ]] && break
     [ "$(now_ms)" -lt "$deadline" ] || { echo "probe $i not in saldos after 10 s" >&2; exit 1; }
   done
-  echo $(( $(now_ms) - ts )) >> "$work/lag.txt"
+  echo $(( $(now_ms) - polled )) >> "$work/lag.txt"
 done
 kill "$load_pid"; load_pid=""
 read -r p50 p99 max < <(sort -n "$work/lag.txt" | awk '{a[NR]=$1} END {
