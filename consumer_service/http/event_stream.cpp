@@ -6,10 +6,14 @@
 namespace saldo {
 
 EventStream::EventStream(const BalanceStore& store, const Readiness& readiness, std::string id,
-                         EventStreamTiming timing, std::function<void()> on_end)
+                         EventStreamTiming timing, std::function<void()> on_end, ServedElsewhere served_elsewhere)
     : store_(store),
       readiness_(readiness),
-      changes_(readiness.changes()), id_(std::move(id)), timing_(timing), on_end_(std::move(on_end)) {}
+      changes_(readiness.changes()),
+      id_(std::move(id)),
+      timing_(timing),
+      on_end_(std::move(on_end)),
+      served_elsewhere_(std::move(served_elsewhere)) {}
 
 EventStream::~EventStream() {
   if (on_end_) on_end_();
@@ -24,7 +28,7 @@ CustomerView EventStream::look() const {
 
 bool EventStream::next(std::string& out, const std::function<bool()>& client_alive) {
   using Clock = std::chrono::steady_clock;
-  if (changes_.closed()) return false;
+  if (changes_.closed() || moved_) return false;
   if (!sent_) {
     // The version before the look: a record applied between the two wakes the next wait at once.
     seen_ = changes_.version();
@@ -37,6 +41,15 @@ bool EventStream::next(std::string& out, const std::function<bool()>& client_ali
     const Clock::time_point heartbeat_due = last_write_ + timing_.heartbeat;
     const std::uint64_t version = changes_.wait(seen_, std::min(heartbeat_due, Clock::now() + timing_.liveness));
     if (changes_.closed()) return false;
+    // Sharded mode: the route changes before the table drops a handed-over partition, so this sees
+    // the move first and the customer's rows leaving are never reported as a delete.
+    if (served_elsewhere_) {
+      if (const std::optional<std::string> owner = served_elsewhere_()) {
+        moved_ = true;
+        out = sse_moved_event(id_, *owner);
+        return true;
+      }
+    }
     // While the table is rebuilt again, changes are only noted (and the version taken, so the next
     // wait sleeps): the customer is looked up once the table is READY again.
     if (version != seen_) {

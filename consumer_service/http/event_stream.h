@@ -23,16 +23,22 @@ struct EventStreamTiming {
 
 class EventStream {
  public:
+  // Sharded mode: nullopt while this instance serves the customer's partition; once it does not, the
+  // URL of the instance that does ("" when none holds it ready yet).
+  using ServedElsewhere = std::function<std::optional<std::string>()>;
+
   // `on_end` runs when the stream is destroyed (it frees the stream's place under the cap).
   EventStream(const BalanceStore& store, const Readiness& readiness, std::string id, EventStreamTiming timing,
-              std::function<void()> on_end = {});
+              std::function<void()> on_end = {}, ServedElsewhere served_elsewhere = {});
   ~EventStream();
   EventStream(const EventStream&) = delete;
   EventStream& operator=(const EventStream&) = delete;
 
   // The next chunk into `out`: first the customer as it is now; then an event when the customer
   // changed, or a heartbeat when none was sent for `heartbeat`. False: the stream ends (the feed
-  // closed at shutdown, or `client_alive` said the client left).
+  // closed at shutdown, or `client_alive` said the client left, or the "moved" event was sent: the
+  // partition was handed to another instance, checked at every wake, before the table is looked at,
+  // so the customer's rows leaving with the partition never read as a delete).
   bool next(std::string& out, const std::function<bool()>& client_alive);
 
  private:
@@ -44,6 +50,8 @@ class EventStream {
   std::string id_;
   EventStreamTiming timing_;
   std::function<void()> on_end_;
+  ServedElsewhere served_elsewhere_;
+  bool moved_ = false;                // the "moved" event was sent: the stream is over
   std::optional<CustomerView> sent_;  // what the client was last told; nullopt: nothing yet
   std::uint64_t seen_ = 0;            // the feed's version when sent_ was read
   bool changed_ = false;              // the feed moved since sent_ was read (not looked at while rebuilding)

@@ -257,7 +257,7 @@ ApiReply HttpApi::events(std::string_view id) const {
   return open_stream(id);
 }
 
-ApiReply HttpApi::open_stream(std::string_view id) const {
+ApiReply HttpApi::open_stream(std::string_view id, EventStream::ServedElsewhere served_elsewhere) const {
   if (readiness_.changes().closed()) {
     ApiReply r = json_error(503, "serviço encerrando");
     r.retry_after_s = 1;
@@ -277,10 +277,13 @@ ApiReply HttpApi::open_stream(std::string_view id) const {
   // Exactly this type: the HTTP library compresses any other text/* type (a browser sends
   // Accept-Encoding: gzip), and gzip would hold events back in its buffer.
   r.content_type = "text/event-stream";
-  r.stream = std::make_shared<EventStream>(store_, readiness_, std::string(id), stream_timing_, [this] {
-    metrics_.event_streams(-1);
-    streams_.fetch_sub(1);
-  });
+  r.stream = std::make_shared<EventStream>(
+      store_, readiness_, std::string(id), stream_timing_,
+      [this] {
+        metrics_.event_streams(-1);
+        streams_.fetch_sub(1);
+      },
+      std::move(served_elsewhere));
   return r;
 }
 

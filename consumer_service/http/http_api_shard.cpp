@@ -138,7 +138,14 @@ ApiReply HttpApi::sharded_events(std::string_view id) const {
   if (!is_valid_customer_id(id)) return json_error(400, "cliente_id inválido");
   const ShardRoute route = shards_->route(id);
   switch (route.kind) {
-    case Kind::kLocal: return open_stream(id);
+    case Kind::kLocal:
+      // Once the partition is handed over, the stream says where the customer is served and ends;
+      // the client's reconnect gets the redirect below.
+      return open_stream(id, [this, customer = std::string(id)]() -> std::optional<std::string> {
+        ShardRoute now = shards_->route(customer);
+        if (now.kind == Kind::kLocal) return std::nullopt;
+        return now.kind == Kind::kForward ? std::move(now.url) : std::string();
+      });
     case Kind::kForward: {
       // A stream is not proxied (it would hold a thread here and one there for its whole life): the
       // client follows the redirect to the owner, with its own token.

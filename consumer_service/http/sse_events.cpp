@@ -1,5 +1,6 @@
 #include "consumer_service/http/sse_events.h"
 
+#include "common/json_escape.h"
 #include "consumer_service/http/balance_json.h"
 
 namespace saldo {
@@ -36,6 +37,18 @@ std::string sse_change_event(std::string_view id, const CustomerView& before, co
   if (now.deleted_at) {
     out.append(",\"partition\":").append(std::to_string(now.deleted_at->partition));
     out.append(",\"offset\":").append(std::to_string(now.deleted_at->offset));
+  }
+  out.append("}\n\n");
+  return out;
+}
+
+std::string sse_moved_event(std::string_view id, std::string_view owner) {
+  std::string out = "event: moved\ndata: {\"cliente_id\":\"";
+  out.append(id).append("\",\"owner\":");
+  if (owner.empty()) {
+    out.append("null");
+  } else {
+    append_json_string(out, owner);
   }
   out.append("}\n\n");
   return out;

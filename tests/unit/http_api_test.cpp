@@ -784,6 +784,37 @@ TEST_F(ShardedApiTest, LiveStreamHereRedirectedToTheOwnerOr503) {
   EXPECT_TRUE(forwarder_.calls.empty());
 }
 
+TEST_F(ShardedApiTest, LiveStreamEndsWithMovedWhenItsPartitionIsHandedOverNeverWithADelete) {
+  EventStreamTiming timing;
+  timing.heartbeat = std::chrono::seconds(60);
+  timing.liveness = std::chrono::milliseconds(10);
+  api_.set_streams(4, timing);
+  const auto alive = [] { return true; };
+  const ApiReply here = api_.handle("GET", "/saldo/" + ids_[0][0] + "/events");
+  ASSERT_TRUE(here.stream);
+  std::string out;
+  ASSERT_TRUE(here.stream->next(out, alive));
+  EXPECT_NE(out.find("event: saldo"), std::string::npos) << out;
+  // The handover, in the coordinator's order: the picture routes partition 0 to b first, then the
+  // table drops its rows and applies on (the feed moves, the table is READY).
+  ShardPicture p;
+  p.partitions = 4;
+  using H = PartitionHold;
+  p.members = {ShardMember{"http://a", {}, {H::kNone, H::kNone, H::kNone, H::kNone}, false},
+               ShardMember{"http://b", {0, 1}, {H::kReady, H::kReady, H::kNone, H::kNone}, false},
+               ShardMember{"http://c", {2}, {H::kNone, H::kNone, H::kReady, H::kNone}, false},
+               ShardMember{"http://d", {3}, {H::kNone, H::kNone, H::kNone, H::kRebuilding}, false}};
+  map_.update(p);
+  store_.drop_partition(0);
+  make_ready();
+  ASSERT_TRUE(here.stream->next(out, alive));
+  EXPECT_EQ(out, "event: moved\ndata: {\"cliente_id\":\"" + ids_[0][0] + "\",\"owner\":\"http://b\"}\n\n");
+  EXPECT_FALSE(here.stream->next(out, alive));  // over: the client reconnects
+  const ApiReply again = api_.handle("GET", "/saldo/" + ids_[0][0] + "/events");
+  EXPECT_EQ(again.status, 307);
+  EXPECT_EQ(again.location, "http://b/saldo/" + ids_[0][0] + "/events");
+}
+
 TEST_F(ShardedApiTest, BatchIsSplitByOwnerAndMergedInTheCallersOrder) {
   const std::vector<std::string> asked = {ids_[1][0], ids_[0][0], ids_[3][0], "bad id", ids_[2][0],
                                           ids_[0][1], ids_[1][1], ids_[1][0]};

@@ -60,6 +60,12 @@ TEST(SseEvents, ADeleteIsADeletedEventWithTheDeletesPosition) {
   EXPECT_EQ(sse_change_event("42", CustomerView{}, CustomerView{std::nullopt, TopicPosition{0, 5}}), "");
 }
 
+TEST(SseEvents, MovedSaysWhichInstanceServesTheCustomerNowOrNull) {
+  EXPECT_EQ(sse_moved_event("42", "http://b:5000"),
+            "event: moved\ndata: {\"cliente_id\":\"42\",\"owner\":\"http://b:5000\"}\n\n");
+  EXPECT_EQ(sse_moved_event("42", ""), "event: moved\ndata: {\"cliente_id\":\"42\",\"owner\":null}\n\n");
+}
+
 TEST(SseEvents, ANewerRejectedRecordIsAnEventWithTheWarning) {
   CustomerView warned = found(100, 0, 1);
   warned.balance->newer_rejected = RejectedRecord{"invalid_json", 0, 2};
