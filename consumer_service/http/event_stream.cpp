@@ -6,14 +6,14 @@
 namespace saldo {
 
 EventStream::EventStream(const BalanceStore& store, const Readiness& readiness, std::string id,
-                         EventStreamTiming timing, std::function<void()> on_end, ServedElsewhere served_elsewhere)
+                         EventStreamTiming timing, std::function<void()> on_end, ServedWhere served_where)
     : store_(store),
       readiness_(readiness),
       changes_(readiness.changes()),
       id_(std::move(id)),
       timing_(timing),
       on_end_(std::move(on_end)),
-      served_elsewhere_(std::move(served_elsewhere)) {}
+      served_where_(std::move(served_where)) {}
 
 EventStream::~EventStream() {
   if (on_end_) on_end_();
@@ -43,12 +43,11 @@ bool EventStream::next(std::string& out, const std::function<bool()>& client_ali
     if (changes_.closed()) return false;
     // Sharded mode: the route changes before the table drops a handed-over partition, so this sees
     // the move first and the customer's rows leaving are never reported as a delete.
-    if (served_elsewhere_) {
-      if (const std::optional<std::string> owner = served_elsewhere_()) {
-        moved_ = true;
-        out = sse_moved_event(id_, *owner);
-        return true;
-      }
+    const Where where = served_where_ ? served_where_() : Where{};
+    if (where.kind == Where::Kind::kElsewhere) {
+      moved_ = true;
+      out = sse_moved_event(id_, where.url);
+      return true;
     }
     // While the table is rebuilt again, changes are only noted (and the version taken, so the next
     // wait sleeps): the customer is looked up once the table is READY again.
@@ -56,7 +55,7 @@ bool EventStream::next(std::string& out, const std::function<bool()>& client_ali
       seen_ = version;
       changed_ = true;
     }
-    if (changed_ && readiness_.ready()) {
+    if (changed_ && readiness_.ready() && where.kind == Where::Kind::kHere) {
       changed_ = false;
       CustomerView now = look();
       std::string event = sse_change_event(id_, *sent_, now);

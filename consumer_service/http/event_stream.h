@@ -23,22 +23,26 @@ struct EventStreamTiming {
 
 class EventStream {
  public:
-  // Sharded mode: nullopt while this instance serves the customer's partition; once it does not, the
-  // URL of the instance that does ("" when none holds it ready yet).
-  using ServedElsewhere = std::function<std::optional<std::string>()>;
+  // Sharded mode: where the customer's partition is served ready now.
+  struct Where {
+    enum class Kind : std::uint8_t { kHere, kElsewhere, kNowhere } kind = Kind::kHere;
+    std::string url;  // kElsewhere: the instance that serves it
+  };
+  using ServedWhere = std::function<Where()>;
 
   // `on_end` runs when the stream is destroyed (it frees the stream's place under the cap).
   EventStream(const BalanceStore& store, const Readiness& readiness, std::string id, EventStreamTiming timing,
-              std::function<void()> on_end = {}, ServedElsewhere served_elsewhere = {});
+              std::function<void()> on_end = {}, ServedWhere served_where = {});
   ~EventStream();
   EventStream(const EventStream&) = delete;
   EventStream& operator=(const EventStream&) = delete;
 
   // The next chunk into `out`: first the customer as it is now; then an event when the customer
   // changed, or a heartbeat when none was sent for `heartbeat`. False: the stream ends (the feed
-  // closed at shutdown, or `client_alive` said the client left, or the "moved" event was sent: the
-  // partition was handed to another instance, checked at every wake, before the table is looked at,
-  // so the customer's rows leaving with the partition never read as a delete).
+  // closed at shutdown, or `client_alive` said the client left, or the "moved" event was sent).
+  // Sharded mode, checked at every wake before the table is looked at: once another instance serves
+  // the partition, the "moved" event names it and the stream ends, so the customer's rows leaving with
+  // the partition never read as a delete; while no one serves it ready, changes are only noted.
   bool next(std::string& out, const std::function<bool()>& client_alive);
 
  private:
@@ -50,11 +54,11 @@ class EventStream {
   std::string id_;
   EventStreamTiming timing_;
   std::function<void()> on_end_;
-  ServedElsewhere served_elsewhere_;
+  ServedWhere served_where_;
   bool moved_ = false;                // the "moved" event was sent: the stream is over
   std::optional<CustomerView> sent_;  // what the client was last told; nullopt: nothing yet
   std::uint64_t seen_ = 0;            // the feed's version when sent_ was read
-  bool changed_ = false;              // the feed moved since sent_ was read (not looked at while rebuilding)
+  bool changed_ = false;  // the feed moved since sent_ was read (not looked at while rebuilding or unserved)
   std::chrono::steady_clock::time_point last_write_{};
 };
 

@@ -257,7 +257,7 @@ ApiReply HttpApi::events(std::string_view id) const {
   return open_stream(id);
 }
 
-ApiReply HttpApi::open_stream(std::string_view id, EventStream::ServedElsewhere served_elsewhere) const {
+ApiReply HttpApi::open_stream(std::string_view id, EventStream::ServedWhere served_where) const {
   if (readiness_.changes().closed()) {
     ApiReply r = json_error(503, "serviço encerrando");
     r.retry_after_s = 1;
@@ -283,7 +283,7 @@ ApiReply HttpApi::open_stream(std::string_view id, EventStream::ServedElsewhere 
         metrics_.event_streams(-1);
         streams_.fetch_sub(1);
       },
-      std::move(served_elsewhere));
+      std::move(served_where));
   return r;
 }
 

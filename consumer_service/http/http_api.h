@@ -142,7 +142,7 @@ class HttpApi {
                                                     std::optional<std::string_view> wait_ms, ReadOptions& out);
   // The answer from this instance's table, without the readiness gate (the caller's job).
   ApiReply saldo_here(std::string_view id, const ReadOptions& options) const;
-  ApiReply open_stream(std::string_view id, EventStream::ServedElsewhere served_elsewhere = {}) const;
+  ApiReply open_stream(std::string_view id, EventStream::ServedWhere served_where = {}) const;
   ApiReply lookup_many(const std::vector<std::string>& ids, const ApiRequest& request) const;
   // Sharded mode (http_api_shard.cpp).
   ApiReply sharded_saldo(std::string_view id, const ApiRequest& request, ReadOptions options) const;

@@ -141,10 +141,15 @@ ApiReply HttpApi::sharded_events(std::string_view id) const {
     case Kind::kLocal:
       // Once the partition is handed over, the stream says where the customer is served and ends;
       // the client's reconnect gets the redirect below.
-      return open_stream(id, [this, customer = std::string(id)]() -> std::optional<std::string> {
+      return open_stream(id, [this, customer = std::string(id)] {
+        using Where = EventStream::Where;
         ShardRoute now = shards_->route(customer);
-        if (now.kind == Kind::kLocal) return std::nullopt;
-        return now.kind == Kind::kForward ? std::move(now.url) : std::string();
+        switch (now.kind) {
+          case Kind::kLocal: return Where{};
+          case Kind::kForward: return Where{Where::Kind::kElsewhere, std::move(now.url)};
+          case Kind::kUnavailable: break;
+        }
+        return Where{Where::Kind::kNowhere, {}};
       });
     case Kind::kForward: {
       // A stream is not proxied (it would hold a thread here and one there for its whole life): the

@@ -45,11 +45,7 @@ std::string sse_change_event(std::string_view id, const CustomerView& before, co
 std::string sse_moved_event(std::string_view id, std::string_view owner) {
   std::string out = "event: moved\ndata: {\"cliente_id\":\"";
   out.append(id).append("\",\"owner\":");
-  if (owner.empty()) {
-    out.append("null");
-  } else {
-    append_json_string(out, owner);
-  }
+  append_json_string(out, owner);
   out.append("}\n\n");
   return out;
 }

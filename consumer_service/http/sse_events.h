@@ -5,9 +5,9 @@
 //   event: saldo       id: P:O   data: the body of GET /saldo/<id> (200)
 //   event: not_found             data: {"cliente_id":...,"error":"cliente não encontrado"} (first event only)
 //   event: deleted     id: P:O   data: {"cliente_id":...,"partition":P,"offset":O} (P:O: the delete's record)
-//   event: moved                 data: {"cliente_id":...,"owner":"<url>"|null} (sharded mode: the customer's
-//                                partition is served elsewhere now; the stream ends after it, and the
-//                                client's reconnect is redirected to the owner)
+//   event: moved                 data: {"cliente_id":...,"owner":"<url>"} (sharded mode: another instance
+//                                serves the customer's partition now; the stream ends after it, and the
+//                                client's reconnect is redirected there)
 //   ": heartbeat"                a comment line, so proxies keep an idle stream open
 #include <chrono>
 #include <optional>
@@ -34,8 +34,7 @@ std::string sse_first_event(std::string_view id, const CustomerView& now, std::c
 // The event for a customer that went from `before` to `now`; "" when a client would see no change
 // (the same record, or still not found).
 std::string sse_change_event(std::string_view id, const CustomerView& before, const CustomerView& now);
-// The last event of a stream whose customer this instance no longer serves (sharded mode): `owner` is
-// the instance that does, empty when none holds it ready yet.
+// The last event of a stream whose customer another instance serves now (sharded mode): `owner`.
 std::string sse_moved_event(std::string_view id, std::string_view owner);
 
 }  // namespace saldo

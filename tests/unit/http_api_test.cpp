@@ -786,7 +786,7 @@ TEST_F(ShardedApiTest, LiveStreamHereRedirectedToTheOwnerOr503) {
 
 TEST_F(ShardedApiTest, LiveStreamEndsWithMovedWhenItsPartitionIsHandedOverNeverWithADelete) {
   EventStreamTiming timing;
-  timing.heartbeat = std::chrono::seconds(60);
+  timing.heartbeat = std::chrono::milliseconds(50);
   timing.liveness = std::chrono::milliseconds(10);
   api_.set_streams(4, timing);
   const auto alive = [] { return true; };
@@ -795,18 +795,25 @@ TEST_F(ShardedApiTest, LiveStreamEndsWithMovedWhenItsPartitionIsHandedOverNeverW
   std::string out;
   ASSERT_TRUE(here.stream->next(out, alive));
   EXPECT_NE(out.find("event: saldo"), std::string::npos) << out;
-  // The handover, in the coordinator's order: the picture routes partition 0 to b first, then the
-  // table drops its rows and applies on (the feed moves, the table is READY).
-  ShardPicture p;
-  p.partitions = 4;
   using H = PartitionHold;
-  p.members = {ShardMember{"http://a", {}, {H::kNone, H::kNone, H::kNone, H::kNone}, false},
-               ShardMember{"http://b", {0, 1}, {H::kReady, H::kReady, H::kNone, H::kNone}, false},
-               ShardMember{"http://c", {2}, {H::kNone, H::kNone, H::kReady, H::kNone}, false},
-               ShardMember{"http://d", {3}, {H::kNone, H::kNone, H::kNone, H::kRebuilding}, false}};
-  map_.update(p);
+  const auto partition_0_at = [&](H at_a, H at_b) {
+    ShardPicture p;
+    p.partitions = 4;
+    p.members = {ShardMember{"http://a", {}, {at_a, H::kNone, H::kNone, H::kNone}, false},
+                 ShardMember{"http://b", {0, 1}, {at_b, H::kReady, H::kNone, H::kNone}, false},
+                 ShardMember{"http://c", {2}, {H::kNone, H::kNone, H::kReady, H::kNone}, false},
+                 ShardMember{"http://d", {3}, {H::kNone, H::kNone, H::kNone, H::kRebuilding}, false}};
+    map_.update(p);
+  };
+  // No instance holds partition 0 ready (a picture a moment before b's READY): the rows gone and a
+  // batch applied are only noted, neither a delete nor a move.
+  partition_0_at(H::kNone, H::kRebuilding);
   store_.drop_partition(0);
   make_ready();
+  ASSERT_TRUE(here.stream->next(out, alive));
+  EXPECT_EQ(out, kSseHeartbeat);
+  // b holds it ready: the stream names b and ends.
+  partition_0_at(H::kNone, H::kReady);
   ASSERT_TRUE(here.stream->next(out, alive));
   EXPECT_EQ(out, "event: moved\ndata: {\"cliente_id\":\"" + ids_[0][0] + "\",\"owner\":\"http://b\"}\n\n");
   EXPECT_FALSE(here.stream->next(out, alive));  // over: the client reconnects
