@@ -7,7 +7,8 @@
 #
 # Environment: SERVICE (build/bench/consumer_service/consumer_service), HTTP_PORT (19410),
 #   BROKER_PID (the broker's JVM, for its CPU time during the rebuild; default: kafka-local.sh's pid
-#   file under KAFKA_DATA_DIR), PERF=0 to skip perf (then only the per-thread figures).
+#   file under KAFKA_DATA_DIR), PERF=0 to skip perf (then only the per-thread figures), WAIT_READY
+#   (the stopwatch, bench/wait_ready beside SERVICE's build).
 # bench/run.sh fills such a topic; by hand: scripts/kafka-local.sh start, then producer --preset fast.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)

@@ -47,17 +47,20 @@ Args parse(int argc, char** argv) {
     }
     if (i + 1 >= argc) throw std::invalid_argument(std::string(flag) + " needs a value");
     const std::string v = argv[++i];
-    try {
-      if (flag == "--host") a.host = v;
-      else if (flag == "--port") a.port = std::stoi(v);
-      else if (flag == "--pid") a.pid = std::stol(v);
-      else if (flag == "--timeout") a.timeout_s = std::stod(v);
-      else if (flag == "--interval-ms") a.interval_ms = std::stoi(v);
-      else throw std::invalid_argument("unknown option " + std::string(flag));
-    } catch (const std::logic_error& e) {  // std::stoi's invalid_argument / out_of_range
-      if (std::string_view(e.what()).starts_with("unknown option")) throw;
-      throw std::invalid_argument(std::string(flag) + ": not a number: '" + v + "'");
-    }
+    // std::stoi and its kin throw invalid_argument / out_of_range with no word of which option.
+    const auto number = [&](auto convert) {
+      try {
+        return convert(v);
+      } catch (const std::logic_error&) {
+        throw std::invalid_argument(std::string(flag) + ": not a number: '" + v + "'");
+      }
+    };
+    if (flag == "--host") a.host = v;
+    else if (flag == "--port") a.port = number([](const std::string& s) { return std::stoi(s); });
+    else if (flag == "--pid") a.pid = number([](const std::string& s) { return std::stol(s); });
+    else if (flag == "--timeout") a.timeout_s = number([](const std::string& s) { return std::stod(s); });
+    else if (flag == "--interval-ms") a.interval_ms = number([](const std::string& s) { return std::stoi(s); });
+    else throw std::invalid_argument("unknown option " + std::string(flag));
   }
   if (a.port <= 0 || a.port > 65535) throw std::invalid_argument("--port must be 1..65535");
   if (a.interval_ms <= 0 || a.timeout_s <= 0) throw std::invalid_argument("--interval-ms and --timeout must be positive");
