@@ -4,8 +4,10 @@
 #include <benchmark/benchmark.h>
 
 #include <malloc.h>
+#include <memory>
 
 #include <random>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -46,6 +48,58 @@ BENCHMARK(BM_StoreFill)
     ->Args({10'000'000, 1})
     ->Unit(benchmark::kMillisecond)
     ->Iterations(1);
+
+// A cold rebuild's store work as bench/run.sh's topic gives it: the producer's load (producer/
+// load_generator.cpp) sends customers 1..customers once each, then updates of random ones, and the
+// table's decoder hands the store batches of up to 10,000 events with packed timestamps. Items/s is
+// records applied; the ids and events are made before the clock starts and the store is freed after
+// it stops. range(0) customers, range(1) records; range(2) = 1 times only the updates (the first
+// `customers` records fill the store untimed); range(3) = 1 tells the store first how many records
+// come (BalanceStore::expect_at_most, as the table reader does on a cold rebuild).
+void BM_StoreRebuild(benchmark::State& state) {
+  const std::int64_t customers = state.range(0), records = state.range(1);
+  constexpr std::size_t kBatch = 10'000;
+  const saldo::PackedTimestamp ts = *saldo::pack_timestamp(kTimestamp);
+  std::vector<std::string> ids;
+  ids.reserve(static_cast<std::size_t>(records));
+  std::mt19937_64 rng(7);
+  for (std::int64_t i = 0; i < records; ++i) {
+    ids.push_back(std::to_string((i < customers ? static_cast<std::uint64_t>(i) : rng() % customers) + 1));
+  }
+  std::vector<saldo::StoreEvent> events;
+  events.reserve(ids.size());
+  for (std::size_t i = 0; i < ids.size(); ++i) {
+    saldo::StoreEvent& ev = events.emplace_back(saldo::StoreEvent{saldo::StoreEvent::Kind::kSet, ids[i],
+                                                                  static_cast<saldo::Centavos>(i), kTimestamp,
+                                                                  static_cast<std::int32_t>(i % 3),
+                                                                  static_cast<std::int64_t>(i / 3), 1});
+    ev.ts_bits = ts.bits;
+    ev.ts_format = ts.format;
+  }
+  std::vector<saldo::ApplyResult> results(kBatch);
+  const std::size_t timed_from = state.range(2) != 0 ? static_cast<std::size_t>(customers) : 0;
+  for (auto _ : state) {
+    auto store = std::make_unique<saldo::BalanceStore>();
+    if (state.range(3) != 0) store->expect_at_most(static_cast<std::size_t>(records));  // as the table reader does
+    if (timed_from > 0) state.PauseTiming();
+    for (std::size_t i = 0; i < events.size(); i += kBatch) {
+      if (i == timed_from && timed_from > 0) state.ResumeTiming();
+      const std::size_t n = std::min(kBatch, events.size() - i);
+      store->apply(std::span<const saldo::StoreEvent>(events).subspan(i, n), std::span(results).first(n));
+    }
+    benchmark::DoNotOptimize(store->size());
+    state.PauseTiming();  // freeing the store is not the rebuild's work
+    store.reset();
+    state.ResumeTiming();
+  }
+  state.SetItemsProcessed(state.iterations() * (records - static_cast<std::int64_t>(timed_from)));
+}
+BENCHMARK(BM_StoreRebuild)
+    ->Args({10'000'000, 12'000'000, 0, 0})
+    ->Args({10'000'000, 12'000'000, 1, 0})
+    ->Args({10'000'000, 12'000'000, 0, 1})
+    ->Args({10'000'000, 12'000'000, 1, 1})
+   ->Unit(benchmark::kMillisecond)->Iterations(1);
 
 struct Value {
   saldo::Centavos saldo;

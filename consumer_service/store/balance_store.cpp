@@ -23,6 +23,7 @@ constexpr std::uint32_t kEntryMask = (1u << kEntryBits) - 1;
 constexpr std::uint32_t kMaxEntries = kEntryMask - 1;  // slot stores entry number + 1; 0 is empty
 constexpr std::uint32_t kNoEntry = 0xFFFFFFFF;
 constexpr int kOffsetBits = 48;
+constexpr std::size_t kPrefetchProbes = 16;  // a 64-byte line of index slots
 
 // An entry's packed position (partition << kOffsetBits | offset), apart.
 TopicPosition unpack_position(std::uint64_t position) noexcept {
@@ -55,6 +56,20 @@ struct Order {
 };
 Order order_of(const Entry& e) noexcept { return {e.record_time, e.position}; }
 
+// The last 1 to 7 bytes of an id as one word, by fixed-size loads (a memcpy of a variable length is
+// a library call: it was a tenth of the rebuild's store time). For a given length every byte is in
+// the word, so two ids of one length give two words.
+std::uint64_t load_tail(const char* p, std::size_t n) noexcept {
+  if (n >= 4) {
+    std::uint32_t first, last;
+    std::memcpy(&first, p, 4);
+    std::memcpy(&last, p + n - 4, 4);
+    return (std::uint64_t{last} << 32) | first;
+  }
+  return std::uint64_t{static_cast<unsigned char>(p[0])} | std::uint64_t{static_cast<unsigned char>(p[n / 2])} << 8 |
+         std::uint64_t{static_cast<unsigned char>(p[n - 1])} << 16;
+}
+
 std::uint64_t hash_id(std::string_view s) noexcept {
   std::uint64_t h = 0x9E3779B97F4A7C15ull ^ s.size();
   std::size_t i = 0;
@@ -65,9 +80,7 @@ std::uint64_t hash_id(std::string_view s) noexcept {
     h ^= h >> 29;
   }
   if (i < s.size()) {
-    std::uint64_t w = 0;
-    std::memcpy(&w, s.data() + i, s.size() - i);
-    h = (h ^ w) * 0xBF58476D1CE4E5B9ull;
+    h = (h ^ load_tail(s.data() + i, s.size() - i)) * 0xBF58476D1CE4E5B9ull;
   }
   h ^= h >> 31;
   h *= 0x94D049BB133111EBull;
@@ -122,10 +135,20 @@ struct BalanceStore::Shard {
   void prefetch_slot(std::uint64_t h) const noexcept {
     if (!index.empty()) __builtin_prefetch(&index[h & (index.size() - 1)]);
   }
+  // Follows the probe sequence as find_slot() will (most keys sit past their home slot at this load)
+  // to the first slot with the key's tag, and asks for that entry; stops at an empty slot.
   void prefetch_entry(std::uint64_t h) const noexcept {
     if (index.empty()) return;
-    const std::uint32_t slot = index[h & (index.size() - 1)];
-    if (slot != 0 && (slot >> kEntryBits) == tag_of(h)) __builtin_prefetch(&entry((slot & kEntryMask) - 1));
+    const std::size_t mask = index.size() - 1;
+    const std::uint32_t tag = tag_of(h);
+    for (std::size_t i = h & mask, probes = 0; probes < kPrefetchProbes; i = (i + 1) & mask, ++probes) {
+      const std::uint32_t slot = index[i];
+      if (slot == 0) return;
+      if ((slot >> kEntryBits) == tag) {
+        __builtin_prefetch(&entry((slot & kEntryMask) - 1));
+        return;
+      }
+    }
   }
 
   void grow_index_if_needed() {
@@ -156,7 +179,8 @@ struct BalanceStore::Shard {
       return e;
     }
     if (used >= kMaxEntries) return kNoEntry;
-    if ((used >> kChunkBits) >= chunks.size()) chunks.push_back(std::make_unique<Entry[]>(kChunkSize));
+    // Not zeroed: an entry is written when it is handed out, and none past `used` is ever read.
+    if ((used >> kChunkBits) >= chunks.size()) chunks.push_back(std::make_unique_for_overwrite<Entry[]>(kChunkSize));
     return used++;
   }
 
@@ -208,11 +232,13 @@ struct BalanceStore::Shard {
   }
 
   // A new entry for `id` (balance and timestamp not set yet), or nullptr when the shard is full.
-  Entry* insert(std::string_view id, std::uint64_t h) {
+  // `empty_slot`: where find_slot() said the id would go, if the caller asked it already.
+  Entry* insert(std::string_view id, std::uint64_t h, std::size_t empty_slot = SIZE_MAX) {
+    const std::size_t slots = index.size();
+    grow_index_if_needed();  // before the entry is handed out: rehash() reads every entry handed out
+    const std::size_t i = empty_slot != SIZE_MAX && index.size() == slots ? empty_slot : find_slot(id, h);
     const std::uint32_t n = allocate_entry();
     if (n == kNoEntry) return nullptr;
-    grow_index_if_needed();
-    const std::size_t i = find_slot(id, h);
     Entry& e = entry(n);
     e.id_len = static_cast<std::uint8_t>(id.size());
     e.flags = 0;
@@ -231,7 +257,8 @@ struct BalanceStore::Shard {
 
   ApplyResult set(std::string_view id, std::uint64_t h, Centavos saldo, std::string_view ts, std::uint8_t ts_format,
                   std::uint64_t ts_bits, Order order) {
-    Entry* e = find(id, h);
+    const std::size_t slot = find_slot(id, h);
+    Entry* e = slot == SIZE_MAX || index[slot] == 0 ? nullptr : &entry((index[slot] & kEntryMask) - 1);
     ApplyResult result = ApplyResult::kUpdated;
     if (e != nullptr) {
       if (!(order > order_of(*e))) return ApplyResult::kStale;
@@ -244,7 +271,7 @@ struct BalanceStore::Shard {
         release_timestamp(*e);
       }
     } else {
-      e = insert(id, h);
+      e = insert(id, h, slot);
       if (e == nullptr) return ApplyResult::kRejected;
       live.fetch_add(1, std::memory_order_relaxed);
       result = ApplyResult::kInserted;
@@ -394,11 +421,12 @@ ApplyResult BalanceStore::erase(std::string_view id, std::int32_t partition, std
 // Visits items [0, n) grouped by shard (order within a shard is kept, and a key never changes shard),
 // calling visit(shard, k) with the shard's lock held, taken once per group of up to kMaxGroup items:
 // a reader waits at most for that shard's part of it. Prefetches the index slot and the entry a few
-// items ahead. `hash_of(k)` is item k's hash_id.
+// items ahead (16 and 8: the slot must be in before prefetch_entry() reads it, and each miss here is
+// a page walk too, bench/notes/2026-12-04-store-apply.md). `hash_of(k)` is item k's hash_id.
 template <class HashOf, class Visit>
 void BalanceStore::for_each_by_shard(std::size_t count, HashOf&& hash_of, Visit&& visit) {
   constexpr std::size_t kMaxGroup = 4096;
-  constexpr std::size_t kSlotAhead = 8, kEntryAhead = 4;
+  constexpr std::size_t kSlotAhead = 16, kEntryAhead = 8;
   std::array<std::uint64_t, kMaxGroup> hashes;
   std::array<std::uint16_t, kMaxGroup> order;
   for (std::size_t base = 0; base < count; base += kMaxGroup) {
@@ -614,17 +642,48 @@ std::optional<std::size_t> BalanceStore::restore(std::span<const StoredEntry> en
   return refused;
 }
 
+namespace {
+// The smallest power-of-two index, at least 64 slots, holding `entries` at a load of at most 3/4.
+std::size_t slots_for(std::size_t entries) {
+  std::size_t slots = 64;
+  while (entries * 4 > slots * 3) slots *= 2;
+  return slots;
+}
+}  // namespace
+
 void BalanceStore::reserve(std::size_t entries) {
   check_writer();
   // Hashing spreads entries unevenly over the shards: room for 1/8 more than the average.
   const std::size_t per_shard = entries / kShardCount + entries / kShardCount / 8 + 16;
-  std::size_t slots = 64;
-  while (per_shard * 4 > slots * 3) slots *= 2;
+  const std::size_t slots = slots_for(per_shard);
   for (auto& s : shards_) {
     std::unique_lock lock(s->mutex);
     if (s->index.size() < slots) s->rehash(slots);
     s->chunks.reserve(per_shard / kChunkSize + 1);
   }
+}
+
+void BalanceStore::expect_at_most(std::size_t records) {
+  check_writer();
+  const std::size_t slots = slots_for(std::min(records, kExpectCap) / kShardCount);
+  for (auto& s : shards_) {
+    std::unique_lock lock(s->mutex);
+    if (s->index.size() < slots) s->rehash(slots);
+  }
+}
+
+std::size_t BalanceStore::fit() {
+  check_writer();
+  std::size_t freed = 0;
+  for (auto& s : shards_) {
+    std::unique_lock lock(s->mutex);
+    const std::size_t need = slots_for(s->live.load(std::memory_order_relaxed) +
+                                       s->tombstones.load(std::memory_order_relaxed) + 1);
+    if (s->index.size() <= need * 4) continue;
+    freed += (s->index.size() - need) * sizeof(std::uint32_t);
+    s->rehash(need);
+  }
+  return freed;
 }
 
 void BalanceStore::visit_shard(std::size_t s, const std::function<void(const StoredEntry&)>& fn) const {

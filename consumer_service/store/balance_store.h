@@ -120,6 +120,15 @@ class BalanceStore {
   // Makes room for about `entries` ids at once (a snapshot's count), so restoring them never regrows
   // the index on the way.
   void reserve(std::size_t entries);
+  // A cold rebuild of `records` records (counted up to kExpectCap): room for that many ids at once,
+  // since no more can come, so the index never regrows on the way (each regrowth rehashed every id
+  // and faulted in a fresh index: a fifth of the rebuild's store time, bench/micro_store.cpp).
+  // fit() gives back what the ids did not use.
+  void expect_at_most(std::size_t records);
+  static constexpr std::size_t kExpectCap = 256 * 49152;  // at most 64 MB of index up front
+  // Shrinks each shard's index that is more than four times what its ids need (after a rebuild for
+  // which expect_at_most() was told many records for few customers). Returns the bytes given back.
+  std::size_t fit();
   // Puts entries read from a snapshot into the store (writer thread, before reading the topic), a
   // shard's lock once per group as apply() does. Returns the index of the first entry it refused
   // (outside the store's limits, or an id already held), or nullopt when it took them all.

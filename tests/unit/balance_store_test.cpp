@@ -355,5 +355,60 @@ TEST(BalanceStore, DropPartitionForgetsItsCustomersDeletesAndRejectionsOnly) {
   EXPECT_EQ(store.drop_partition(5), 0u);
 }
 
+// A cold rebuild sizes the index for the records to come; fit() gives back what few customers did
+// not use, and every customer is still found after either.
+TEST(BalanceStore, IndexSizedForARebuildIsGivenBackWhenFewCustomersCame) {
+  BalanceStore store;
+  const std::size_t empty = store.memory_bytes();
+  store.expect_at_most(2'000'000);
+  const std::size_t expected = store.memory_bytes();
+  EXPECT_GE(expected - empty, 2'000'000u * 4);  // >= 4 bytes of index per record to come
+  for (int i = 0; i < 1000; ++i) store.set("c" + std::to_string(i), i, kTs, 0, i);
+  const std::size_t filled = store.memory_bytes();
+  const std::size_t freed = store.fit();
+  EXPECT_GE(freed, 2'000'000u * 4 * 3 / 4);
+  EXPECT_EQ(store.memory_bytes(), filled - freed);
+  EXPECT_EQ(store.fit(), 0u);  // fitted already
+  ASSERT_EQ(store.size(), 1000u);
+  for (int i = 0; i < 1000; ++i) ASSERT_EQ(store.get("c" + std::to_string(i))->saldo, i) << i;
+  // And it still grows as customers come.
+  for (int i = 1000; i < 50'000; ++i) store.set("c" + std::to_string(i), i, kTs, 0, i);
+  for (int i = 0; i < 50'000; i += 7) ASSERT_EQ(store.get("c" + std::to_string(i))->saldo, i) << i;
+}
+
+TEST(BalanceStore, ExpectAtMostIsCappedAndLeavesAFullStoreAsItIs) {
+  BalanceStore capped, huge;
+  capped.expect_at_most(BalanceStore::kExpectCap);
+  huge.expect_at_most(BalanceStore::kExpectCap * 100);
+  EXPECT_EQ(huge.memory_bytes(), capped.memory_bytes());  // no more index than the cap's
+  EXPECT_LE(capped.memory_bytes(), std::size_t{65} << 20);
+  BalanceStore full;
+  for (int i = 0; i < 20'000; ++i) full.set(std::to_string(i), i, kTs, 0, i);
+  const std::size_t before = full.memory_bytes();
+  full.expect_at_most(100);  // fewer than it holds: nothing to do
+  EXPECT_EQ(full.memory_bytes(), before);
+  EXPECT_EQ(full.fit(), 0u);
+}
+
+// Ids of every length up to the limit, differing in one character anywhere: each is its own customer
+// (the hash reads an id's last bytes in fixed-size pieces).
+TEST(BalanceStore, IdsDifferingInOneCharacterAtAnyLengthAreDistinct) {
+  BalanceStore store;
+  std::map<std::string, Centavos> expected;
+  Centavos next = 1;
+  for (std::size_t len = 1; len <= 64; ++len) {
+    for (std::size_t at = 0; at < len; ++at) {
+      for (const char c : {'a', 'b', 'Z'}) {
+        std::string id(len, '0');
+        id[at] = c;
+        store.set(id, next, kTs, 0, next);
+        expected[id] = next++;
+      }
+    }
+  }
+  ASSERT_EQ(store.size(), expected.size());
+  for (const auto& [id, saldo] : expected) ASSERT_EQ(store.get(id)->saldo, saldo) << id;
+}
+
 }  // namespace
 }  // namespace saldo
