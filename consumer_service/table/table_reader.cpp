@@ -295,6 +295,7 @@ struct TableReader::Impl final : TopicListener {
     if (!warm) applier.begin(partitions);
     std::int64_t total = 0;
     for (const auto& w : from) total += w.high - w.low;
+    if (!warm) store.expect_at_most(static_cast<std::size_t>(std::max<std::int64_t>(total, 0)));
     spdlog::info("{} topic '{}': {} partitions, {} records up to the start watermarks",
                  warm ? "catching up on" : "rebuilding", topic, partitions, total);
     readiness.begin_rebuild(from);
@@ -324,6 +325,7 @@ struct TableReader::Impl final : TopicListener {
     held_generation = generation;
     std::int64_t total = 0;
     for (const auto& w : from) total += w.high - w.low;
+    store.expect_at_most(static_cast<std::size_t>(std::max<std::int64_t>(total, 0)));
     spdlog::info("rebuilding partitions {} of topic '{}' ({} partitions): {} records up to the start watermarks",
                  partition_list_text(held), topic, partitions, total);
     readiness.begin_rebuild(from);
@@ -447,6 +449,10 @@ struct TableReader::Impl final : TopicListener {
         // The rebuild's fetch buffers were freed, but glibc keeps them in its arenas: hand them back,
         // or the service holds the replay's peak for its whole life.
         trimmed = true;
+        if (const std::size_t freed = store.fit(); freed > 0) {
+          spdlog::info("the index was sized for more customers than the topic holds: {:.1f} MB given back",
+                       static_cast<double>(freed) / (1 << 20));
+        }
         ::malloc_trim(0);
       }
       if (options.sharded && wanted_generation.load(std::memory_order_acquire) != held_generation) {
