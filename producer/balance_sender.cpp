@@ -1,5 +1,7 @@
 #include "producer/balance_sender.h"
 
+#include <algorithm>
+#include <chrono>
 #include <thread>
 
 #include <spdlog/spdlog.h>
@@ -43,12 +45,24 @@ BalanceSender::~BalanceSender() {
 }
 
 std::optional<std::string> BalanceSender::check_broker(std::chrono::milliseconds timeout) {
-  const rd_kafka_metadata_t* raw = nullptr;
-  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_.get(), 0, topic_.get(), &raw, static_cast<int>(timeout.count()));
-  Metadata md(raw);
-  if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    return "cannot reach Kafka at " + bootstrap_ + " within " + seconds_text(timeout) + " (" + rd_kafka_err2str(err) +
-           ")";
+  // A topic created a moment ago can be unknown to the broker's metadata for a moment more (seen in
+  // CI: created, its leader listed, then "Unknown topic" to the next client): asked again for up to
+  // kUnknownTopicGrace (or `timeout`, if shorter) before it is called missing.
+  constexpr std::chrono::milliseconds kUnknownTopicGrace{3000}, kRetry{200};
+  const auto give_up = std::chrono::steady_clock::now() + std::min(timeout, kUnknownTopicGrace);
+  Metadata md(nullptr);
+  while (true) {
+    const rd_kafka_metadata_t* raw = nullptr;
+    const rd_kafka_resp_err_t err =
+        rd_kafka_metadata(rk_.get(), 0, topic_.get(), &raw, static_cast<int>(timeout.count()));
+    md.reset(raw);
+    if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
+      return "cannot reach Kafka at " + bootstrap_ + " within " + seconds_text(timeout) + " (" +
+             rd_kafka_err2str(err) + ")";
+    }
+    const bool unknown = md->topic_cnt < 1 || md->topics[0].err == RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART;
+    if (!unknown || std::chrono::steady_clock::now() + kRetry > give_up) break;
+    std::this_thread::sleep_for(kRetry);
   }
   if (md->topic_cnt < 1 || md->topics[0].err != RD_KAFKA_RESP_ERR_NO_ERROR) {
     rd_kafka_resp_err_t terr = md->topic_cnt < 1 ? RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART : md->topics[0].err;
