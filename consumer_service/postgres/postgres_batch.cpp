@@ -1,6 +1,7 @@
 #include "consumer_service/postgres/postgres_batch.h"
 
 #include <algorithm>
+#include <functional>
 
 namespace saldo {
 
@@ -12,14 +13,38 @@ void SinkBatch::advance(const RecordOrder& at) {
   ++records_;
 }
 
+std::size_t SinkBatch::find_slot(std::string_view id, std::uint64_t hash) const {
+  const std::size_t mask = slots_.size() - 1;
+  for (std::size_t i = static_cast<std::size_t>((hash * 0x9E3779B97F4A7C15ull) >> 32) & mask;; i = (i + 1) & mask) {
+    const std::uint32_t s = slots_[i];
+    if (s == 0) return i;
+    if (hashes_[s - 1] == hash && changes_[s - 1].cliente_id == id) return i;
+  }
+}
+
+void SinkBatch::grow_index() {
+  slots_.assign(slots_.empty() ? 256 : slots_.size() * 2, 0);
+  used_.clear();
+  for (std::size_t k = 0; k < changes_.size(); ++k) {
+    const std::size_t i = find_slot(changes_[k].cliente_id, hashes_[k]);
+    slots_[i] = static_cast<std::uint32_t>(k + 1);
+    used_.push_back(static_cast<std::uint32_t>(i));
+  }
+}
+
 void SinkBatch::add(SinkChange change) {
   advance(change.order);
-  const auto [it, inserted] = index_.try_emplace(change.cliente_id, changes_.size());
-  if (inserted) {
+  if ((changes_.size() + 1) * 2 > slots_.size()) grow_index();
+  const std::uint64_t hash = std::hash<std::string_view>{}(change.cliente_id);
+  const std::size_t i = find_slot(change.cliente_id, hash);
+  if (slots_[i] == 0) {
     changes_.push_back(std::move(change));
+    hashes_.push_back(hash);
+    slots_[i] = static_cast<std::uint32_t>(changes_.size());
+    used_.push_back(static_cast<std::uint32_t>(i));
     return;
   }
-  SinkChange& held = changes_[it->second];
+  SinkChange& held = changes_[slots_[i] - 1];
   if (change.order > held.order) held = std::move(change);
 }
 
@@ -34,8 +59,15 @@ std::vector<SinkBatch::Position> SinkBatch::positions() const {
 }
 
 void SinkBatch::clear() {
+  // The index stays allocated for the next batch; a few slots are freed one by one, many all at once.
+  if (used_.size() * 8 < slots_.size()) {
+    for (const std::uint32_t i : used_) slots_[i] = 0;
+  } else {
+    std::fill(slots_.begin(), slots_.end(), 0);
+  }
+  used_.clear();
   changes_.clear();
-  index_.clear();
+  hashes_.clear();
   positions_.clear();
   records_ = 0;
 }

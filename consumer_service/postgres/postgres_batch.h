@@ -47,8 +47,15 @@ class SinkBatch {
  private:
   void advance(const RecordOrder& at);
 
+  // The slot of `id`'s change in slots_: where it is, or the free slot where it would go.
+  std::size_t find_slot(std::string_view id, std::uint64_t hash) const;
+  void grow_index();
+
   std::vector<SinkChange> changes_;
-  std::unordered_map<std::string, std::size_t> index_;  // cliente_id -> changes_ slot
+  // cliente_id -> changes_ index, open addressing: a node map made an allocation per record.
+  std::vector<std::uint64_t> hashes_;  // per change: std::hash of its cliente_id
+  std::vector<std::uint32_t> slots_;   // a power of two, at most half full; 0 free, else index + 1
+  std::vector<std::uint32_t> used_;    // the slots taken, to free them one by one when few
   std::unordered_map<std::int32_t, Position> positions_;
   std::size_t records_ = 0;
 };

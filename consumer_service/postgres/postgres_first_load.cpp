@@ -13,7 +13,7 @@ void FirstLoad::restart(bool empty) {
 bool FirstLoad::finish() {
   const bool was = active_;
   active_ = false;
-  std::unordered_set<std::uint64_t>().swap(written_);  // gives the memory back, not just the elements
+  written_.clear();  // gives the memory back
   return was;
 }
 
@@ -21,7 +21,7 @@ FirstLoad::Split FirstLoad::split(const std::vector<SinkChange>& changes) {
   Split out;
   for (const SinkChange& c : changes) {
     const bool set = c.kind == SinkChange::Kind::kSet;
-    if (active_ && written_.insert(std::hash<std::string_view>{}(c.cliente_id)).second) {
+    if (active_ && written_.insert(std::hash<std::string_view>{}(c.cliente_id))) {
       if (set) {
         append_table_row(out.rows, c);
       } else {

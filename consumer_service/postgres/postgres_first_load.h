@@ -13,9 +13,9 @@
 #include <cstddef>
 #include <cstdint>
 #include <string>
-#include <unordered_set>
 #include <vector>
 
+#include "consumer_service/postgres/key_hash_set.h"
 #include "consumer_service/postgres/postgres_batch.h"
 
 namespace saldo {
@@ -47,7 +47,7 @@ class FirstLoad {
 
  private:
   bool active_ = false;
-  std::unordered_set<std::uint64_t> written_;  // hashes of the keys written
+  KeyHashSet written_;  // hashes of the keys written
 };
 
 }  // namespace saldo

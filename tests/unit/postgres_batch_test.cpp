@@ -4,6 +4,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <string>
 
 #include "common/postgres.h"
 #include "consumer_service/postgres/postgres_batch.h"
@@ -49,6 +50,32 @@ TEST(SinkBatch, KeepsOneChangePerKeyTheOneThatSupersedesWhateverTheOrderRead) {
     EXPECT_EQ(x.kind, SinkChange::Kind::kErase);  // the delete at ts 20 is the latest
     EXPECT_EQ(batch->records(), 4u);
   }
+}
+
+TEST(SinkBatch, ManyKeysAcrossItsIndexRegrowthsAndAgainAfterAClearKeepOneChangeEach) {
+  SinkBatch batch;
+  for (int round = 0; round < 3; ++round) {
+    // 5000 keys, each twice (the second newer), and a few keys only once: 5003 changes.
+    for (int pass = 0; pass < 2; ++pass) {
+      for (int k = 0; k < 5000; ++k) {
+        batch.add(set("c" + std::to_string(k), 100 * pass + k, 0, pass * 5000 + k, 10 * pass + 1));
+      }
+    }
+    for (int k = 0; k < 3; ++k) batch.add(set("only-" + std::to_string(k + round), 7, 1, k, 1));
+    ASSERT_EQ(batch.changes().size(), 5003u) << "round " << round;
+    EXPECT_EQ(batch.records(), 10003u);
+    for (const SinkChange& c : batch.changes()) {
+      if (c.cliente_id.rfind("only-", 0) == 0) continue;
+      EXPECT_EQ(c.saldo, 100 + std::stoi(c.cliente_id.substr(1))) << c.cliente_id;  // the newer one
+    }
+    batch.clear();
+    EXPECT_TRUE(batch.changes().empty());
+  }
+  // A small batch after a big one: the index is reused, nothing of the big one is found.
+  batch.add(set("c1", 5, 0, 1, 1));
+  batch.add(set("c1", 6, 0, 2, 2));
+  ASSERT_EQ(batch.changes().size(), 1u);
+  EXPECT_EQ(batch.changes()[0].saldo, 6);
 }
 
 TEST(SinkBatch, PositionsCountEveryRecordReadSkippedOnesToo) {
