@@ -222,11 +222,14 @@ struct BalanceStore::Shard {
     e.ts_format = 0;
   }
 
-  // The entry for `id`, or nullptr.
-  const Entry* find(std::string_view id, std::uint64_t h) const noexcept {
-    const std::size_t i = find_slot(id, h);
-    return i == SIZE_MAX || index[i] == 0 ? nullptr : &entry((index[i] & kEntryMask) - 1);
+  // The entry a find_slot() answer names, or nullptr (no slot, or a free one).
+  const Entry* entry_at(std::size_t slot) const noexcept {
+    return slot == SIZE_MAX || index[slot] == 0 ? nullptr : &entry((index[slot] & kEntryMask) - 1);
   }
+  Entry* entry_at(std::size_t slot) noexcept { return const_cast<Entry*>(std::as_const(*this).entry_at(slot)); }
+
+  // The entry for `id`, or nullptr.
+  const Entry* find(std::string_view id, std::uint64_t h) const noexcept { return entry_at(find_slot(id, h)); }
   Entry* find(std::string_view id, std::uint64_t h) noexcept {
     return const_cast<Entry*>(std::as_const(*this).find(id, h));
   }
@@ -258,7 +261,7 @@ struct BalanceStore::Shard {
   ApplyResult set(std::string_view id, std::uint64_t h, Centavos saldo, std::string_view ts, std::uint8_t ts_format,
                   std::uint64_t ts_bits, Order order) {
     const std::size_t slot = find_slot(id, h);
-    Entry* e = slot == SIZE_MAX || index[slot] == 0 ? nullptr : &entry((index[slot] & kEntryMask) - 1);
+    Entry* e = entry_at(slot);
     ApplyResult result = ApplyResult::kUpdated;
     if (e != nullptr) {
       if (!(order > order_of(*e))) return ApplyResult::kStale;
@@ -285,7 +288,8 @@ struct BalanceStore::Shard {
 
   // A delete leaves a tombstone entry with the delete's order, so an older value read later loses.
   ApplyResult erase(std::string_view id, std::uint64_t h, Order order) {
-    Entry* e = find(id, h);
+    const std::size_t slot = find_slot(id, h);
+    Entry* e = entry_at(slot);
     ApplyResult result = ApplyResult::kAbsent;
     if (e != nullptr) {
       if (!(order > order_of(*e))) return ApplyResult::kStale;
@@ -297,7 +301,7 @@ struct BalanceStore::Shard {
         result = ApplyResult::kErased;
       }
     } else {
-      e = insert(id, h);
+      e = insert(id, h, slot);  // the free slot the probe above found: no second probe
       if (e == nullptr) return ApplyResult::kRejected;
       e->flags = kTombstone;
       tombstones.fetch_add(1, std::memory_order_relaxed);

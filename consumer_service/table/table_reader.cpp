@@ -259,6 +259,13 @@ struct TableReader::Impl final : TopicListener {
     reader.assign(count, [this](std::int32_t p) { return applier.position(p); });
   }
 
+  // The records between each partition's start and its start high watermark (never negative).
+  static std::int64_t records_to_read(const std::vector<Readiness::Watermarks>& from) {
+    std::int64_t total = 0;
+    for (const auto& w : from) total += std::max<std::int64_t>(w.high - w.low, 0);
+    return total;
+  }
+
   static std::vector<Readiness::Watermarks> to_readiness(const std::vector<PartitionMarks>& marks) {
     std::vector<Readiness::Watermarks> out;
     out.reserve(marks.size());
@@ -293,9 +300,8 @@ struct TableReader::Impl final : TopicListener {
     const bool warm = first_session && warm_start(from);
     first_session = false;
     if (!warm) applier.begin(partitions);
-    std::int64_t total = 0;
-    for (const auto& w : from) total += w.high - w.low;
-    if (!warm) store.expect_at_most(static_cast<std::size_t>(std::max<std::int64_t>(total, 0)));
+    const std::int64_t total = records_to_read(from);
+    if (!warm) store.expect_at_most(static_cast<std::size_t>(total));
     spdlog::info("{} topic '{}': {} partitions, {} records up to the start watermarks",
                  warm ? "catching up on" : "rebuilding", topic, partitions, total);
     readiness.begin_rebuild(from);
@@ -323,9 +329,8 @@ struct TableReader::Impl final : TopicListener {
       held.push_back(p);
     }
     held_generation = generation;
-    std::int64_t total = 0;
-    for (const auto& w : from) total += w.high - w.low;
-    store.expect_at_most(static_cast<std::size_t>(std::max<std::int64_t>(total, 0)));
+    const std::int64_t total = records_to_read(from);
+    store.expect_at_most(static_cast<std::size_t>(total));
     spdlog::info("rebuilding partitions {} of topic '{}' ({} partitions): {} records up to the start watermarks",
                  partition_list_text(held), topic, partitions, total);
     readiness.begin_rebuild(from);
