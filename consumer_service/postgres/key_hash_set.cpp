@@ -4,10 +4,7 @@
 
 namespace saldo {
 
-std::size_t KeyHashSet::home(std::uint64_t h) const noexcept {
-  // Fibonacci hashing: the high bits of the product, so hashes that differ only high up still spread.
-  return static_cast<std::size_t>((h * 0x9E3779B97F4A7C15ull) >> 32) & (slots_.size() - 1);
-}
+std::size_t KeyHashSet::home(std::uint64_t h) const noexcept { return home_slot(h, slots_.size() - 1); }
 
 bool KeyHashSet::insert(std::uint64_t hash) {
   if ((size_ + 1) * 2 > slots_.size()) grow();

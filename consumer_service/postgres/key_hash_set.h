@@ -8,6 +8,13 @@
 
 namespace saldo {
 
+// The home slot of a 64-bit hash in a power-of-two table of `mask + 1` slots: Fibonacci hashing, the
+// high bits of the product, so hashes that differ only high up still spread. For the flat tables here
+// and SinkBatch's index (postgres_batch.cpp).
+inline std::size_t home_slot(std::uint64_t hash, std::size_t mask) noexcept {
+  return static_cast<std::size_t>((hash * 0x9E3779B97F4A7C15ull) >> 32) & mask;
+}
+
 class KeyHashSet {
  public:
   // True when `hash` was not in the set (it is now). Hashes 0 and 1 count as one (0 marks a free slot).

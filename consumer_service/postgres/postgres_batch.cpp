@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <functional>
 
+#include "consumer_service/postgres/key_hash_set.h"
+
 namespace saldo {
 
 void SinkBatch::advance(const RecordOrder& at) {
@@ -15,7 +17,7 @@ void SinkBatch::advance(const RecordOrder& at) {
 
 std::size_t SinkBatch::find_slot(std::string_view id, std::uint64_t hash) const {
   const std::size_t mask = slots_.size() - 1;
-  for (std::size_t i = static_cast<std::size_t>((hash * 0x9E3779B97F4A7C15ull) >> 32) & mask;; i = (i + 1) & mask) {
+  for (std::size_t i = home_slot(hash, mask);; i = (i + 1) & mask) {
     const std::uint32_t s = slots_[i];
     if (s == 0) return i;
     if (hashes_[s - 1] == hash && changes_[s - 1].cliente_id == id) return i;
