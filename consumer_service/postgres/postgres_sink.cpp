@@ -357,8 +357,9 @@ struct PostgresSink::Impl final : TopicListener {
       std::optional<Transaction> next;
       if (!batch.empty()) next = prepare();
       const bool committed_one = finish_in_flight();
-      // A transaction committed, or there was nothing to write: the sink works.
-      if (committed_one || (!next && !in_flight)) healthy(backoff);
+      // A transaction committed, or there was nothing to write (nothing is in flight after the wait
+      // above): the sink works.
+      if (committed_one || !next) healthy(backoff);
       if (next) {
         in_flight = std::move(next);
         writer.start([this] { write(*in_flight); });
