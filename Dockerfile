@@ -10,7 +10,7 @@ FROM debian:12 AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
       build-essential cmake ninja-build pkg-config \
-      librdkafka-dev libcpp-httplib-dev nlohmann-json3-dev libpq-dev libspdlog-dev \
+      librdkafka-dev libcpp-httplib-dev nlohmann-json3-dev libpq-dev libspdlog-dev liblz4-dev \
       libboost-program-options-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -29,7 +29,7 @@ RUN cmake -S . -B /build -G Ninja -DCMAKE_BUILD_TYPE=Release -DSALDO_BUILD_TESTS
 FROM debian:12-slim AS runtime
 RUN apt-get update \
  && apt-get install -y --no-install-recommends \
-      librdkafka1 libcpp-httplib0.11 libpq5 libspdlog1.10 libboost-program-options1.74.0 libfmt9 libssl3 \
+      librdkafka1 libcpp-httplib0.11 libpq5 libspdlog1.10 libboost-program-options1.74.0 libfmt9 libssl3 liblz4-1 \
       curl ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
  && groupadd --system --gid 10001 saldo \

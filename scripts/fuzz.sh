@@ -8,7 +8,7 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 seconds=${1:-600}
 dir=build/fuzz
-targets=(codec_fuzz money_and_id_fuzz config_fuzz)
+targets=(codec_fuzz money_and_id_fuzz config_fuzz fetch_protocol_fuzz)
 
 CXX=clang++ cmake -S . -B "$dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DSALDO_WERROR=ON -DSALDO_FUZZ=ON \
   -DSALDO_SANITIZE=address,undefined -DSALDO_BUILD_TESTS=OFF -DSALDO_BUILD_BENCH=OFF >/dev/null

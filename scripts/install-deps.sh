@@ -10,6 +10,7 @@ DEMO_PACKAGES=(
   build-essential cmake ninja-build pkg-config
   # libraries (design card)
   librdkafka-dev libcpp-httplib-dev nlohmann-json3-dev libpq-dev libspdlog-dev
+  liblz4-dev  # the direct catch-up inflates lz4 record batches (librdkafka does not export its lz4)
   libboost-program-options-dev
   # local broker (Kafka jars come from Maven Central through Maven), its readiness check, the demo's curl
   openjdk-17-jre-headless maven kcat curl procps iproute2
