@@ -89,6 +89,7 @@ ServiceConfig service_config(const po::variables_map& vm) {
   c.tls_key = vm["tls-key"].as<std::string>();
   if (c.tls_cert.empty() != c.tls_key.empty()) throw ConfigError("--tls-cert and --tls-key go together");
   c.require_compacted = vm["require-compacted"].as<bool>();
+  c.direct_catch_up = vm["direct-catch-up"].as<bool>();
   c.state_dir = vm["state-dir"].as<std::string>();
   c.snapshot_interval_s = vm["snapshot-interval"].as<int>();
   c.shard_group = vm["shard-group"].as<std::string>();

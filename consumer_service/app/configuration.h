@@ -26,6 +26,7 @@ struct ServiceConfig {
   std::string tls_cert;  // empty: plain HTTP
   std::string tls_key;
   bool require_compacted = false;
+  bool direct_catch_up = true;
   std::string state_dir;  // empty: no snapshots
   int snapshot_interval_s = 60;
   std::string shard_group;  // empty: not sharded (every partition held)

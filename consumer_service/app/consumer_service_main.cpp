@@ -205,6 +205,7 @@ int run(int argc, const char* const argv[]) {
   TableReaderOptions table_options{kafka, config.require_compacted, dead_letter ? &*dead_letter : nullptr,
                                    config.state_dir, &checkpoints};
   table_options.sharded = sharded;
+  table_options.direct_catch_up = config.direct_catch_up;
   TableReader reader(std::move(table_options), store, readiness, metrics);
   std::optional<GroupMembership> membership;
   std::optional<ShardCoordinator> coordinator;

@@ -86,6 +86,13 @@ const std::vector<OptionSpec>& service_option_specs() {
        .type = OptionType::kBool,
        .default_value = "false",
        .help = "refuse a topic whose cleanup.policy is not compact (else a warning in the log and /ready)"},
+      {.name = "direct-catch-up",
+       .env = "DIRECT_CATCH_UP",
+       .type = OptionType::kBool,
+       .default_value = "true",
+       .help = "read a rebuild up to the start watermarks with Fetch requests of the service's own, then "
+               "librdkafka (plaintext only; any batch it does not read is left to librdkafka: "
+               "docs/operations.md, \"Direct catch-up\"); false: librdkafka only"},
       {.name = "state-dir",
        .env = "STATE_DIR",
        .default_value = "",

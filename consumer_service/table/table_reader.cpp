@@ -45,13 +45,14 @@ constexpr std::chrono::milliseconds kBatchTimeout{100};
 constexpr int kDescribeTimeoutMs = 5000;
 constexpr auto kPurgeInterval = std::chrono::seconds(10);
 
-TopicReaderSettings reader_settings(const KafkaOptions& kafka, TopicListener& listener) {
+TopicReaderSettings reader_settings(const KafkaOptions& kafka, bool direct_catch_up, TopicListener& listener) {
   TopicReaderSettings settings{.kafka = kafka, .defaults = table_consumer_defaults(), .listener = &listener};
   // librdkafka 2.0.2's assign() refuses a consumer without group.id ("Unknown group"). The group
   // is never joined (no subscribe) and nothing is committed, so any name does; GROUP is used.
   settings.defaults.emplace_back("group.id", kafka.group.empty() ? "saldo-consumer-service" : kafka.group);
   settings.client_callbacks = true;
   settings.max_batch = 10000;
+  settings.direct_catch_up = direct_catch_up;
   return settings;
 }
 
@@ -99,7 +100,7 @@ struct TableReader::Impl final : TopicListener {
         readiness(r),
         metrics(m),
         applier(s, r, m),
-        reader(reader_settings(options.kafka, *this), worker) {
+        reader(reader_settings(options.kafka, options.direct_catch_up, *this), worker) {
     if (options.dead_letter != nullptr) {
       applier.on_invalid([this](const TopicRecord& rec, DecodeError why) {
         options.dead_letter->send(topic, rec.partition, rec.offset, rec.key ? rec.key->data() : nullptr,
@@ -306,7 +307,9 @@ struct TableReader::Impl final : TopicListener {
                  warm ? "catching up on" : "rebuilding", topic, partitions, total);
     readiness.begin_rebuild(from);
     publish_checkpoint();
-    assign(partitions);
+    std::vector<std::int32_t> all(static_cast<std::size_t>(partitions));
+    for (std::int32_t p = 0; p < partitions; ++p) all[static_cast<std::size_t>(p)] = p;
+    reader.assign_catching_up(partitions, all, [this](std::int32_t p) { return applier.position(p); }, *marks);
     return true;
   }
 
@@ -321,10 +324,12 @@ struct TableReader::Impl final : TopicListener {
     }
     const auto [generation, want] = take_wanted();
     std::vector<Readiness::Watermarks> from;
+    std::vector<PartitionMarks> until;
     for (const std::int32_t p : want) {
       const auto marks = reader.read_watermarks(p, p + 1);
       if (!marks) return false;
       from.push_back(to_readiness(*marks).front());
+      until.push_back(marks->front());
       applier.hold(p);
       held.push_back(p);
     }
@@ -334,7 +339,7 @@ struct TableReader::Impl final : TopicListener {
     spdlog::info("rebuilding partitions {} of topic '{}' ({} partitions): {} records up to the start watermarks",
                  partition_list_text(held), topic, partitions, total);
     readiness.begin_rebuild(from);
-    reader.assign(applier.partitions(), held, [this](std::int32_t p) { return applier.position(p); });
+    reader.assign_catching_up(applier.partitions(), held, [this](std::int32_t p) { return applier.position(p); }, until);
     return true;
   }
 
@@ -391,7 +396,9 @@ struct TableReader::Impl final : TopicListener {
         decoder.decode(reader.records(), reader.ends(), *batch);
         reader.release();
         decoder.flush_logs();
-        if (!readiness.ready() && n > 0 && reader.queue_length() < refill_below) waker.request(decoder.partitions());
+        if (!readiness.ready() && n > 0 && !reader.catching_up() && reader.queue_length() < refill_below) {
+          waker.request(decoder.partitions());
+        }
         if (batch->empty()) {
           batches.give_back(batch);
         } else {

@@ -31,6 +31,9 @@ struct TableReaderOptions {
   // its start when taken and dropped from the store when let go. Nothing is read before the first
   // serve(). No snapshot.
   bool sharded = false;
+  // A cold rebuild (and a warm start's catching up) reads with the direct catch-up up to the start
+  // watermarks, then librdkafka (topic/direct_catch_up.h); false: librdkafka only.
+  bool direct_catch_up = true;
 };
 
 class TableReader {

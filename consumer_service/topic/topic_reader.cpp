@@ -1,9 +1,11 @@
 #include "consumer_service/topic/topic_reader.h"
 
 #include <algorithm>
+#include <charconv>
 #include <future>
 #include <mutex>
 #include <thread>
+#include <utility>
 
 #include <spdlog/spdlog.h>
 
@@ -181,11 +183,17 @@ void CompactedTopicReader::assign(std::int32_t partitions, const Positions& posi
 
 void CompactedTopicReader::assign(std::int32_t partitions, std::span<const std::int32_t> subset,
                                   const Positions& position) {
-  const PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(subset.size(), 1))));
-  for (const std::int32_t p : subset) {
-    const std::int64_t next = position(p);
-    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset =
-        next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
+  drop_catch_up();
+  std::vector<std::pair<std::int32_t, std::int64_t>> positions;
+  for (const std::int32_t p : subset) positions.emplace_back(p, position(p));
+  assign_now(partitions, positions);
+}
+
+void CompactedTopicReader::assign_now(std::int32_t partitions,
+                                      std::span<const std::pair<std::int32_t, std::int64_t>> positions) {
+  const PartitionList list(rd_kafka_topic_partition_list_new(static_cast<int>(std::max<std::size_t>(positions.size(), 1))));
+  for (const auto& [p, next] : positions) {
+    rd_kafka_topic_partition_list_add(list.get(), topic_.c_str(), p)->offset = next >= 0 ? next : RD_KAFKA_OFFSET_BEGINNING;
   }
   if (const auto err = rd_kafka_assign(handle(), list.get())) {
     throw KafkaException(std::string("cannot assign the partitions: ") + rd_kafka_err2str(err), err);
@@ -193,8 +201,125 @@ void CompactedTopicReader::assign(std::int32_t partitions, std::span<const std::
   probe_->watch(partitions);
 }
 
+std::optional<std::map<std::int32_t, BrokerAddress>> CompactedTopicReader::leaders() {
+  const KafkaTopic rkt(rd_kafka_topic_new(handle(), topic_.c_str(), nullptr));
+  const rd_kafka_metadata_t* md = nullptr;
+  if (!rkt || rd_kafka_metadata(handle(), 0, rkt.get(), &md, kMetadataTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+    return std::nullopt;
+  }
+  std::map<std::int32_t, BrokerAddress> out;
+  for (int t = 0; t < md->topic_cnt; ++t) {
+    const rd_kafka_metadata_topic_t& topic = md->topics[t];
+    if (topic.err || topic_ != topic.topic) continue;
+    for (int i = 0; i < topic.partition_cnt; ++i) {
+      const rd_kafka_metadata_partition_t& p = topic.partitions[i];
+      for (int b = 0; b < md->broker_cnt && !p.err; ++b) {
+        if (md->brokers[b].id == p.leader) out[p.id] = {md->brokers[b].host, md->brokers[b].port};
+      }
+    }
+  }
+  rd_kafka_metadata_destroy(md);
+  return out;
+}
+
+void CompactedTopicReader::assign_catching_up(std::int32_t partitions, std::span<const std::int32_t> subset,
+                                              const Positions& position, std::span<const PartitionMarks> until) {
+  drop_catch_up();
+  const std::string protocol = setting("security.protocol").value_or("plaintext");
+  const bool plaintext = protocol == "plaintext" || protocol == "PLAINTEXT";
+  std::vector<std::pair<std::int32_t, std::int64_t>> start;
+  std::vector<CatchUpPartition> ranges;
+  std::int64_t behind = 0;
+  for (const std::int32_t p : subset) {
+    const std::int64_t next = position(p);
+    start.emplace_back(p, next);
+    const auto marks = std::find_if(until.begin(), until.end(), [&](const PartitionMarks& m) { return m.partition == p; });
+    if (marks == until.end()) continue;
+    const std::int64_t from = next >= 0 ? next : marks->low;
+    ranges.push_back({p, from, marks->high});
+    behind += std::max<std::int64_t>(marks->high - from, 0);
+  }
+  std::optional<std::map<std::int32_t, BrokerAddress>> found;
+  if (settings_.direct_catch_up && plaintext && behind > 0) found = leaders();
+  if (!found) {
+    if (settings_.direct_catch_up && behind > 0) {
+      spdlog::info("'{}': reading with librdkafka only ({})", topic_,
+                   plaintext ? "no partition leaders in the metadata" : "security.protocol " + protocol +
+                   ": the direct catch-up speaks plaintext only");
+    }
+    assign_now(partitions, start);
+    return;
+  }
+  // The fetch sizes and wait in force for librdkafka (the reader's defaults, then -X) hold here too.
+  const auto number = [&](const char* name, std::int32_t fallback) {
+    const std::optional<std::string> text = setting(name);
+    std::int32_t v = 0;
+    if (!text || std::from_chars(text->data(), text->data() + text->size(), v).ec != std::errc{} || v <= 0) return fallback;
+    return v;
+  };
+  DirectCatchUp::Settings catch_up{.topic = topic_, .client_id = setting("client.id").value_or("saldo") + "-catch-up"};
+  catch_up.limits.max_bytes = number("fetch.max.bytes", catch_up.limits.max_bytes);
+  catch_up.limits.partition_max_bytes = number("max.partition.fetch.bytes", catch_up.limits.partition_max_bytes);
+  catch_up.limits.max_wait_ms = number("fetch.wait.max.ms", catch_up.limits.max_wait_ms);
+  catch_up_ = std::make_unique<DirectCatchUp>(std::move(catch_up), std::move(ranges), std::move(*found));
+  catch_up_start_ = std::move(start);
+  catch_up_partitions_ = partitions;
+  catch_up_began_ = Clock::now();
+  caught_up_records_ = 0;
+  probe_->watch(partitions);
+  spdlog::info("'{}': reading up to {} records of partitions {} with Fetch requests of its own (the direct "
+               "catch-up); librdkafka from where it ends",
+               topic_, behind, [&] {
+                 std::string text;
+                 for (const auto& [p, next] : catch_up_start_) text += (text.empty() ? "" : ",") + std::to_string(p);
+                 return text;
+               }());
+}
+
+std::size_t CompactedTopicReader::poll_catch_up(std::chrono::milliseconds timeout) {
+  if (chunk_ == nullptr) {
+    chunk_ = catch_up_->take(timeout);
+    chunk_at_ = 0;
+  }
+  if (chunk_ == nullptr) {
+    if (catch_up_->done()) hand_over();
+    return 0;
+  }
+  const std::size_t n = std::min(settings_.max_batch, chunk_->records.size() - chunk_at_);
+  current_ = std::span<const TopicRecord>(chunk_->records).subspan(chunk_at_, n);
+  chunk_at_ += n;
+  caught_up_records_ += n;
+  return n;
+}
+
+void CompactedTopicReader::hand_over() {
+  const std::vector<DirectCatchUp::Outcome> outcome = catch_up_->outcome();
+  const double seconds = std::chrono::duration<double>(Clock::now() - catch_up_began_).count();
+  drop_catch_up();
+  std::vector<std::pair<std::int32_t, std::int64_t>> positions = std::move(catch_up_start_);
+  std::string stops;
+  for (auto& [p, next] : positions) {
+    const auto o = std::find_if(outcome.begin(), outcome.end(), [&](const auto& x) { return x.partition == p; });
+    if (o == outcome.end()) continue;
+    // A partition the catch-up could not start keeps its position (the beginning included).
+    if (o->next > next) next = o->next;
+    if (!o->stopped.empty()) stops += fmt::format("; partition {} at offset {}: {}", p, o->next, o->stopped);
+  }
+  assign_now(catch_up_partitions_, positions);
+  spdlog::info("'{}': the direct catch-up read {} records in {:.3f} s; librdkafka reads on from there{}", topic_,
+               caught_up_records_, seconds, stops);
+}
+
+void CompactedTopicReader::drop_catch_up() noexcept {
+  if (!catch_up_) return;
+  current_ = {};
+  catch_up_->give_back(std::exchange(chunk_, nullptr));
+  catch_up_.reset();
+}
+
 void CompactedTopicReader::unassign() {
   release();
+  drop_catch_up();
   rd_kafka_assign(handle(), nullptr);
   last_watermarks_ = last_metadata_ = Clock::now();
 }
@@ -222,7 +347,7 @@ std::vector<std::optional<RecordFingerprint>> CompactedTopicReader::fingerprints
   };
   while (wanted > 0 && !worker_.stopping() && Clock::now() < deadline) {
     poll(std::chrono::milliseconds(100));
-    for (const TopicRecord& r : records_) {
+    for (const TopicRecord& r : records()) {
       if (r.partition < 0 || static_cast<std::size_t>(r.partition) >= offsets.size() || !open[r.partition]) continue;
       if (r.offset < offsets[static_cast<std::size_t>(r.partition)]) continue;
       out[static_cast<std::size_t>(r.partition)] = fingerprint_of(r);
@@ -241,6 +366,7 @@ std::vector<std::optional<RecordFingerprint>> CompactedTopicReader::fingerprints
 std::size_t CompactedTopicReader::poll(std::chrono::milliseconds timeout) {
   release();
   rd_kafka_poll(handle(), 0);  // serves the error and statistics callbacks
+  if (catch_up_) return poll_catch_up(timeout);
   // Block for the first message only, then take what is already queued: the batch call waits out
   // its whole timeout unless the batch fills, which would delay every update while tailing.
   if (rd_kafka_message_t* first = rd_kafka_consume_queue(queue_.get(), static_cast<int>(timeout.count()))) {
@@ -265,6 +391,7 @@ std::size_t CompactedTopicReader::poll(std::chrono::milliseconds timeout) {
     if (m->key) r.key.emplace(static_cast<const char*>(m->key), m->key_len);
     if (m->payload) r.value.emplace(static_cast<const char*>(m->payload), m->len);
   }
+  current_ = records_;
   return held_;
 }
 
@@ -273,6 +400,8 @@ void CompactedTopicReader::release() noexcept {
   held_ = 0;
   records_.clear();
   ends_.clear();
+  current_ = {};
+  if (chunk_ != nullptr && chunk_at_ == chunk_->records.size()) catch_up_->give_back(std::exchange(chunk_, nullptr));
 }
 
 int CompactedTopicReader::queue_length() const { return static_cast<int>(rd_kafka_queue_length(queue_.get())); }
@@ -317,6 +446,7 @@ void CompactedTopicReader::close(std::chrono::milliseconds bound) {
   if (!shared_ || !shared_->rk) return;
   probe_->stop();  // it asks with our consumer too
   release();
+  drop_catch_up();
   queue_.reset();
   {
     std::lock_guard lock(shared_->mutex);

@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdint>
 #include <functional>
+#include <map>
 #include <memory>
 #include <optional>
 #include <span>
@@ -19,6 +20,7 @@
 #include "common/config.h"
 #include "common/kafka_handles.h"
 #include "common/worker_thread.h"
+#include "consumer_service/topic/direct_catch_up.h"
 #include "consumer_service/topic/end_offset_probe.h"
 #include "consumer_service/topic/record_fingerprint.h"
 #include "consumer_service/topic/topic_change.h"
@@ -57,6 +59,9 @@ struct TopicReaderSettings {
   bool client_callbacks = false;  // route librdkafka's error and statistics callbacks to the listener
   bool log_waits = true;          // log "topic does not exist yet" and metadata retries
   std::size_t max_batch = 10000;  // messages per poll
+  // assign_catching_up() reads with the direct catch-up (direct_catch_up.h) first, where the
+  // connection is plaintext; false: always librdkafka.
+  bool direct_catch_up = false;
 };
 
 struct PartitionMarks {
@@ -103,6 +108,14 @@ class CompactedTopicReader {
   // Each partition's end as the broker said last (asked about once a second from the first assign(),
   // whatever the reader is doing, failing included).
   const EndOffsetProbe& end_offsets() const noexcept { return *probe_; }
+  // assign(), but each partition of `subset` behind its `until` mark is first read up to it by the
+  // direct catch-up (settings.direct_catch_up, plaintext only), whose records poll() hands over
+  // like librdkafka's; librdkafka is assigned where the catch-up ends. Any later assign(),
+  // unassign() or close() drops a catch-up still running (the caller's positions then say where to
+  // read from).
+  void assign_catching_up(std::int32_t partitions, std::span<const std::int32_t> subset, const Positions& position,
+                          std::span<const PartitionMarks> until);
+  bool catching_up() const noexcept { return catch_up_ != nullptr; }
   void unassign();
 
   // The first record at or after `offsets[p]` of each partition p with offsets[p] >= 0, as a
@@ -115,7 +128,7 @@ class CompactedTopicReader {
   // max_batch; the previous batch's messages are released first. Returns how many messages came
   // (records, ends and errors).
   std::size_t poll(std::chrono::milliseconds timeout);
-  std::span<const TopicRecord> records() const noexcept { return records_; }
+  std::span<const TopicRecord> records() const noexcept { return current_; }
   std::span<const PartitionEnd> ends() const noexcept { return ends_; }
   // Gives the batch's messages back to librdkafka; records() views are invalid after.
   void release() noexcept;
@@ -143,11 +156,27 @@ class CompactedTopicReader {
   std::vector<rd_kafka_message_t*> messages_;
   std::size_t held_ = 0;
   std::vector<TopicRecord> records_;
+  std::span<const TopicRecord> current_;  // the batch: records_, or a slice of the catch-up's chunk
   std::vector<PartitionEnd> ends_;
+  // The direct catch-up while it runs: its chunk being handed over, how far, and each partition's
+  // position before it (where a partition it could not start reads from).
+  std::unique_ptr<DirectCatchUp> catch_up_;
+  CatchUpChunk* chunk_ = nullptr;
+  std::size_t chunk_at_ = 0;
+  std::vector<std::pair<std::int32_t, std::int64_t>> catch_up_start_;
+  std::int32_t catch_up_partitions_ = 0;
+  std::chrono::steady_clock::time_point catch_up_began_;
+  std::uint64_t caught_up_records_ = 0;
   std::string last_access_error_;
   std::chrono::steady_clock::time_point last_watermarks_, last_metadata_;
   std::unique_ptr<EndOffsetProbe> probe_;
   std::uint64_t probe_generation_ = 0;  // the probe's last answer handed to the listener
+
+  std::size_t poll_catch_up(std::chrono::milliseconds timeout);
+  void hand_over();  // the catch-up ended: librdkafka from where it stopped
+  void drop_catch_up() noexcept;
+  void assign_now(std::int32_t partitions, std::span<const std::pair<std::int32_t, std::int64_t>> positions);
+  std::optional<std::map<std::int32_t, BrokerAddress>> leaders();
 };
 
 }  // namespace saldo

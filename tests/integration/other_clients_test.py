@@ -454,6 +454,54 @@ class OtherClients(unittest.TestCase):
         self.assertEqual(len(after), len(before))  # nothing written for the refused key
         self.assertEqual(expected_table(after), table)
 
+    def test_every_kind_of_batch_reads_the_same_with_and_without_the_direct_catch_up(self):
+        # The direct catch-up reads plain and lz4 batches itself; at anything else (another codec, a
+        # transaction) it stops that partition and librdkafka reads on from there. Either way the table
+        # must be the one the independent client's read computes, and the same as librdkafka's alone.
+        topic = unique_topic("batch-kinds")
+        create_topic(topic, 3)
+        keys = [f"b{i}" for i in range(300)]
+        value = lambda k, i: {"cliente_id": k, "saldo": f"{i}.{i % 100:02d}", "timestamp": TS}
+        saldo_file(topic, [f"{k},{i}.25" for i, k in enumerate(keys)])  # lz4, saldo's producer
+        plain = Producer({"bootstrap.servers": BOOT, "compression.type": "none", "linger.ms": 5})
+        for i, k in enumerate(keys[:100]):
+            plain.produce(topic, key=k, value=json.dumps(value(k, i + 1)))
+        plain.produce(topic, key=keys[0], value=None)  # a tombstone in a plain batch
+        self.assertEqual(plain.flush(30), 0)
+        for codec in ("gzip", "snappy", "zstd"):
+            other = Producer({"bootstrap.servers": BOOT, "compression.type": codec, "linger.ms": 5})
+            for i, k in enumerate(keys[100:150]):
+                other.produce(topic, key=k, value=json.dumps(value(k, i + 7)))
+            self.assertEqual(other.flush(30), 0)
+        tx = Producer({"bootstrap.servers": BOOT, "transactional.id": topic + "-tx"})
+        tx.init_transactions(30)
+        tx.begin_transaction()
+        for i, k in enumerate(keys[150:200]):
+            tx.produce(topic, key=k, value=json.dumps(value(k, i + 500)))
+        tx.commit_transaction(30)
+        tx.begin_transaction()
+        for k in keys[200:220]:
+            tx.produce(topic, key=k, value=json.dumps(value(k, 99999)))  # aborted: never in the table
+        tx.abort_transaction(30)
+        saldo_file(topic, [f"{k},{i}.75" for i, k in enumerate(keys[250:])])  # lz4 after the markers
+        table = expected_table(read_back(topic))
+        self.assertNotIn(keys[0], table)
+        self.assertNotIn(Decimal("99999.99"), table.values())
+        for args in ((), ("--direct-catch-up", "false")):
+            svc = Service(topic, *args)
+            try:
+                svc.wait_ready()
+                self.assertEqual(svc.mismatches(table, keys), [], svc.logs())
+                logs = svc.logs()
+                if args:
+                    self.assertNotIn("direct catch-up read", logs)
+                else:
+                    self.assertIn("direct catch-up read", logs)
+                    # Every partition got a batch it leaves to librdkafka (the keys spread over all three).
+                    self.assertIn("compression", logs)
+            finally:
+                svc.stop()
+
     def test_what_other_clients_write_is_never_dropped_silently(self):
         topic = unique_topic("other-values")
         create_topic(topic, 1)
