@@ -6,6 +6,7 @@
 
 #include <cstdint>
 #include <deque>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -217,14 +218,17 @@ bool inside_any(std::string_view part, const std::deque<std::string>& buffers) {
   return false;
 }
 
+// What read_record_set returned, with the bytes its views point into (the set and what it inflated).
 struct Read {
+  std::shared_ptr<const std::string> set;
   std::vector<TopicRecord> records;
   std::deque<std::string> inflated;
   RecordSetEnd end;
 };
-Read read(std::string_view set, std::int64_t from, std::int32_t partition = 3) {
+Read read(std::string set, std::int64_t from, std::int32_t partition = 3) {
   Read r;
-  r.end = read_record_set(set, partition, from, r.records, r.inflated);
+  r.set = std::make_shared<const std::string>(std::move(set));
+  r.end = read_record_set(*r.set, partition, from, r.records, r.inflated);
   return r;
 }
 std::vector<std::int64_t> offsets(const std::vector<TopicRecord>& records) {
@@ -416,10 +420,10 @@ TEST(ReadRecordSet, APlainBatchGivesItsRecords) {
 
   for (const TopicRecord& rec : r.records) {
     if (rec.key) {
-      EXPECT_TRUE(inside(*rec.key, set));
+      EXPECT_TRUE(inside(*rec.key, *r.set));
     }
     if (rec.value) {
-      EXPECT_TRUE(inside(*rec.value, set));
+      EXPECT_TRUE(inside(*rec.value, *r.set));
     }
   }
 }
@@ -575,7 +579,7 @@ TEST(ReadRecordSet, ATrailingBatchCutShortIsLeftForTheNextFetch) {
     EXPECT_EQ(r.end.stopped, "") << "cut at " << cut;
   }
   // Only a cut batch: nothing, next unchanged.
-  const Read alone = read(std::string_view(whole_second).substr(0, whole_second.size() - 1), 52);
+  const Read alone = read(whole_second.substr(0, whole_second.size() - 1), 52);
   EXPECT_TRUE(alone.records.empty());
   EXPECT_EQ(alone.end.next, 52);
   EXPECT_EQ(alone.end.stopped, "");
