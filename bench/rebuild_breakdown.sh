@@ -45,6 +45,8 @@ jvm1=0; [ -n "$broker_pid" ] && jvm1=$(cpu_ticks "$broker_pid")
 # Per thread: comm, CPU ticks, and from schedstat the ns spent runnable but waiting for a core.
 threads=$(for t in /proc/"$pid"/task/*; do
   echo "$(tr ' ' '_' <"$t/comm") $(cpu_ticks "$pid/task/${t##*/}") $(awk '{ print $2 }' "$t/schedstat")"; done)
+# The process's own count includes threads that ended before READY (saldo-fetch, the direct catch-up).
+process_ticks=$(cpu_ticks "$pid")
 peak=$(awk '/^VmHWM/ { print $2 }' "/proc/$pid/status")
 kill "$pid"; wait "$pid" 2>/dev/null || true
 [ -z "$perf_pid" ] || wait "$perf_pid" 2>/dev/null || true  # perf writes its data once the service exited
@@ -64,6 +66,8 @@ echo "$threads" | sort -k2 -gr | awk -v tck="$tck" -v r="$records" -v w="$wall" 
     cpu[c] += $2 / tck; rq[c] += $3 / 1e9; n[c]++ }
   END { for (c in cpu) if (cpu[c] > 0.005) printf "| %s | %.2f | %.0f | %.0f | %s | %.0f %% |\n", c, cpu[c], cpu[c] * 1e9 / r,
           rq[c] * 1e9 / r, n[c] == 1 ? sprintf("%.0f", (w - cpu[c] - rq[c]) * 1e9 / r) : "—", 100 * cpu[c] / w }' | sort -t'|' -k4 -gr
+echo "$threads" | awk -v p="$process_ticks" -v tck="$tck" -v r="$records" -v w="$wall" '{ live += $2 }
+  END { c = (p - live) / tck; if (c > 0.005) printf "| threads ended before READY (saldo-fetch, when the direct catch-up ran) | %.2f | %.0f | | | %.0f %% |\n", c, c * 1e9 / r, 100 * c / w }'
 [ -n "$broker_pid" ] && awk -v a="$jvm0" -v b="$jvm1" -v tck="$tck" -v r="$records" -v w="$wall" \
   'BEGIN { c = (b - a) / tck; printf "| broker JVM (all its threads) | %.2f | %.0f | | | %.0f %% |\n", c, c * 1e9 / r, 100 * c / w }'
 [ "$perf_on" = 1 ] || exit 0
