@@ -91,6 +91,18 @@ void expect_same(std::vector<Record> got, const std::vector<Record>& expected) {
   }
 }
 
+// A reader of its own reads the topic as read_catching_up() does; its records must be `expected`.
+// Returns whether the catch-up ran.
+bool expect_reads(const std::string& topic, bool direct, int partitions,
+                  const std::map<std::int32_t, std::int64_t>& start, const std::vector<Record>& expected) {
+  WorkerThread worker;
+  CompactedTopicReader reader(settings_for(topic, direct), worker);
+  const Read read = read_catching_up(reader, partitions, start, expected.size());
+  expect_same(read.records, expected);
+  reader.close();
+  return read.caught_up_directly;
+}
+
 // Keys spread over every partition, tombstones and empty values among them, each record with a
 // timestamp of its own (CreateTime topic).
 void send_updates(test::RawProducer& producer, const std::string& topic, int from, int n) {
@@ -149,12 +161,7 @@ TEST(DirectCatchUp, ABatchItDoesNotReadIsLeftToLibrdkafkaFromThatOffset) {
   send_updates(lz4, topic, 1800, 1500);
   const std::vector<Record> expected = test::read_all(topic);
 
-  WorkerThread worker;
-  CompactedTopicReader reader(settings_for(topic, true), worker);
-  const Read read = read_catching_up(reader, 3, {}, expected.size());
-  EXPECT_TRUE(read.caught_up_directly);
-  expect_same(read.records, expected);
-  reader.close();
+  EXPECT_TRUE(expect_reads(topic, true, 3, {}, expected));
 }
 
 TEST(DirectCatchUp, StartsWhereThePositionsSay) {
@@ -175,11 +182,7 @@ TEST(DirectCatchUp, StartsWhereThePositionsSay) {
     if (r.offset >= start[r.partition]) expected.push_back(r);
   }
 
-  WorkerThread worker;
-  CompactedTopicReader reader(settings_for(topic, true), worker);
-  const Read read = read_catching_up(reader, 3, start, expected.size());
-  expect_same(read.records, expected);
-  reader.close();
+  EXPECT_TRUE(expect_reads(topic, true, 3, start, expected));
 }
 
 TEST(DirectCatchUp, OffReadsWithLibrdkafkaOnly) {
@@ -189,12 +192,7 @@ TEST(DirectCatchUp, OffReadsWithLibrdkafkaOnly) {
   send_updates(lz4, topic, 0, 500);
   const std::vector<Record> expected = test::read_all(topic);
 
-  WorkerThread worker;
-  CompactedTopicReader reader(settings_for(topic, false), worker);
-  const Read read = read_catching_up(reader, 2, {}, expected.size());
-  EXPECT_FALSE(read.caught_up_directly);
-  expect_same(read.records, expected);
-  reader.close();
+  EXPECT_FALSE(expect_reads(topic, false, 2, {}, expected));
 }
 
 }  // namespace

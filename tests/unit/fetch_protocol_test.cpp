@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -159,6 +160,13 @@ std::vector<Rec> simple_records(int n, std::string_view tag = "") {
   }
   return out;
 }
+// An uncompressed batch of simple_records(n, tag) at `base_offset`.
+Batch plain_batch(std::int64_t base_offset, int n, std::string_view tag = "") {
+  Batch b;
+  b.base_offset = base_offset;
+  b.records = simple_records(n, tag);
+  return b;
+}
 
 // ---- fetch response builder ----
 
@@ -235,6 +243,20 @@ std::vector<std::int64_t> offsets(const std::vector<TopicRecord>& records) {
   std::vector<std::int64_t> out;
   for (const TopicRecord& r : records) out.push_back(r.offset);
   return out;
+}
+// The records of a first batch at offsets 0 and 1, then a stop at offset 2 whose reason names `reason`.
+template <typename T>
+std::string to_text(const T& what) {
+  if constexpr (std::is_convertible_v<T, std::string>) {
+    return std::string(what);
+  } else {
+    return std::to_string(what);
+  }
+}
+void expect_stopped_at_two(const Read& r, std::string_view reason, const std::string& what) {
+  EXPECT_EQ(offsets(r.records), (std::vector<std::int64_t>{0, 1})) << what;
+  EXPECT_EQ(r.end.next, 2) << what;
+  EXPECT_NE(r.end.stopped.find(reason), std::string::npos) << what << ": " << r.end.stopped;
 }
 
 // ---- encode_fetch_request ----
@@ -448,9 +470,7 @@ TEST(ReadRecordSet, AnEmptySetReadsNothing) {
 }
 
 TEST(ReadRecordSet, RecordsBeforeFromAreSkipped) {
-  Batch b;
-  b.base_offset = 100;
-  b.records = simple_records(5);
+  Batch b = plain_batch(100, 5);
   const std::string set = encode_batch(b);
   const Read r = read(set, 102);
   EXPECT_EQ(offsets(r.records), (std::vector<std::int64_t>{102, 103, 104}));
@@ -462,12 +482,8 @@ TEST(ReadRecordSet, RecordsBeforeFromAreSkipped) {
 }
 
 TEST(ReadRecordSet, ABatchWhollyBeforeFromIsSkipped) {
-  Batch first;
-  first.base_offset = 100;
-  first.records = simple_records(3, "a");  // 100..102
-  Batch second;
-  second.base_offset = 103;
-  second.records = simple_records(2, "b");  // 103..104
+  Batch first = plain_batch(100, 3, "a");  // 100..102
+  Batch second = plain_batch(103, 2, "b");  // 103..104
   const std::string set = encode_batch(first) + encode_batch(second);
   const Read r = read(set, 103);
   EXPECT_EQ(offsets(r.records), (std::vector<std::int64_t>{103, 104}));
@@ -488,9 +504,7 @@ TEST(ReadRecordSet, ABatchWhollyBeforeFromIsSkippedWhateverItHolds) {
   corrupt.last_offset_delta = 1;
   corrupt.count = 5;
   corrupt.section = std::string("\x7f\x7f", 2);
-  Batch wanted;
-  wanted.base_offset = 4;
-  wanted.records = simple_records(1);
+  Batch wanted = plain_batch(4, 1);
   const Read r = read(encode_batch(txn) + encode_batch(corrupt) + encode_batch(wanted), 4);
   EXPECT_EQ(offsets(r.records), (std::vector<std::int64_t>{4}));
   EXPECT_EQ(r.end.next, 5);
@@ -545,9 +559,7 @@ TEST(ReadRecordSet, ANegativeTimestampDeltaCounts) {
 }
 
 TEST(ReadRecordSet, TwoBatchesInARow) {
-  Batch first;
-  first.base_offset = 0;
-  first.records = simple_records(3, "a");
+  Batch first = plain_batch(0, 3, "a");
   Batch second;
   second.base_offset = 3;
   second.base_timestamp = 2000;
@@ -563,12 +575,8 @@ TEST(ReadRecordSet, TwoBatchesInARow) {
 }
 
 TEST(ReadRecordSet, ATrailingBatchCutShortIsLeftForTheNextFetch) {
-  Batch first;
-  first.base_offset = 50;
-  first.records = simple_records(2, "a");
-  Batch second;
-  second.base_offset = 52;
-  second.records = simple_records(4, "b");
+  Batch first = plain_batch(50, 2, "a");
+  Batch second = plain_batch(52, 4, "b");
   const std::string whole_first = encode_batch(first);
   const std::string whole_second = encode_batch(second);
   for (std::size_t cut = 0; cut < whole_second.size(); ++cut) {
@@ -667,18 +675,14 @@ TEST(ReadRecordSet, ViewsIntoInflatedBatchesStayValidAsMoreAreInflated) {
 TEST(ReadRecordSet, GzipSnappyAndZstdBatchesStopThePartitionAtTheirBase) {
   const std::pair<std::int16_t, const char*> codecs[] = {{kGzip, "gzip"}, {kSnappy, "snappy"}, {kZstd, "zstd"}};
   for (const auto& [codec, name] : codecs) {
-    Batch before;
-    before.base_offset = 20;
-    before.records = simple_records(2);
+    Batch before = plain_batch(20, 2);
     Batch compressed;
     compressed.base_offset = 22;
     compressed.attributes = codec;
     compressed.last_offset_delta = 2;
     compressed.count = 3;
     compressed.section = "opaque compressed bytes";
-    Batch after;
-    after.base_offset = 25;
-    after.records = simple_records(1);
+    Batch after = plain_batch(25, 1);
     const Read r = read(encode_batch(before) + encode_batch(compressed) + encode_batch(after), 20);
     EXPECT_EQ(offsets(r.records), (std::vector<std::int64_t>{20, 21})) << name;
     EXPECT_EQ(r.end.next, 22) << name;
@@ -702,24 +706,18 @@ TEST(ReadRecordSet, AnUnknownCodecStops) {
 TEST(ReadRecordSet, TransactionalAndControlBatchesStop) {
   for (const std::int16_t attributes : {kTransactionalAttr, static_cast<std::int16_t>(kTransactionalAttr | kControlAttr),
                                         kControlAttr}) {
-    Batch before;
-    before.base_offset = 0;
-    before.records = simple_records(2);
+    Batch before = plain_batch(0, 2);
     Batch stop;
     stop.base_offset = 2;
     stop.attributes = attributes;
     stop.records = simple_records(2);
     const Read r = read(encode_batch(before) + encode_batch(stop), 0);
-    EXPECT_EQ(offsets(r.records), (std::vector<std::int64_t>{0, 1})) << attributes;
-    EXPECT_EQ(r.end.next, 2) << attributes;
-    EXPECT_NE(r.end.stopped.find("transaction"), std::string::npos) << attributes << ": " << r.end.stopped;
+    expect_stopped_at_two(r, "transaction", to_text(attributes));
   }
 }
 
 TEST(ReadRecordSet, AnotherMessageFormatStops) {
-  Batch before;
-  before.base_offset = 0;
-  before.records = simple_records(2);
+  Batch before = plain_batch(0, 2);
   Batch v1;
   v1.base_offset = 2;
   v1.magic = 1;
@@ -771,12 +769,8 @@ TEST(ReadRecordSet, ALoneShortV1MessageStopsWithTheFormat) {
 }
 
 TEST(ReadRecordSet, ACorruptRecordInAWholeBatchStopsWithNoneOfThatBatch) {
-  Batch good;
-  good.base_offset = 0;
-  good.records = simple_records(2, "a");
-  Batch after;
-  after.base_offset = 5;
-  after.records = simple_records(1, "c");
+  Batch good = plain_batch(0, 2, "a");
+  Batch after = plain_batch(5, 1, "c");
 
   std::vector<std::pair<std::string, Batch>> corrupt;
   {
@@ -845,9 +839,7 @@ TEST(ReadRecordSet, ACorruptRecordInAWholeBatchStopsWithNoneOfThatBatch) {
     const std::string set = encode_batch(good) + encode_batch(batch) + encode_batch(after);
     Read r;
     ASSERT_NO_THROW(r.end = read_record_set(set, 0, 0, r.records, r.inflated)) << what;
-    EXPECT_EQ(offsets(r.records), (std::vector<std::int64_t>{0, 1})) << what;
-    EXPECT_EQ(r.end.next, 2) << what;
-    EXPECT_NE(r.end.stopped.find("does not parse"), std::string::npos) << what << ": " << r.end.stopped;
+    expect_stopped_at_two(r, "does not parse", to_text(what));
   }
 }
 
@@ -871,9 +863,7 @@ TEST(ReadRecordSet, ACorruptRecordInAnLz4BatchStopsToo) {
 }
 
 TEST(ReadRecordSet, AnLz4FrameThatDoesNotInflateStops) {
-  Batch good;
-  good.base_offset = 0;
-  good.records = simple_records(1);
+  Batch good = plain_batch(0, 1);
   const std::string frame = lz4_frame(records_section(simple_records(3)));
 
   std::vector<std::pair<std::string, std::string>> sections = {
@@ -904,13 +894,9 @@ TEST(ReadRecordSet, AnLz4FrameThatDoesNotInflateStops) {
 }
 
 TEST(ReadRecordSet, ABatchLengthShorterThanItsHeaderThrows) {
-  Batch good;
-  good.base_offset = 0;
-  good.records = simple_records(1);
+  Batch good = plain_batch(0, 1);
   for (const std::int32_t length : {48, 0, -1, -100000}) {
-    Batch bad;
-    bad.base_offset = 1;
-    bad.records = simple_records(1);
+    Batch bad = plain_batch(1, 1);
     bad.length = length;
     EXPECT_THROW(read(encode_batch(good) + encode_batch(bad), 0), ProtocolError) << length;
   }
@@ -924,17 +910,13 @@ TEST(ReadRecordSet, ABatchLengthShorterThanItsHeaderThrows) {
 }
 
 TEST(ReadRecordSet, ANegativeRecordCountThrows) {
-  Batch b;
-  b.base_offset = 0;
-  b.records = simple_records(1);
+  Batch b = plain_batch(0, 1);
   b.count = -1;
   EXPECT_THROW(read(encode_batch(b), 0), ProtocolError);
 }
 
 TEST(ReadRecordSet, AppendsToRecordsAlreadyThere) {
-  Batch b;
-  b.base_offset = 0;
-  b.records = simple_records(2);
+  Batch b = plain_batch(0, 2);
   Read r;
   r.records.push_back(TopicRecord{9, 999, 1, std::nullopt, std::nullopt});
   r.end = read_record_set(encode_batch(b), 2, 0, r.records, r.inflated);
