@@ -348,7 +348,8 @@ else
 fi
 
 # GET A/B with the third side: a second service (BENCH_ALT_*) on the same topic beside ours, and
-# wrk -c64 against each in turn, $pairs rounds; the figure is the median of the per-round ratios.
+# wrk -c64 against each in turn (the order flipped every round), $pairs rounds; the figure is the
+# median of the per-round ratios.
 get_alt_ratios=""
 if [ -n "$alt_label" ]; then
   alt_port=$((http_port + 4))
@@ -357,7 +358,9 @@ if [ -n "$alt_label" ]; then
   wait_ready 900
   alt_get_pid=$service_pid; http_port=$saved_port; service_pid=$saved_pid
   for r in $(seq 1 "$pairs"); do
-    for target in ours alt; do
+    # The order flips every round: ours has served the whole run before, so it must not always go first.
+    order="ours alt"; [ $((r % 2)) = 0 ] && order="alt ours"
+    for target in $order; do
       port=$http_port; [ $target = alt ] && port=$alt_port
       log "GET A/B round $r/$pairs: wrk -t2 -c64 -d${wrk_seconds}s against $target"
       wrk_out[ab-$target-$r]=$(wrk -t2 -c64 -d"${wrk_seconds}s" --latency -s "$root/bench/saldo.lua" \
