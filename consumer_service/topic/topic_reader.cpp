@@ -301,7 +301,9 @@ void CompactedTopicReader::hand_over() {
   for (auto& [p, next] : positions) {
     const auto o = std::find_if(outcome.begin(), outcome.end(), [&](const auto& x) { return x.partition == p; });
     if (o == outcome.end()) continue;
-    // A partition the catch-up could not start keeps its position (the beginning included).
+    // Where the catch-up got to. One it could not start is assigned where it would have started:
+    // its position, or for "the beginning" the log start offset the rebuild began from (should that
+    // have moved since, librdkafka's auto.offset.reset=earliest takes it to the new start).
     if (o->next > next) next = o->next;
     if (!o->stopped.empty()) stops += fmt::format("; partition {} at offset {}: {}", p, o->next, o->stopped);
   }
