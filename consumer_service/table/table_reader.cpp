@@ -307,9 +307,7 @@ struct TableReader::Impl final : TopicListener {
                  warm ? "catching up on" : "rebuilding", topic, partitions, total);
     readiness.begin_rebuild(from);
     publish_checkpoint();
-    std::vector<std::int32_t> all(static_cast<std::size_t>(partitions));
-    for (std::int32_t p = 0; p < partitions; ++p) all[static_cast<std::size_t>(p)] = p;
-    reader.assign_catching_up(partitions, all, [this](std::int32_t p) { return applier.position(p); }, *marks);
+    reader.assign_catching_up(partitions, [this](std::int32_t p) { return applier.position(p); }, *marks);
     return true;
   }
 

@@ -2,6 +2,8 @@
 
 #include <pthread.h>
 
+#include <librdkafka/rdkafka.h>
+
 #include <algorithm>
 #include <stdexcept>
 #include <utility>
@@ -12,15 +14,10 @@ namespace saldo {
 namespace {
 
 constexpr std::chrono::milliseconds kConnectTimeout{10000};
-// Kafka's error codes the reader names; any other is given by number (librdkafka reads on and says).
+// A broker's error code by name: librdkafka's codes for broker errors are Kafka's own.
 std::string kafka_error(std::int16_t code) {
-  switch (code) {
-    case 1: return "OFFSET_OUT_OF_RANGE";
-    case 3: return "UNKNOWN_TOPIC_OR_PARTITION";
-    case 6: return "NOT_LEADER_OR_FOLLOWER";
-    case 29: return "TOPIC_AUTHORIZATION_FAILED";
-    default: return "Kafka error " + std::to_string(code);
-  }
+  return std::string(rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(code))) + " (Kafka error " +
+         std::to_string(code) + ")";
 }
 
 }  // namespace

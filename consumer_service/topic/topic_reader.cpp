@@ -175,10 +175,21 @@ PartitionMarks CompactedTopicReader::query_watermarks(std::int32_t partition, in
   return {partition, low, high};
 }
 
-void CompactedTopicReader::assign(std::int32_t partitions, const Positions& position) {
+namespace {
+std::vector<std::int32_t> every_partition(std::int32_t partitions) {
   std::vector<std::int32_t> all(static_cast<std::size_t>(std::max(partitions, 0)));
   for (std::int32_t p = 0; p < partitions; ++p) all[static_cast<std::size_t>(p)] = p;
-  assign(partitions, all, position);
+  return all;
+}
+}  // namespace
+
+void CompactedTopicReader::assign(std::int32_t partitions, const Positions& position) {
+  assign(partitions, every_partition(partitions), position);
+}
+
+void CompactedTopicReader::assign_catching_up(std::int32_t partitions, const Positions& position,
+                                              std::span<const PartitionMarks> until) {
+  assign_catching_up(partitions, every_partition(partitions), position, until);
 }
 
 void CompactedTopicReader::assign(std::int32_t partitions, std::span<const std::int32_t> subset,

@@ -115,6 +115,8 @@ class CompactedTopicReader {
   // read from).
   void assign_catching_up(std::int32_t partitions, std::span<const std::int32_t> subset, const Positions& position,
                           std::span<const PartitionMarks> until);
+  // Partitions [0, partitions).
+  void assign_catching_up(std::int32_t partitions, const Positions& position, std::span<const PartitionMarks> until);
   bool catching_up() const noexcept { return catch_up_ != nullptr; }
   void unassign();
 
