@@ -768,6 +768,19 @@ TEST(ReadRecordSet, ALoneShortV1MessageStopsWithTheFormat) {
   EXPECT_EQ(r.end.next, 0);
 }
 
+// A record section: one good record, then a second (attributes 0, timestamp delta 0, offset delta 1)
+// whose bytes from its key length on are `key_and_after`, its length prefix counting them all.
+std::string good_record_then_one_with(std::string_view key_and_after) {
+  std::string body;
+  body.push_back(0);
+  varint(body, 0);
+  varint(body, 1);
+  body += key_and_after;
+  std::string section = encode_record(simple_records(1, "b")[0]);
+  varint(section, static_cast<std::int64_t>(body.size()));
+  return section + body;
+}
+
 TEST(ReadRecordSet, ACorruptRecordInAWholeBatchStopsWithNoneOfThatBatch) {
   Batch good = plain_batch(0, 2, "a");
   Batch after = plain_batch(5, 1, "c");
@@ -786,16 +799,10 @@ TEST(ReadRecordSet, ACorruptRecordInAWholeBatchStopsWithNoneOfThatBatch) {
     b.base_offset = 2;
     b.last_offset_delta = 2;
     b.count = 2;
-    std::string rec_body;
-    rec_body.push_back(0);
-    varint(rec_body, 0);
-    varint(rec_body, 1);
-    varint(rec_body, 50);  // key length 50
-    rec_body += "short";
-    std::string section = encode_record(simple_records(1, "b")[0]);
-    varint(section, static_cast<std::int64_t>(rec_body.size()));
-    section += rec_body;
-    b.section = section;
+    std::string key_and_after;
+    varint(key_and_after, 50);  // key length 50
+    key_and_after += "short";
+    b.section = good_record_then_one_with(key_and_after);
     corrupt.emplace_back("key past its record", b);
   }
   {
@@ -814,17 +821,11 @@ TEST(ReadRecordSet, ACorruptRecordInAWholeBatchStopsWithNoneOfThatBatch) {
     b.base_offset = 2;
     b.last_offset_delta = 1;
     b.count = 2;
-    std::string rec_body;
-    rec_body.push_back(0);
-    varint(rec_body, 0);
-    varint(rec_body, 1);
-    varint(rec_body, -2);
-    varint(rec_body, -1);
-    varint(rec_body, 0);
-    std::string section = encode_record(simple_records(1, "b")[0]);
-    varint(section, static_cast<std::int64_t>(rec_body.size()));
-    section += rec_body;
-    b.section = section;
+    std::string key_and_after;
+    varint(key_and_after, -2);  // key length -2
+    varint(key_and_after, -1);
+    varint(key_and_after, 0);
+    b.section = good_record_then_one_with(key_and_after);
     corrupt.emplace_back("negative key length", b);
   }
   {
