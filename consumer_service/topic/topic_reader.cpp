@@ -145,15 +145,9 @@ std::optional<int> CompactedTopicReader::wait_for_topic() {
 
 std::optional<std::vector<PartitionMarks>> CompactedTopicReader::read_watermarks(int from, int to) {
   while (!worker_.stopping()) {
-    std::vector<PartitionMarks> out;
-    rd_kafka_resp_err_t err = RD_KAFKA_RESP_ERR_NO_ERROR;
-    for (std::int32_t p = from; p < to && !err; ++p) {
-      std::int64_t low = 0, high = 0;
-      err = rd_kafka_query_watermark_offsets(handle(), topic_.c_str(), p, &low, &high, kMetadataTimeoutMs);
-      out.push_back({p, low, high});
-    }
-    if (!err) return out;
-    spdlog::warn("cannot read the watermarks of '{}': {}; retrying", topic_, rd_kafka_err2str(err));
+    WatermarkAnswer answer = ask_watermarks(handle(), topic_, from, to, kMetadataTimeoutMs);
+    if (answer.error.empty()) return std::move(answer.marks);
+    spdlog::warn("cannot read the watermarks of '{}': {}; retrying", topic_, answer.error);
     if (!worker_.pause(kRetryDelay)) return std::nullopt;
   }
   return std::nullopt;
@@ -168,11 +162,9 @@ std::optional<PartitionMarks> CompactedTopicReader::cached_watermarks(std::int32
 }
 
 PartitionMarks CompactedTopicReader::query_watermarks(std::int32_t partition, int timeout_ms) const {
-  std::int64_t low = -1, high = -1;
-  if (const auto err = rd_kafka_query_watermark_offsets(handle(), topic_.c_str(), partition, &low, &high, timeout_ms)) {
-    throw KafkaException(std::string("cannot read the watermarks: ") + rd_kafka_err2str(err), err);
-  }
-  return {partition, low, high};
+  WatermarkAnswer answer = ask_watermarks(handle(), topic_, partition, partition + 1, timeout_ms);
+  if (!answer.error.empty()) throw KafkaException("cannot read the watermarks: " + answer.error);
+  return answer.marks.front();
 }
 
 namespace {

@@ -25,6 +25,7 @@
 #include "consumer_service/topic/record_fingerprint.h"
 #include "consumer_service/topic/topic_change.h"
 #include "consumer_service/topic/topic_record.h"
+#include "consumer_service/topic/watermark_query.h"
 
 namespace saldo {
 
@@ -64,12 +65,6 @@ struct TopicReaderSettings {
   bool direct_catch_up = false;
 };
 
-struct PartitionMarks {
-  std::int32_t partition;
-  std::int64_t low;
-  std::int64_t high;
-};
-
 class CompactedTopicReader {
  public:
   // The position function of a reader: the next offset of a partition (< 0: nothing read).
@@ -93,7 +88,8 @@ class CompactedTopicReader {
   int partition_count();
   // Waits until the topic exists with its partitions; nullopt when stopping.
   std::optional<int> wait_for_topic();
-  // The watermarks of partitions [from, to), retried until they come; nullopt when stopping.
+  // The watermarks of partitions [from, to) (watermark_query.h), retried until they come; nullopt
+  // when stopping.
   std::optional<std::vector<PartitionMarks>> read_watermarks(int from, int to);
   // Watermarks librdkafka has from its fetches (nullopt: none yet), or asked of the broker (throws).
   std::optional<PartitionMarks> cached_watermarks(std::int32_t partition) const;

@@ -73,7 +73,7 @@ class MockCluster : public ::testing::Test {
                              : r.status == 200 && r.body.find("\"saldo\":" + std::to_string(i) + ".01,") != std::string::npos;
       if (!ok && ++wrong <= 5) ADD_FAILURE() << i << ": " << r.status << " " << r.body;
     }
-    EXPECT_EQ(wrong, 0);
+    EXPECT_EQ(wrong, 0) << svc.log();
     const std::string m = svc.get("/metrics").body;
     EXPECT_EQ(metric(m, "saldo_invalid_records_total{reason=\"null_key\"}"), 2);
     EXPECT_EQ(metric(m, "saldo_customers"), kCustomers - 1);
