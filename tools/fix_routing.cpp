@@ -8,6 +8,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/kafka_handles.h"
+#include "common/watermark_query.h"
 #include "common/partitioner.h"
 #include "tools/routing_plan.h"
 
@@ -46,14 +47,12 @@ std::vector<ScannedRecord> scan(const KafkaOptions& kafka, std::int32_t& partiti
 
   std::map<std::int32_t, std::int64_t> ends;  // partition -> high watermark, for partitions with records
   const PartitionList list(rd_kafka_topic_partition_list_new(partitions));
-  for (std::int32_t p = 0; p < partitions; ++p) {
-    std::int64_t low = 0, high = 0;
-    if (const auto e = rd_kafka_query_watermark_offsets(rk.get(), kafka.topic.c_str(), p, &low, &high, ms)) {
-      throw KafkaException("watermarks of partition " + std::to_string(p) + ": " + rd_kafka_err2str(e), e);
-    }
-    if (high > low) {
-      ends[p] = high;
-      rd_kafka_topic_partition_list_add(list.get(), kafka.topic.c_str(), p)->offset = RD_KAFKA_OFFSET_BEGINNING;
+  const WatermarkAnswer marks = ask_watermarks(rk.get(), kafka.topic, 0, partitions, ms);
+  if (!marks.error.empty()) throw KafkaException("watermarks of '" + kafka.topic + "': " + marks.error);
+  for (const PartitionMarks& m : marks.marks) {
+    if (m.high > m.low) {
+      ends[m.partition] = m.high;
+      rd_kafka_topic_partition_list_add(list.get(), kafka.topic.c_str(), m.partition)->offset = RD_KAFKA_OFFSET_BEGINNING;
     }
   }
   std::vector<ScannedRecord> records;

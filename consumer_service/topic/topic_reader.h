@@ -25,7 +25,7 @@
 #include "consumer_service/topic/record_fingerprint.h"
 #include "consumer_service/topic/topic_change.h"
 #include "consumer_service/topic/topic_record.h"
-#include "consumer_service/topic/watermark_query.h"
+#include "common/watermark_query.h"
 
 namespace saldo {
 

@@ -1,4 +1,4 @@
-// ask_watermarks (consumer_service/topic/watermark_query.h) while the broker answers ListOffsets with
+// ask_watermarks (common/watermark_query.h) while the broker answers ListOffsets with
 // errors, on librdkafka's mock cluster: every answer it gives is the right one, and an error is
 // said as an error. rd_kafka_query_watermark_offsets() was seen returning a partition of 119 records
 // as [119, 119) under these errors, so the rebuild skipped them (mock_cluster_test).
@@ -11,7 +11,7 @@
 #include <librdkafka/rdkafka_mock.h>
 
 #include "common/kafka_handles.h"
-#include "consumer_service/topic/watermark_query.h"
+#include "common/watermark_query.h"
 
 namespace saldo {
 namespace {

@@ -1,4 +1,4 @@
-// ask_watermarks (consumer_service/topic/watermark_query.h) against the real broker: each partition's
+// ask_watermarks (common/watermark_query.h) against the real broker: each partition's
 // log start and end, for a partition whose start was moved by DeleteRecords too, over any range of
 // partitions; a topic that does not exist is an error, never an answer.
 #include <gtest/gtest.h>
@@ -11,7 +11,7 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/kafka_handles.h"
-#include "consumer_service/topic/watermark_query.h"
+#include "common/watermark_query.h"
 #include "tests/support/kafka_test_support.h"
 
 namespace saldo {

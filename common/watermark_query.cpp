@@ -1,4 +1,4 @@
-#include "consumer_service/topic/watermark_query.h"
+#include "common/watermark_query.h"
 
 #include <algorithm>
 #include <memory>
