@@ -3,7 +3,9 @@
 // before start, errors injected on ListOffsets and Fetch, added round-trip time. Each time the
 // service reaches READY once the cluster recovers, and its answers are right. The mock does not
 // validate keys, so it also carries records without a key (a compacted topic on a real broker
-// refuses them; operate_test shows that).
+// refuses them; operate_test shows that). And the watermark query (common/watermark_query.h) under
+// ListOffsets errors: every answer right, or an error; rd_kafka_query_watermark_offsets() was seen
+// returning a partition of 119 records as [119, 119) under them, and the rebuild skipped them.
 #include <gtest/gtest.h>
 #include <signal.h>
 
@@ -13,6 +15,7 @@
 #include <librdkafka/rdkafka_mock.h>
 #include <nlohmann/json.hpp>
 
+#include "common/watermark_query.h"
 #include "tests/faults/fault_support.h"
 
 namespace saldo::test {
@@ -136,6 +139,57 @@ TEST_F(MockCluster, SlowBrokerStillReadyAndRight) {
   std::chrono::milliseconds took{};
   EXPECT_EQ(svc.stop(SIGTERM, 5s, &took), 0);
   EXPECT_LT(took, 2s) << "a slow broker does not slow the shutdown past 2 s";
+}
+
+TEST_F(MockCluster, WatermarkQueryUnderListOffsetsErrorsIsRightOrAnError) {
+  constexpr std::int16_t kListOffsets = 2;
+  const KafkaHandle client = new_client(RD_KAFKA_CONSUMER, {{"bootstrap.servers", bootstraps_},
+                                                            {"group.id", "watermark-query-faults"}, {"log_level", "3"}});
+  // The truth, asked with no error injected: every record the fixture wrote, each log from 0.
+  const WatermarkAnswer truth = ask_watermarks(client.get(), topic_, 0, 3, 5000);
+  ASSERT_EQ(truth.error, "");
+  ASSERT_EQ(truth.marks.size(), 3u);
+  std::int64_t total = 0;
+  for (const PartitionMarks& m : truth.marks) {
+    EXPECT_EQ(m.low, 0);
+    total += m.high;
+  }
+  ASSERT_EQ(total, kCustomers + 3) << "every customer, the deletion of 7 and the two records without a key";
+
+  // The errors librdkafka retries (REQUEST_TIMED_OUT, LEADER_NOT_AVAILABLE), the one it only
+  // refreshes metadata for (NOT_LEADER_FOR_PARTITION) and one it gives up on (UNKNOWN_TOPIC_OR_PART),
+  // one to three at a time; each round ends with an answer.
+  const rd_kafka_resp_err_t kinds[] = {RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, RD_KAFKA_RESP_ERR_LEADER_NOT_AVAILABLE,
+                                       RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION,
+                                       RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART};
+  int answers = 0, errors = 0;
+  for (int round = 0; round < 24; ++round) {
+    rd_kafka_mock_broker_push_request_error_rtts(cluster_, 1, kListOffsets, 1 + round % 3, kinds[round % 4], 0,
+                                                 kinds[(round / 4) % 4], 0, kinds[(round + 1) % 4], 0);
+    bool answered = false;
+    for (int attempt = 0; attempt < 20 && !answered; ++attempt) {
+      const WatermarkAnswer w = ask_watermarks(client.get(), topic_, 0, 3, 2000);
+      if (!w.error.empty()) {
+        EXPECT_TRUE(w.marks.empty()) << "an error with an answer: " << w.error;
+        ++errors;
+        continue;
+      }
+      answered = true;
+      ++answers;
+      ASSERT_EQ(w.marks.size(), 3u) << "round " << round;
+      for (std::size_t p = 0; p < 3; ++p) {
+        EXPECT_EQ(w.marks[p].partition, truth.marks[p].partition) << "round " << round;
+        EXPECT_EQ(w.marks[p].low, truth.marks[p].low) << "round " << round << ", partition " << p;
+        EXPECT_EQ(w.marks[p].high, truth.marks[p].high) << "round " << round << ", partition " << p;
+      }
+    }
+    EXPECT_TRUE(answered) << "round " << round << ": no answer in 20 asks";
+    size_t left = 99;
+    ASSERT_EQ(rd_kafka_mock_broker_error_stack_cnt(cluster_, 1, kListOffsets, &left), RD_KAFKA_RESP_ERR_NO_ERROR);
+    EXPECT_EQ(left, 0u) << "round " << round << ": an answer while injected errors were still unserved";
+  }
+  EXPECT_EQ(answers, 24);
+  EXPECT_GT(errors, 0) << "no injected error ever reached the caller: the test injects nothing";
 }
 
 }  // namespace
