@@ -427,14 +427,18 @@ class Sharded(unittest.TestCase):
             ready = json.loads(inst.get("/ready")[1])
             self.assertIn("shard", ready)
         self.assertEqual(sorted(assigned), list(range(PARTITIONS)))
-        self.check_home_partitions(three[0])
         urls = {inst.url for inst in three}
-        for inst in three:
-            started = time.monotonic()
-            served_by = self.check_every_key(inst) | self.single_answers_served_by(inst, urls)
-            print(f"every key through {inst.url}: {time.monotonic() - started:.1f} s, served_by {sorted(served_by)}",
-                  flush=True)
-            self.assertEqual(served_by, urls, f"{inst.url}: answers served by {served_by}, not by each of {urls}")
+        try:
+            self.check_home_partitions(three[0])
+            for inst in three:
+                started = time.monotonic()
+                served_by = self.check_every_key(inst) | self.single_answers_served_by(inst, urls)
+                print(f"every key through {inst.url}: {time.monotonic() - started:.1f} s, served_by {sorted(served_by)}",
+                      flush=True)
+                self.assertEqual(served_by, urls, f"{inst.url}: answers served by {served_by}, not by each of {urls}")
+        except AssertionError as e:
+            # A wrong or missing answer is read in the instances' logs: what each rebuilt, from where.
+            raise AssertionError(f"{e}\n{self.logs()}") from None
 
     def run_load_until(self, load, more):
         """Lets the load make `more` requests beyond what it has made (bounded in time)."""
