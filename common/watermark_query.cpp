@@ -1,20 +1,14 @@
 #include "common/watermark_query.h"
 
 #include <algorithm>
-#include <memory>
+
+#include "common/kafka_handles.h"
 
 namespace saldo {
-namespace {
 
-struct ListDeleter {
-  void operator()(rd_kafka_topic_partition_list_t* list) const noexcept { rd_kafka_topic_partition_list_destroy(list); }
-};
-using PartitionList = std::unique_ptr<rd_kafka_topic_partition_list_t, ListDeleter>;
-
-// Each partition's offset for `timestamp` (RD_KAFKA_OFFSET_BEGINNING or _END, the protocol's -2 and
-// -1), or an error naming what was missing.
-std::string ask_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t from, std::int32_t to,
-                        std::int64_t timestamp, int timeout_ms, std::vector<std::int64_t>& out) {
+std::string list_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t from, std::int32_t to,
+                         std::int64_t timestamp, int timeout_ms, std::vector<std::int64_t>& out) {
+  if (from >= to) return "no partitions to ask about";
   const PartitionList list(rd_kafka_topic_partition_list_new(to - from));
   for (std::int32_t p = from; p < to; ++p) rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = timestamp;
   const char* which = timestamp == RD_KAFKA_OFFSET_BEGINNING ? "start" : "end";
@@ -34,15 +28,13 @@ std::string ask_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t f
   return {};
 }
 
-}  // namespace
-
 WatermarkAnswer ask_watermarks(rd_kafka_t* rk, const std::string& topic, std::int32_t from, std::int32_t to,
                                int timeout_ms) {
   WatermarkAnswer answer;
   if (from >= to) return answer;
   std::vector<std::int64_t> low, high;
-  answer.error = ask_offsets(rk, topic, from, to, RD_KAFKA_OFFSET_BEGINNING, timeout_ms, low);
-  if (answer.error.empty()) answer.error = ask_offsets(rk, topic, from, to, RD_KAFKA_OFFSET_END, timeout_ms, high);
+  answer.error = list_offsets(rk, topic, from, to, RD_KAFKA_OFFSET_BEGINNING, timeout_ms, low);
+  if (answer.error.empty()) answer.error = list_offsets(rk, topic, from, to, RD_KAFKA_OFFSET_END, timeout_ms, high);
   if (!answer.error.empty()) return answer;
   for (std::int32_t p = from; p < to; ++p) {
     const auto i = static_cast<std::size_t>(p - from);

@@ -8,8 +8,8 @@
 #include <librdkafka/rdkafka.h>
 
 #include "common/kafka_handles.h"
-#include "common/watermark_query.h"
 #include "common/partitioner.h"
+#include "common/watermark_query.h"
 #include "tools/routing_plan.h"
 
 namespace saldo {

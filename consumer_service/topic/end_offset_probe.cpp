@@ -5,6 +5,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include "common/watermark_query.h"
+
 namespace saldo {
 namespace {
 
@@ -14,17 +16,8 @@ constexpr auto kDestroyBound = std::chrono::seconds(2);
 // The end (ListOffsets, timestamp "latest") of partitions [0, n) of `topic`, as `rk`'s
 // isolation.level sees it, in one request per leader; nullopt unless every partition answered.
 std::optional<std::vector<std::int64_t>> latest_offsets(rd_kafka_t* rk, const std::string& topic, std::int32_t n) {
-  PartitionList list(rd_kafka_topic_partition_list_new(n));
-  for (std::int32_t p = 0; p < n; ++p) {
-    rd_kafka_topic_partition_list_add(list.get(), topic.c_str(), p)->offset = RD_KAFKA_OFFSET_END;  // -1: latest
-  }
-  if (rd_kafka_offsets_for_times(rk, list.get(), kQueryTimeoutMs) != RD_KAFKA_RESP_ERR_NO_ERROR) return std::nullopt;
-  std::vector<std::int64_t> out(static_cast<std::size_t>(n), -1);
-  for (int i = 0; i < list->cnt; ++i) {
-    const rd_kafka_topic_partition_t& tp = list->elems[i];
-    if (tp.err != RD_KAFKA_RESP_ERR_NO_ERROR || tp.offset < 0) return std::nullopt;
-    out[static_cast<std::size_t>(tp.partition)] = tp.offset;
-  }
+  std::vector<std::int64_t> out;
+  if (!list_offsets(rk, topic, 0, n, RD_KAFKA_OFFSET_END, kQueryTimeoutMs, out).empty()) return std::nullopt;
   return out;
 }
 

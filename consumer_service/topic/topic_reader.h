@@ -19,13 +19,13 @@
 
 #include "common/config.h"
 #include "common/kafka_handles.h"
+#include "common/watermark_query.h"
 #include "common/worker_thread.h"
 #include "consumer_service/topic/direct_catch_up.h"
 #include "consumer_service/topic/end_offset_probe.h"
 #include "consumer_service/topic/record_fingerprint.h"
 #include "consumer_service/topic/topic_change.h"
 #include "consumer_service/topic/topic_record.h"
-#include "common/watermark_query.h"
 
 namespace saldo {
 
