@@ -165,6 +165,11 @@ transaction.state.log.min.isr=1
 share.coordinator.state.topic.replication.factor=1
 share.coordinator.state.topic.min.isr=1
 group.initial.rebalance.delay.ms=0
+# One node is the whole cluster. A stall of the shared machine longer than the broker's session
+# (default 9 s) fences the only broker: every partition loses its leader, and a CreateTopics sent
+# then hung for 30 s (CI at 387bcef, after controller events of 4-7 s). A longer session rides
+# such stalls out; a broker killed and started again registers anew and does not wait for it.
+broker.session.timeout.ms=30000
 # Compaction observable within seconds in tests: the cleaner looks often and cleans small segments.
 log.cleaner.backoff.ms=500
 log.cleaner.dedupe.buffer.size=33554432
